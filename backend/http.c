@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c - the request executor under every REST driver.
+ *
+ * DESIGN
+ * Connections: a free list of CURL easy handles.  Each handle keeps its own
+ * keep-alive connection, so a handle taken from the list usually comes with
+ * a warm connection; DNS answers and TLS sessions are shared between all of
+ * them through one CURLSH.  Any thread may take a handle: fetcher workers and
+ * callers doing a demand read alike.  Sockets are moved to high descriptor
+ * numbers, close-on-exec, out of the way of the program's own descriptors.
+ *
+ * Retries: connection errors, timeouts, truncated bodies and the statuses
+ * 429, 500, 502, 503 and 504 are retried with exponential backoff and full
+ * jitter (a random delay up to 100 ms << attempt, at most 5 s), or after the
+ * Retry-After the store asked for, until the request deadline passes; then
+ * -EIO.  A ranged GET that broke off resumes where the sink stopped, with
+ * If-Match pinning the version so the pieces cannot come from two versions.
+ *
+ * Fork: the child must never touch the parent's connections (the bytes
+ * would interleave on shared sockets), so it drops the free list without
+ * cleanup and closes the sockets itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/http.h"
+#include "backend/log.h"
+
+#define POOL_MAX	64
+#define BODY_KEEP_MAX	(4u << 20)	/* listings and error documents */
+#define BACKOFF_BASE_MS	100
+#define BACKOFF_CAP_MS	5000
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t share_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *pool[POOL_MAX];
+static int pool_len;
+static CURLSH *share;
+static const char *ca_bundle;
+static int fd_floor;
+
+/* Per-transfer state seen by the header and body callbacks. */
+struct xfer {
+	struct store *st;
+	const struct http_req *req;
+	struct http_resp *resp;
+	off_t pos;		/* object offset of the next body byte; -1 unknown */
+	off_t next;		/* next offset the sink is owed */
+	off_t end;		/* end of the wanted range */
+	int sink_err;
+	int satisfied;
+	int checked;		/* version checked against the pin */
+	long retry_after_ms;
+};
+
+static void share_lock_fn(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+	pthread_mutex_lock(&share_lock);
+}
+
+static void share_unlock_fn(CURL *h, curl_lock_data d, void *u)
+{
+	pthread_mutex_unlock(&share_lock);
+}
+
+static void curl_setup_once(void)
+{
+	struct rlimit rl;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	share = curl_share_init();
+	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock_fn);
+	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock_fn);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	/* the same variables the AWS CLI and curl honour, most specific first */
+	ca_bundle = getenv("AWS_CA_BUNDLE");
+	if (!ca_bundle || !*ca_bundle)
+		ca_bundle = getenv("CURL_CA_BUNDLE");
+	if (!ca_bundle || !*ca_bundle)
+		ca_bundle = getenv("SSL_CERT_FILE");
+	if (ca_bundle && !*ca_bundle)
+		ca_bundle = NULL;
+	/* our sockets live in the top half of the descriptor space */
+	fd_floor = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256)
+		fd_floor = (int)(rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2);
+}
+
+static curl_socket_t open_socket(void *u, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	int s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	int hi;
+
+	if (s < 0 || fd_floor == 0)
+		return s;
+	hi = fcntl(s, F_DUPFD_CLOEXEC, fd_floor);
+	if (hi < 0)
+		return s;
+	close(s);
+	return hi;
+}
+
+static CURL *handle_get(void)
+{
+	CURL *h = NULL;
+
+	pthread_once(&curl_once, curl_setup_once);
+	pthread_mutex_lock(&pool_lock);
+	if (pool_len > 0)
+		h = pool[--pool_len];
+	pthread_mutex_unlock(&pool_lock);
+	if (h)
+		return h;
+	h = curl_easy_init();
+	if (!h)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_SHARE, share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L << 10);
+	curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	if (ca_bundle)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
+	return h;
+}
+
+static void handle_put(CURL *h)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (pool_len < POOL_MAX) {
+		pool[pool_len++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+void http_fork_lock(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pthread_mutex_lock(&share_lock);
+}
+
+void http_fork_unlock(void)
+{
+	pthread_mutex_unlock(&share_lock);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void http_after_fork_child(void)
+{
+	curl_socket_t s;
+
+	/*
+	 * The handles' connections belong to the parent too.  Close our copies
+	 * of their sockets without a word on the wire, and leak the handles:
+	 * cleaning them up could send TLS close_notify on the parent's session.
+	 */
+	for (int i = 0; i < pool_len; i++)
+		if (curl_easy_getinfo(pool[i], CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+		    s != CURL_SOCKET_BAD)
+			close(s);
+	pool_len = 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static unsigned long jitter(unsigned long bound)
+{
+	static __thread unsigned long state;
+
+	if (!state)
+		state = (unsigned long)now_ms() ^ (unsigned long)pthread_self() ^ 0x9e3779b97f4a7c15UL;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return bound ? state % bound : 0;
+}
+
+static int is_transient_status(long status)
+{
+	return status == 429 || status == 500 || status == 502 ||
+	       status == 503 || status == 504;
+}
+
+int http_status_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 404: case 410:
+		return -ENOENT;
+	case 401: case 403:
+		return -EACCES;
+	case 412:
+		return -ESTALE;
+	default:
+		return -EIO;
+	}
+}
+
+/* Value of "Name: value\r\n" when line starts with name, trimmed; or NULL. */
+static const char *header_value(const char *line, size_t n, const char *name,
+				char *buf, size_t bufsize)
+{
+	size_t nl = strlen(name), vlen;
+	const char *v, *end = line + n;
+
+	if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return NULL;
+	for (v = line + nl + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	vlen = (size_t)(end - v);
+	if (vlen >= bufsize)
+		vlen = bufsize - 1;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	return buf;
+}
+
+static void reset_resp(struct xfer *x)
+{
+	struct http_resp *r = x->resp;
+
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+	r->length = -1;
+	r->total = -1;
+	x->pos = -1;
+	x->retry_after_ms = 0;
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *p)
+{
+	struct xfer *x = p;
+	struct http_resp *r = x->resp;
+	size_t n = size * nitems;
+	char v[STORE_ETAG_MAX + 64];
+	long long a, b, total;
+
+	if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		/* a new response (after a redirect or 100-continue) starts over */
+		const char *sp = memchr(line, ' ', n);
+
+		reset_resp(x);
+		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	} else if (header_value(line, n, "etag", r->etag, sizeof(r->etag))) {
+		/* stored as sent, quotes included: If-Match wants it so */
+	} else if (header_value(line, n, "content-length", v, sizeof(v))) {
+		r->length = strtoll(v, NULL, 10);
+	} else if (header_value(line, n, "content-range", v, sizeof(v))) {
+		if (sscanf(v, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
+			x->pos = a;
+			r->total = total;
+		}
+	} else if (header_value(line, n, "last-modified", v, sizeof(v))) {
+		time_t t = curl_getdate(v, NULL);
+
+		if (t > 0)
+			r->mtime.tv_sec = t;
+	} else if (header_value(line, n, "retry-after", v, sizeof(v))) {
+		char *end;
+		long secs = strtol(v, &end, 10);
+
+		if (end != v && *end == '\0' && secs >= 0)
+			x->retry_after_ms = secs * 1000;
+		else if (curl_getdate(v, NULL) > time(NULL))
+			x->retry_after_ms = (curl_getdate(v, NULL) - time(NULL)) * 1000L;
+	}
+	return n;
+}
+
+static int keep_body(struct http_resp *r, const char *data, size_t n)
+{
+	char *nb;
+
+	if (r->body_len + n > BODY_KEEP_MAX)
+		return 0;	/* enough to report on; the rest is not needed */
+	nb = realloc(r->body, r->body_len + n + 1);
+	if (!nb)
+		return -ENOMEM;
+	r->body = nb;
+	memcpy(nb + r->body_len, data, n);
+	r->body_len += n;
+	nb[r->body_len] = '\0';
+	return 0;
+}
+
+/* The version check: a 2xx answer for a pinned read must be that version. */
+static int check_version(struct xfer *x)
+{
+	const struct store_meta *pin = x->req->pin;
+	const struct http_resp *r = x->resp;
+
+	x->checked = 1;
+	if (!pin)
+		return 0;
+	if (pin->etag[0] && r->etag[0] && strcmp(pin->etag, r->etag) != 0)
+		return -ESTALE;
+	if (r->total >= 0 && r->total != pin->size)
+		return -ESTALE;
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nitems, void *p)
+{
+	struct xfer *x = p;
+	struct http_resp *r = x->resp;
+	size_t n = size * nitems, skip, give;
+
+	if (r->status < 200 || r->status >= 300 || !x->req->sink) {
+		x->sink_err = keep_body(r, data, n);
+		return x->sink_err ? 0 : n;
+	}
+	if (!x->checked && (x->sink_err = check_version(x)) != 0)
+		return 0;
+	if (x->pos < 0) {
+		/* 200 to a ranged request: the server ignored Range */
+		r->range_ignored = x->req->len > 0;
+		x->pos = 0;
+	}
+	if (x->pos > x->next) {
+		x->sink_err = -EIO;	/* the server skipped bytes we need */
+		return 0;
+	}
+	skip = (size_t)(x->next - x->pos) < n ? (size_t)(x->next - x->pos) : n;
+	give = n - skip;
+	if ((off_t)give > x->end - x->next)
+		give = (size_t)(x->end - x->next);
+	if (give > 0) {
+		x->sink_err = x->req->sink(x->req->arg, x->next, data + skip, give);
+		if (x->sink_err)
+			return 0;
+		x->next += (off_t)give;
+		atomic_fetch_add(&x->st->stats.bytes, give);
+	}
+	x->pos += (off_t)n;
+	if (x->next >= x->end) {
+		x->satisfied = 1;
+		return skip + give == n ? n : 0;	/* stop a body that runs on */
+	}
+	return n;
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
+{
+	char line[STORE_ETAG_MAX + 64];
+	struct curl_slist *nl;
+	va_list ap;
+
+	if (!l && fmt[0] == '\0')
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nl = curl_slist_append(l, line);
+	if (!nl)
+		curl_slist_free_all(l);
+	return nl;
+}
+
+static int build_headers(struct store *st, const struct xfer *x, http_prepare_fn prepare,
+			 struct curl_slist **out)
+{
+	const struct http_req *req = x->req;
+	struct curl_slist *h = NULL;
+	int rc = prepare(st, req, &h);
+
+	if (rc) {
+		curl_slist_free_all(h);
+		return rc;
+	}
+	if (req->len > 0 && !(h = add_header(h, "Range: bytes=%lld-%lld",
+					      (long long)x->next, (long long)x->end - 1)))
+		return -ENOMEM;
+	if (req->pin && req->pin->etag[0] &&
+	    !(h = add_header(h, "If-Match: %s", req->pin->etag)))
+		return -ENOMEM;
+	*out = h;
+	return 0;
+}
+
+/* The URL without its query string, which may carry a token. */
+static void loggable_url(const char *url, char *buf, size_t n)
+{
+	size_t len = strcspn(url, "?");
+
+	snprintf(buf, n, "%.*s", (int)len, url);
+}
+
+/* One attempt: 0 done, 1 retry, or -errno. */
+static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remaining,
+		   char *why, size_t whylen)
+{
+	const struct http_req *req = x->req;
+	struct curl_slist *headers = NULL;
+	CURLcode cc;
+	int rc;
+
+	rc = build_headers(x->st, x, prepare, &headers);
+	if (rc)
+		return rc;
+	reset_resp(x);
+	x->checked = 0;
+	x->sink_err = 0;
+	x->satisfied = 0;
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_NOBODY, strcmp(req->method, "HEAD") == 0 ? 1L : 0L);
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+	else
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, remaining < 10000 ? remaining : 10000L);
+	atomic_fetch_add(&x->st->stats.requests, 1);
+	cc = curl_easy_perform(h);
+	curl_slist_free_all(headers);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+
+	if (x->sink_err)
+		return x->sink_err;
+	if (cc == CURLE_WRITE_ERROR && x->satisfied)
+		cc = CURLE_OK;
+	if (cc != CURLE_OK) {
+		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
+		return 1;
+	}
+	if (is_transient_status(x->resp->status)) {
+		snprintf(why, whylen, "HTTP %ld", x->resp->status);
+		return 1;
+	}
+	if (x->resp->status >= 200 && x->resp->status < 300 && req->sink && req->len > 0 &&
+	    x->next < x->end && !(x->resp->total >= 0 && x->next >= x->resp->total) &&
+	    !(x->resp->range_ignored && x->pos >= 0 && x->resp->length >= 0 &&
+	      x->pos >= x->resp->length)) {
+		snprintf(why, whylen, "body ended early at byte %lld", (long long)x->next);
+		return 1;	/* truncated: resume from x->next */
+	}
+	return 0;
+}
+
+int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
+		 struct http_resp *resp)
+{
+	long deadline = now_ms() + st->ec->request_timeout_ms;
+	struct xfer x = { .st = st, .req = req, .resp = resp };
+	char why[128] = "", url[256];
+	CURL *h;
+	int rc;
+
+	memset(resp, 0, sizeof(*resp));
+	x.next = req->off;
+	x.end = req->off + (off_t)req->len;
+	h = handle_get();
+	if (!h)
+		return -ENOMEM;
+	for (unsigned n = 0;; n++) {
+		long remaining = deadline - now_ms(), delay;
+
+		if (remaining <= 0) {
+			rc = -EIO;
+			break;
+		}
+		rc = attempt(h, &x, prepare, remaining, why, sizeof(why));
+		if (rc <= 0)
+			break;
+		delay = (long)jitter((unsigned long)(n < 6 ? BACKOFF_BASE_MS << n : BACKOFF_CAP_MS));
+		if (x.retry_after_ms > delay)
+			delay = x.retry_after_ms;
+		if (now_ms() + delay >= deadline) {
+			rc = -EIO;
+			break;
+		}
+		log_debug("%s: %s, retrying in %ld ms", req->method, why, delay);
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	handle_put(h);
+	if (rc == -EIO) {
+		loggable_url(req->url, url, sizeof(url));
+		log_warn("%s %s: gave up after %ld ms: %s", req->method, url,
+			 st->ec->request_timeout_ms, why[0] ? why : "deadline passed");
+	}
+	if (rc == 0 && resp->status >= 200 && resp->status < 300 && !x.checked && req->pin)
+		rc = check_version(&x);
+	if (resp->range_ignored) {
+		static atomic_int warned;
+
+		if (!atomic_exchange(&warned, 1)) {
+			loggable_url(req->url, url, sizeof(url));
+			log_warn("%s ignores Range requests: every read downloads the "
+				 "object from its start", url);
+		}
+	}
+	return rc;
+}
+
+static int discard(void *arg, off_t off, const char *data, size_t len)
+{
+	return 0;
+}
+
+static void meta_from_resp(const struct http_resp *r, struct store_meta *m)
+{
+	m->kind = STORE_FILE;
+	m->size = r->total >= 0 ? r->total : r->length;
+	m->mtime = r->mtime;
+	snprintf(m->etag, sizeof(m->etag), "%s", r->etag);
+}
+
+int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
+	      struct store_meta *meta, long *status)
+{
+	struct http_req req = { .method = "HEAD", .url = url };
+	struct http_resp resp;
+	int rc;
+
+	rc = http_execute(st, &req, prepare, &resp);
+	if (rc == 0 && (resp.status == 405 || resp.status == 501)) {
+		/* no HEAD here: the first byte's Content-Range gives the size */
+		http_resp_free(&resp);
+		req.method = "GET";
+		req.len = 1;
+		req.sink = discard;
+		rc = http_execute(st, &req, prepare, &resp);
+	}
+	*status = resp.status;
+	if (rc == 0)
+		rc = http_status_errno(resp.status);
+	if (rc == 0 && resp.total < 0 && resp.length < 0 && !resp.range_ignored)
+		rc = -EIO;	/* no way to learn the size */
+	if (rc == 0 && resp.range_ignored && resp.length < 0)
+		rc = -EIO;
+	if (rc == 0)
+		meta_from_resp(&resp, meta);
+	http_resp_free(&resp);
+	return rc;
+}
+
+int http_read(struct store *st, const char *url, http_prepare_fn prepare,
+	      const struct store_read *rd)
+{
+	struct http_req req = {
+		.method = "GET", .url = url, .off = rd->off, .len = rd->len,
+		.pin = rd->pin, .sink = rd->sink, .arg = rd->arg,
+	};
+	struct http_resp resp;
+	int rc;
+
+	rc = http_execute(st, &req, prepare, &resp);
+	if (rc == 0 && resp.status == 416)
+		rc = 0;		/* asked at or past the end: no bytes */
+	else if (rc == 0)
+		rc = http_status_errno(resp.status);
+	http_resp_free(&resp);
+	return rc;
+}
+
+void http_resp_free(struct http_resp *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}
+
+char *http_uri_encode(const char *s, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = malloc(3 * n + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+		    *p == '~' || (keep_slash && *p == '/')) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}

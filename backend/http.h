@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.h - executes one REST request against a store, retries included.
+ *
+ * Drivers that speak HTTP (s3, http; later azure, gcs) describe a request
+ * and give a prepare callback that adds their authentication headers before
+ * every attempt (a signature carries the time, so it is made anew each try).
+ * This layer owns everything else: the pool of keep-alive connections,
+ * Range and If-Match, header parsing, retry with exponential backoff and
+ * jitter honouring Retry-After, resuming a truncated body, and the deadline.
+ */
+#ifndef CLOUDSHIM_HTTP_H
+#define CLOUDSHIM_HTTP_H
+
+#include <curl/curl.h>
+
+#include "backend/store_int.h"
+
+struct http_req {
+	const char *method;		/* "GET" or "HEAD" */
+	const char *url;		/* fully encoded */
+	off_t off;			/* with len > 0: ask for this byte range */
+	size_t len;
+	const struct store_meta *pin;	/* version to insist on, or NULL */
+	store_sink_fn sink;		/* body of a 2xx answer; NULL: keep it */
+	void *arg;
+	int follow_redirects;
+};
+
+struct http_resp {
+	long status;
+	off_t length;			/* Content-Length, -1 if absent */
+	off_t total;			/* object size from Content-Range, -1 if absent */
+	int range_ignored;		/* a Range was asked for and a 200 came back */
+	char etag[STORE_ETAG_MAX];
+	struct timespec mtime;
+	char *body;			/* kept body (errors, listings); free() it */
+	size_t body_len;
+};
+
+/*
+ * Adds the driver's headers for one attempt.  Returns 0 or -errno; on
+ * success *headers is appended to (the caller frees the list).
+ */
+typedef int (*http_prepare_fn)(struct store *st, const struct http_req *req,
+			       struct curl_slist **headers);
+
+/*
+ * Runs req until a final answer: returns 0 with resp filled for any HTTP
+ * status that is not worth retrying (the caller maps it with
+ * http_status_errno), -EIO when the deadline passed while retrying, -ESTALE
+ * when the pinned version changed, or the -errno a sink returned.
+ */
+int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
+		 struct http_resp *resp);
+void http_resp_free(struct http_resp *resp);
+
+/* 404 -> -ENOENT, 401/403 -> -EACCES, 412 -> -ESTALE, 2xx -> 0, else -EIO */
+int http_status_errno(long status);
+
+/*
+ * What a HEAD (or, for servers without HEAD, a one-byte GET) says of the
+ * object at url: meta->kind STORE_FILE with size, ETag and mtime, or -errno.
+ * *status gets the HTTP status, for drivers that look further on a 404.
+ */
+int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
+	      struct store_meta *meta, long *status);
+
+/* A ranged GET of url into rd->sink, pinned to rd->pin. */
+int http_read(struct store *st, const char *url, http_prepare_fn prepare,
+	      const struct store_read *rd);
+
+/* fork: see cache.h.  The child forgets connections the parent still uses. */
+void http_fork_lock(void);
+void http_fork_unlock(void);
+void http_after_fork_child(void);
+
+/* RFC 3986 percent-encoding of s; '/' kept when keep_slash.  malloc'd. */
+char *http_uri_encode(const char *s, int keep_slash);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metacache.c - a hash table of stat answers under one mutex.
+ *
+ * Entries are keyed by store and key.  The table is bounded: when it
+ * reaches METACACHE_MAX entries it is emptied, which costs one request per
+ * key again and never a wrong answer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uthash.h>
+
+#include "backend/metacache.h"
+
+#define METACACHE_MAX 100000
+
+struct entry {
+	char *hkey;
+	UT_hash_handle hh;
+	long expires_ms;
+	int rc;
+	struct store_meta meta;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry *table;
+static long ttl_ms = 5000;
+
+void metacache_set_ttl(long ms)
+{
+	ttl_ms = ms;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *make_key(const struct store *st, const char *key)
+{
+	char *k = NULL;
+
+	return asprintf(&k, "%p/%s", (const void *)st, key) < 0 ? NULL : k;
+}
+
+static void drop_locked(struct entry *e)
+{
+	HASH_DEL(table, e);
+	free(e->hkey);
+	free(e);
+}
+
+int metacache_get(const struct store *st, const char *key, int *rc,
+		  struct store_meta *meta)
+{
+	char *k = make_key(st, key);
+	struct entry *e;
+	int hit = 0;
+
+	if (!k || ttl_ms <= 0) {
+		free(k);
+		return 0;
+	}
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(table, k, e);
+	if (e && e->expires_ms > now_ms()) {
+		*rc = e->rc;
+		*meta = e->meta;
+		hit = 1;
+	} else if (e) {
+		drop_locked(e);
+	}
+	pthread_mutex_unlock(&lock);
+	free(k);
+	return hit;
+}
+
+void metacache_put(const struct store *st, const char *key, int rc,
+		   const struct store_meta *meta)
+{
+	struct entry *e, *old, *tmp;
+
+	if (ttl_ms <= 0 || (rc != 0 && rc != -ENOENT))
+		return;
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->hkey = make_key(st, key))) {
+		free(e);
+		return;
+	}
+	e->rc = rc;
+	if (meta)
+		e->meta = *meta;
+	e->expires_ms = now_ms() + ttl_ms;
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(table, e->hkey, old);
+	if (old)
+		drop_locked(old);
+	if (HASH_COUNT(table) >= METACACHE_MAX)
+		HASH_ITER(hh, table, old, tmp)
+			drop_locked(old);
+	HASH_ADD_KEYPTR(hh, table, e->hkey, strlen(e->hkey), e);
+	pthread_mutex_unlock(&lock);
+}
+
+void metacache_forget(const struct store *st, const char *key)
+{
+	char *k = make_key(st, key);
+	struct entry *e;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(table, k, e);
+	if (e)
+		drop_locked(e);
+	pthread_mutex_unlock(&lock);
+	free(k);
+}
+
+void metacache_fork_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void metacache_fork_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metacache.h - what stat said of each key, trusted for metadata_ttl_ms.
+ *
+ * Positive answers (file or directory) and negative ones (no such key) are
+ * both kept, so a program that probes for a missing file many times costs
+ * one request per TTL.  Errors other than ENOENT are never kept.
+ */
+#ifndef CLOUDSHIM_METACACHE_H
+#define CLOUDSHIM_METACACHE_H
+
+#include "backend/store.h"
+
+void metacache_set_ttl(long ms);
+
+/* 1 with *rc and *meta filled when a fresh answer is known, else 0. */
+int metacache_get(const struct store *st, const char *key, int *rc,
+		  struct store_meta *meta);
+void metacache_put(const struct store *st, const char *key, int rc,
+		   const struct store_meta *meta);
+void metacache_forget(const struct store *st, const char *key);
+
+void metacache_fork_lock(void);
+void metacache_fork_unlock(void);
+
+#endif

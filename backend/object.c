@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * object.c - opened object versions and the read path through the cache.
+ *
+ * DESIGN
+ * Objects live in one table keyed by store, key, ETag and size, so two
+ * opens of the same version share pages and two versions never do.  An
+ * object counts its references: opens plus fetch tasks in flight.  At zero
+ * it moves to an idle list of recent objects, so that reopening a file
+ * finds its pages still cached; the oldest idle objects are freed beyond
+ * OBJ_IDLE_MAX (their pages then age out of the cache on their own).
+ *
+ * A read copies what the cache has, waits for pages being fetched, and
+ * fetches what nobody has: the first part in the reading thread itself
+ * (no hand-off on the latency path), further parts of a large read in
+ * parallel on the worker pool.  Read-ahead parts go to the pool too.
+ * A fetch that finds the object changed marks it stale for good.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "backend/cache.h"
+#include "backend/engine.h"
+#include "backend/fetch.h"
+#include "backend/http.h"
+#include "backend/log.h"
+#include "backend/metacache.h"
+
+#define OBJ_IDLE_MAX	256
+#define MIN_PART	((size_t)1 << 20)
+
+struct obj {
+	char *hkey;
+	UT_hash_handle hh;
+	struct store *st;
+	char *key;
+	struct store_meta meta;
+	uint64_t id;			/* its pages' id in the cache */
+	int refs;			/* under lock */
+	atomic_int stale;
+	struct obj *idle_prev, *idle_next;
+};
+
+struct part {
+	struct obj *o;
+	struct cache_run *run;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct obj *table;
+static struct obj *idle_head, *idle_tail;
+static int idle_count;
+static struct engine_conf conf = {
+	.cache_bytes = ENGINE_DEFAULT_CACHE_BYTES,
+	.part_size = ENGINE_DEFAULT_PART_SIZE,
+	.connections = ENGINE_DEFAULT_CONNECTIONS,
+	.readahead_max = ENGINE_DEFAULT_READAHEAD_MAX,
+};
+
+void engine_configure(const struct engine_conf *ec)
+{
+	conf = *ec;
+	log_set_level(ec->log_level);
+	cache_set_limit(ec->cache_bytes);
+	fetch_configure(ec->connections);
+	metacache_set_ttl(ec->metadata_ttl_ms);
+}
+
+void engine_set_thread_hook(void (*hook)(void))
+{
+	fetch_set_thread_hook(hook);
+}
+
+void engine_fork_prepare(void)
+{
+	/* the order locks nest in: an object's lock is held around cache ids */
+	pthread_mutex_lock(&lock);
+	cache_fork_lock();
+	metacache_fork_lock();
+	fetch_fork_lock();
+	http_fork_lock();
+}
+
+void engine_fork_parent(void)
+{
+	http_fork_unlock();
+	fetch_fork_unlock();
+	metacache_fork_unlock();
+	cache_fork_unlock();
+	pthread_mutex_unlock(&lock);
+}
+
+void engine_fork_child(void)
+{
+	engine_fork_parent();
+	fetch_after_fork_child();
+	cache_after_fork_child();
+	http_after_fork_child();
+}
+
+int obj_stat(struct store *st, const char *key, struct store_meta *meta)
+{
+	int rc;
+
+	if (metacache_get(st, key, &rc, meta))
+		return rc;
+	rc = store_stat(st, key, meta);
+	metacache_put(st, key, rc, meta);
+	return rc;
+}
+
+static void idle_unlink_locked(struct obj *o)
+{
+	if (o->idle_prev)
+		o->idle_prev->idle_next = o->idle_next;
+	else
+		idle_head = o->idle_next;
+	if (o->idle_next)
+		o->idle_next->idle_prev = o->idle_prev;
+	else
+		idle_tail = o->idle_prev;
+	o->idle_prev = o->idle_next = NULL;
+	idle_count--;
+}
+
+static void free_obj(struct obj *o)
+{
+	free(o->hkey);
+	free(o->key);
+	free(o);
+}
+
+static struct obj *new_obj(struct store *st, const char *key, const struct store_meta *m,
+			   char *hkey)
+{
+	struct obj *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->key = strdup(key))) {
+		free(o);
+		return NULL;
+	}
+	o->hkey = hkey;
+	o->st = st;
+	o->meta = *m;
+	o->id = cache_new_id();
+	return o;
+}
+
+int obj_open(struct store *st, const char *key, struct obj **out)
+{
+	struct store_meta m;
+	struct obj *o;
+	char *hkey = NULL;
+	int rc;
+
+	rc = obj_stat(st, key, &m);
+	if (rc)
+		return rc;
+	if (m.kind == STORE_DIR)
+		return -EISDIR;
+	if (asprintf(&hkey, "%p/%s\n%s\n%lld", (void *)st, key, m.etag, (long long)m.size) < 0)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(table, hkey, o);
+	if (o && atomic_load(&o->stale)) {
+		HASH_DEL(table, o);	/* keep it for its holders, out of reach */
+		o = NULL;
+	}
+	if (o) {
+		free(hkey);
+		if (o->refs++ == 0)
+			idle_unlink_locked(o);
+	} else if ((o = new_obj(st, key, &m, hkey)) != NULL) {
+		o->refs = 1;
+		HASH_ADD_KEYPTR(hh, table, o->hkey, strlen(o->hkey), o);
+	} else {
+		free(hkey);
+	}
+	pthread_mutex_unlock(&lock);
+	*out = o;
+	return o ? 0 : -ENOMEM;
+}
+
+const struct store_meta *obj_meta(const struct obj *o)
+{
+	return &o->meta;
+}
+
+static void obj_ref(struct obj *o)
+{
+	pthread_mutex_lock(&lock);
+	o->refs++;
+	pthread_mutex_unlock(&lock);
+}
+
+void obj_close(struct obj *o)
+{
+	struct obj *victim = NULL, *found;
+
+	pthread_mutex_lock(&lock);
+	if (--o->refs > 0) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	HASH_FIND_STR(table, o->hkey, found);
+	if (found != o) {
+		victim = o;	/* stale and already out of the table */
+	} else {
+		o->idle_next = idle_head;
+		if (idle_head)
+			idle_head->idle_prev = o;
+		idle_head = o;
+		if (!idle_tail)
+			idle_tail = o;
+		if (++idle_count > OBJ_IDLE_MAX) {
+			victim = idle_tail;
+			idle_unlink_locked(victim);
+			HASH_DEL(table, victim);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (victim)
+		free_obj(victim);
+}
+
+/* Fetches one claimed run from the store into the cache and ends it. */
+static int fetch_run(struct obj *o, struct cache_run *run)
+{
+	struct store_read rd = {
+		.key = o->key,
+		.pin = &o->meta,
+		.off = cache_run_start(run),
+		.len = (size_t)(cache_run_end(run) - cache_run_start(run)),
+		.sink = cache_run_fill,
+		.arg = run,
+	};
+	int rc = atomic_load(&o->stale) ? -ESTALE : store_read(o->st, &rd);
+
+	if (rc == -ESTALE && !atomic_exchange(&o->stale, 1)) {
+		metacache_forget(o->st, o->key);
+		log_warn("%s/%s changed while open; reads of it now fail with ESTALE",
+			 store_url(o->st), o->key);
+	}
+	cache_run_finish(run, rc);
+	return rc;
+}
+
+static void run_part(void *arg)
+{
+	struct part *p = arg;
+
+	fetch_run(p->o, p->run);
+	obj_close(p->o);
+	free(p);
+}
+
+/* Hands a run to the pool; runs it here if the pool cannot take it. */
+static void submit_part(struct obj *o, struct cache_run *run, int urgent)
+{
+	struct part *p = malloc(sizeof(*p));
+
+	if (p) {
+		p->o = o;
+		p->run = run;
+		obj_ref(o);
+		if (fetch_submit(run_part, p, urgent) == 0)
+			return;
+		obj_close(o);
+		free(p);
+	}
+	fetch_run(o, run);
+}
+
+/* Size of the parallel pieces of a fetch of len bytes. */
+static size_t part_size_for(size_t len)
+{
+	size_t part = len / (size_t)(conf.connections > 0 ? conf.connections : 1);
+
+	if (part < MIN_PART)
+		part = MIN_PART;
+	return part < conf.part_size ? part : conf.part_size;
+}
+
+static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range r)
+{
+	size_t part = part_size_for(r.len);
+	off_t pos = r.off, end = r.off + (off_t)r.len;
+
+	while (pos < end) {
+		struct cache_run *run;
+		size_t want = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
+		ssize_t got = cache_claim(o->id, pos, want, o->meta.size, 0, &run);
+
+		if (got < 0) {
+			prefetch_fell_short(pf, pos);
+			return;
+		}
+		if (got == 0) {	/* already there: look at the next page */
+			pos = (pos | (off_t)(CACHE_PAGE_SIZE - 1)) + 1;
+			continue;
+		}
+		pos = cache_run_end(run);
+		submit_part(o, run, 0);
+	}
+}
+
+/*
+ * Fetches the missing pages from pos on, up to want bytes: the first part
+ * here, the others in parallel.  Returns 0 when the caller should look at
+ * the cache again, or -errno.
+ */
+static int fetch_missing(struct obj *o, off_t pos, size_t want)
+{
+	size_t cap = conf.cache_bytes / 4, part;
+	struct cache_run *mine = NULL, *run;
+	off_t end;
+
+	if (want > cap)
+		want = cap;
+	part = part_size_for(want);
+	end = pos + (off_t)want;
+	while (pos < end) {
+		size_t n = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
+		ssize_t got = cache_claim(o->id, pos, n, o->meta.size, !mine, &run);
+
+		if (got <= 0) {
+			if (!mine)
+				return got < 0 ? (int)got : 0;
+			break;
+		}
+		pos = cache_run_end(run);
+		if (!mine)
+			mine = run;
+		else
+			submit_part(o, run, 1);
+	}
+	return fetch_run(o, mine);
+}
+
+ssize_t obj_read(struct obj *o, struct prefetch *pf, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	if (atomic_load(&o->stale))
+		return -ESTALE;
+	if (off < 0)
+		return -EINVAL;
+	if (off >= o->meta.size || len == 0)
+		return 0;
+	if ((off_t)len > o->meta.size - off)
+		len = (size_t)(o->meta.size - off);
+	if (pf) {
+		struct prefetch_range r = prefetch_advise(pf, off, len, o->meta.size,
+							  conf.readahead_max);
+		if (r.len)
+			read_ahead(o, pf, r);
+	}
+	while (done < len) {
+		off_t pos = off + (off_t)done;
+		int rc;
+
+		done += cache_copy(o->id, pos, (char *)buf + done, len - done);
+		if (done == len)
+			break;
+		pos = off + (off_t)done;
+		rc = cache_wait(o->id, pos);
+		if (rc == 1)
+			rc = fetch_missing(o, pos, len - done);
+		if (rc < 0)
+			return done ? (ssize_t)done : rc;
+	}
+	return (ssize_t)done;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prefetch.h - the read-ahead decision for one open file.
+ *
+ * A pure state machine, apart from any I/O so that tests can drive it:
+ * it sees each read's offset and length and answers which range to fetch
+ * ahead.  Read-ahead starts at the second read in sequence, with a window
+ * of PREFETCH_INITIAL (or four reads, if more); each time the reader has
+ * used half of what was fetched ahead the window doubles, up to the
+ * configured maximum.  A read elsewhere (a seek) turns it off until a new
+ * sequence begins, so random reads fetch only what they ask for.
+ */
+#ifndef CLOUDSHIM_PREFETCH_H
+#define CLOUDSHIM_PREFETCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PREFETCH_INITIAL	((size_t)1 << 20)
+
+struct prefetch {
+	off_t next;		/* where a sequential reader reads next */
+	off_t ahead_end;	/* end of what has been fetched ahead */
+	size_t window;		/* 0: not reading ahead */
+	unsigned streak;	/* reads in sequence so far */
+};
+
+struct prefetch_range {
+	off_t off;
+	size_t len;		/* 0: nothing to fetch ahead */
+};
+
+/*
+ * A read of [off, off+len) of an object of size bytes happened; returns the
+ * range to fetch ahead, at most max bytes beyond the read.
+ */
+struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len,
+				      off_t size, size_t max);
+
+/* Read-ahead reached only up to end (the cache was full, or a fetch failed). */
+void prefetch_fell_short(struct prefetch *pf, off_t end);
+
+#endif
