@@ -36,16 +36,24 @@ void engine_fork_child(void);
 /* stat through the metadata cache: at most one store request per TTL. */
 int obj_stat(struct store *st, const char *key, struct store_meta *meta);
 
-/* Opens the current version of a file; -EISDIR for a directory. */
-int obj_open(struct store *st, const char *key, struct obj **out);
+/* Opens the version of a file that meta (from obj_stat) describes. */
+int obj_open(struct store *st, const char *key, const struct store_meta *meta,
+	     struct obj **out);
 const struct store_meta *obj_meta(const struct obj *o);
 
 /*
- * Reads [off, off+len) into buf through the cache; pf is the open file's
- * read-ahead state (NULL: none).  Returns bytes read (0 at end of object)
- * or -errno; -ESTALE once the object changed, for every later read too.
+ * A read of [off, off+len) is about to happen: feeds pf, the open file's
+ * read-ahead state, and starts the read-ahead it advises.  The caller
+ * serialises calls on one pf; obj_read itself needs no lock.
  */
-ssize_t obj_read(struct obj *o, struct prefetch *pf, void *buf, size_t len, off_t off);
+void obj_advise(struct obj *o, struct prefetch *pf, off_t off, size_t len);
+
+/*
+ * Reads [off, off+len) into buf through the cache.  Returns bytes read (0
+ * at end of object) or -errno; -ESTALE once the object changed, for every
+ * later read too.
+ */
+ssize_t obj_read(struct obj *o, void *buf, size_t len, off_t off);
 
 void obj_close(struct obj *o);
 

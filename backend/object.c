@@ -150,19 +150,16 @@ static struct obj *new_obj(struct store *st, const char *key, const struct store
 	return o;
 }
 
-int obj_open(struct store *st, const char *key, struct obj **out)
+int obj_open(struct store *st, const char *key, const struct store_meta *meta,
+	     struct obj **out)
 {
-	struct store_meta m;
 	struct obj *o;
 	char *hkey = NULL;
-	int rc;
 
-	rc = obj_stat(st, key, &m);
-	if (rc)
-		return rc;
-	if (m.kind == STORE_DIR)
+	if (meta->kind != STORE_FILE)
 		return -EISDIR;
-	if (asprintf(&hkey, "%p/%s\n%s\n%lld", (void *)st, key, m.etag, (long long)m.size) < 0)
+	if (asprintf(&hkey, "%p/%s\n%s\n%lld", (void *)st, key, meta->etag,
+		     (long long)meta->size) < 0)
 		return -ENOMEM;
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(table, hkey, o);
@@ -174,7 +171,7 @@ int obj_open(struct store *st, const char *key, struct obj **out)
 		free(hkey);
 		if (o->refs++ == 0)
 			idle_unlink_locked(o);
-	} else if ((o = new_obj(st, key, &m, hkey)) != NULL) {
+	} else if ((o = new_obj(st, key, meta, hkey)) != NULL) {
 		o->refs = 1;
 		HASH_ADD_KEYPTR(hh, table, o->hkey, strlen(o->hkey), o);
 	} else {
@@ -341,7 +338,18 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 	return fetch_run(o, mine);
 }
 
-ssize_t obj_read(struct obj *o, struct prefetch *pf, void *buf, size_t len, off_t off)
+void obj_advise(struct obj *o, struct prefetch *pf, off_t off, size_t len)
+{
+	struct prefetch_range r;
+
+	if (off < 0 || off >= o->meta.size || len == 0 || atomic_load(&o->stale))
+		return;
+	r = prefetch_advise(pf, off, len, o->meta.size, conf.readahead_max);
+	if (r.len)
+		read_ahead(o, pf, r);
+}
+
+ssize_t obj_read(struct obj *o, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
@@ -353,12 +361,6 @@ ssize_t obj_read(struct obj *o, struct prefetch *pf, void *buf, size_t len, off_
 		return 0;
 	if ((off_t)len > o->meta.size - off)
 		len = (size_t)(o->meta.size - off);
-	if (pf) {
-		struct prefetch_range r = prefetch_advise(pf, off, len, o->meta.size,
-							  conf.readahead_max);
-		if (r.len)
-			read_ahead(o, pf, r);
-	}
 	while (done < len) {
 		off_t pos = off + (off_t)done;
 		int rc;

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cloudshim.c - the wrapper command.
+ *
+ *   cloudshim run [--mount PATH=URL]... [--config FILE] -- COMMAND [ARG]...
+ *   cloudshim check [--mount PATH=URL]... [--config FILE]
+ *
+ * run checks the configuration first (so a mistake is reported before the
+ * program starts, not as a program that sees no mounts), then executes
+ * COMMAND with LD_PRELOAD naming libcloudshim.so beside this executable
+ * and the mounts passed on in CLOUDSHIM_MOUNTS / CLOUDSHIM_CONFIG.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim/config.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cloudshim run [--mount PATH=URL]... [--config FILE] -- COMMAND [ARG]...\n"
+		   "       cloudshim check [--mount PATH=URL]... [--config FILE]\n");
+}
+
+/* Appends one PATH=URL to CLOUDSHIM_MOUNTS. */
+static int add_mount(const char *spec)
+{
+	const char *cur = getenv("CLOUDSHIM_MOUNTS");
+	char *all = NULL;
+	int rc;
+
+	if (cur && *cur)
+		rc = asprintf(&all, "%s;%s", cur, spec);
+	else
+		rc = asprintf(&all, "%s", spec);
+	if (rc < 0)
+		return -1;
+	rc = setenv("CLOUDSHIM_MOUNTS", all, 1);
+	free(all);
+	return rc;
+}
+
+/* Prepends the library to LD_PRELOAD (keeping what was there). */
+static int set_preload(void)
+{
+	char self[PATH_MAX], *lib = NULL, *all = NULL;
+	const char *cur = getenv("LD_PRELOAD");
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int rc;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	if (asprintf(&lib, "%s/libcloudshim.so", dirname(self)) < 0)
+		return -1;
+	if (access(lib, R_OK) != 0) {
+		fprintf(stderr, "cloudshim: %s: %s\n", lib, strerror(errno));
+		free(lib);
+		return -1;
+	}
+	if (cur && *cur && !strstr(cur, lib))
+		rc = asprintf(&all, "%s:%s", lib, cur);
+	else
+		rc = asprintf(&all, "%s", lib);
+	free(lib);
+	if (rc < 0)
+		return -1;
+	rc = setenv("LD_PRELOAD", all, 1);
+	free(all);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct shim_conf conf;
+	char err[512];
+	int i, run;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	run = strcmp(argv[1], "run") == 0;
+	if (!run && strcmp(argv[1], "check") != 0) {
+		usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--mount") == 0 && i + 1 < argc) {
+			if (add_mount(argv[++i]) != 0)
+				return 1;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			if (setenv("CLOUDSHIM_CONFIG", argv[++i], 1) != 0)
+				return 1;
+		} else {
+			fprintf(stderr, "cloudshim: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_load(&conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cloudshim: %s\n", err);
+		return 2;
+	}
+	if (!run) {
+		for (size_t m = 0; m < conf.nmounts; m++)
+			printf("%s -> %s\n", conf.mounts[m].path, conf.mounts[m].store.url);
+		config_free(&conf);
+		return 0;
+	}
+	config_free(&conf);
+	if (i + 1 >= argc) {
+		fprintf(stderr, "cloudshim: no command after --\n");
+		usage(stderr);
+		return 2;
+	}
+	if (set_preload() != 0)
+		return 1;
+	execvp(argv[i + 1], argv + i + 1);
+	fprintf(stderr, "cloudshim: %s: %s\n", argv[i + 1], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount.c - set-up of the mounts and the path test every path-taking
+ * wrapper runs.
+ *
+ * The test is the hot path for every program's file access outside the
+ * mounts, so it rejects most paths on their first component alone: a path
+ * is looked at closely only if that component is one a mount path has, if
+ * it may climb with "..", or if the current directory is inside a mount or
+ * above one.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "backend/engine.h"
+#include "backend/log.h"
+#include "shim/config.h"
+#include "shim/guard.h"
+#include "shim/mount.h"
+#include "shim/path.h"
+#include "shim/real.h"
+
+#define MAX_COMPONENTS 64
+
+static struct shim_conf conf;
+static struct mount *mounts;
+static size_t nmounts;
+static atomic_int active;
+
+/* every component of every mount path, for the quick rejection */
+static struct {
+	const char *s;
+	size_t len;
+} comps[MAX_COMPONENTS];
+static size_t ncomps;
+
+static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
+static char cwd[PATH_MAX] = "/";
+static atomic_int cwd_near_mount;	/* cwd inside a mount, or above one */
+
+int mounts_active(void)
+{
+	return atomic_load_explicit(&active, memory_order_acquire);
+}
+
+static void guard_worker_thread(void)
+{
+	guard_enter();	/* for the thread's whole life */
+}
+
+static void add_components(const char *path)
+{
+	for (const char *p = path; *p;) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len && ncomps < MAX_COMPONENTS) {
+			comps[ncomps].s = p;
+			comps[ncomps++].len = len;
+		}
+		p += len;
+	}
+}
+
+static void setup_mount(struct mount *m, const struct mount_conf *mc, size_t index)
+{
+	char err[512];
+	int rc;
+
+	m->path = mc->path;
+	m->len = strlen(mc->path);
+	m->read_only = mc->store.read_only;
+	m->dev = makedev(0xc5, (unsigned)index + 1);
+	rc = store_open(&mc->store, &conf.engine, &m->st, err, sizeof(err));
+	if (rc) {
+		m->st = NULL;
+		log_error("mount %s: %s; its paths fail with EIO", mc->path, err);
+	}
+	add_components(mc->path);
+}
+
+static void init_once(void)
+{
+	char err[512];
+
+	guard_enter();
+	if (config_load(&conf, err, sizeof(err)) != 0) {
+		log_error("%s; no path is mounted", err);
+		guard_leave();
+		return;
+	}
+	engine_configure(&conf.engine);
+	engine_set_thread_hook(guard_worker_thread);
+	pthread_atfork(engine_fork_prepare, engine_fork_parent, engine_fork_child);
+	mounts = calloc(conf.nmounts ? conf.nmounts : 1, sizeof(*mounts));
+	if (mounts) {
+		for (size_t i = 0; i < conf.nmounts; i++)
+			setup_mount(&mounts[i], &conf.mounts[i], i);
+		nmounts = conf.nmounts;
+	}
+	guard_leave();
+	mount_cwd_changed();
+	atomic_store_explicit(&active, nmounts > 0, memory_order_release);
+}
+
+void shim_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, init_once);
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	shim_init();
+}
+
+void mount_cwd_changed(void)
+{
+	char buf[PATH_MAX];
+	int near = 0;
+
+	if (nmounts == 0)
+		return;
+	guard_enter();
+	if (!getcwd(buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "/");
+	guard_leave();
+	for (size_t i = 0; i < nmounts; i++) {
+		size_t n = strlen(buf);
+
+		/* inside: /data/x under /data; above: / or /mnt above /mnt/data */
+		if (path_under(buf, mounts[i].path, mounts[i].len) ||
+		    (n == 1) || (n < mounts[i].len && path_under(mounts[i].path, buf, n)))
+			near = 1;
+	}
+	pthread_mutex_lock(&cwd_lock);
+	memcpy(cwd, buf, strlen(buf) + 1);
+	pthread_mutex_unlock(&cwd_lock);
+	atomic_store(&cwd_near_mount, near);
+}
+
+static int first_component_matches(const char *path)
+{
+	const char *p = path;
+	size_t len;
+
+	while (*p == '/')
+		p++;
+	len = strcspn(p, "/");
+	if (len <= 2 && p[0] == '.')
+		return 1;	/* "." or ".." may lead anywhere */
+	for (size_t i = 0; i < ncomps; i++)
+		if (comps[i].len == len && memcmp(comps[i].s, p, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The directory dirfd names, for a path relative to it. */
+static int dirfd_path(int dirfd, char *out, size_t n)
+{
+	char link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	guard_enter();
+	len = readlink(link, out, n - 1);
+	guard_leave();
+	if (len <= 0 || out[0] != '/')
+		return -1;
+	out[len] = '\0';
+	return 0;
+}
+
+struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key)
+{
+	char base[PATH_MAX];
+	int rc;
+
+	if (!mounts_active() || !path)
+		return NULL;
+	if (path[0] == '/') {
+		if (!first_component_matches(path) && !strstr(path, "/.."))
+			return NULL;
+		rc = path_normalize("/", path, buf, PATH_MAX);
+	} else if (dirfd == AT_FDCWD) {
+		if (!atomic_load(&cwd_near_mount) && !strstr(path, ".."))
+			return NULL;
+		pthread_mutex_lock(&cwd_lock);
+		rc = path_normalize(cwd, path, buf, PATH_MAX);
+		pthread_mutex_unlock(&cwd_lock);
+	} else {
+		if (!first_component_matches(path) && !strstr(path, ".."))
+			return NULL;
+		if (dirfd_path(dirfd, base, sizeof(base)) != 0)
+			return NULL;
+		rc = path_normalize(base, path, buf, PATH_MAX);
+	}
+	if (rc)
+		return NULL;
+	for (size_t i = 0; i < nmounts; i++) {
+		const char *rest = path_under(buf, mounts[i].path, mounts[i].len);
+
+		if (rest) {
+			*key = rest;
+			return &mounts[i];
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount.h - the configured mounts, and which of them a path falls under.
+ *
+ * Set up once, by the library's constructor (or by the first wrapper that
+ * runs before it).  A mount whose store could not be set up stays in the
+ * table with no store, so its paths fail with EIO and never fall through
+ * to the local disk unnoticed.
+ */
+#ifndef CLOUDSHIM_MOUNT_H
+#define CLOUDSHIM_MOUNT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct store;
+
+struct mount {
+	char *path;		/* normalised, no trailing '/' */
+	size_t len;
+	struct store *st;	/* NULL: the store failed to set up */
+	int read_only;
+	dev_t dev;		/* st_dev reported for its files */
+};
+
+/* 1 when any mount is configured (after init). */
+int mounts_active(void);
+
+/* Runs the one-time set-up if it has not run yet. */
+void shim_init(void);
+
+/*
+ * The mount that (dirfd, path) falls under, with *key set to the object
+ * key within it (inside buf, PATH_MAX bytes), or NULL for a local path.
+ */
+struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key);
+
+/* The current directory changed (chdir, fchdir). */
+void mount_cwd_changed(void);
+
+#endif

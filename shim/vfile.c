@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfile.c - the descriptor table and vfile lifetimes.
+ *
+ * The table is one array of atomic pointers, indexed by descriptor, mapped
+ * lazily (untouched pages cost nothing), so the check every fd-taking
+ * wrapper makes for a descriptor outside the mounts is one load.  Taking a
+ * reference goes through a mutex, which only mounted descriptors reach.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shim/vfile.h"
+
+#define FDTAB_SLOTS (1u << 20)
+
+static _Atomic(struct vfile *) *slots;
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+static void tab_init(void)
+{
+	void *p = mmap(NULL, FDTAB_SLOTS * sizeof(*slots), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	slots = p == MAP_FAILED ? NULL : p;
+}
+
+int fdtab_fits(int fd)
+{
+	pthread_once(&tab_once, tab_init);
+	return slots && fd >= 0 && (unsigned)fd < FDTAB_SLOTS;
+}
+
+struct vfile *vfile_get(int fd)
+{
+	struct vfile *vf;
+
+	/* no table yet means no mounted descriptor yet */
+	if (!slots || fd < 0 || (unsigned)fd >= FDTAB_SLOTS ||
+	    !atomic_load_explicit(&slots[fd], memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&tab_lock);
+	vf = atomic_load(&slots[fd]);
+	if (vf)
+		atomic_fetch_add(&vf->refs, 1);
+	pthread_mutex_unlock(&tab_lock);
+	return vf;
+}
+
+void vfile_put(struct vfile *vf)
+{
+	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
+		return;
+	if (vf->obj)
+		obj_close(vf->obj);
+	pthread_mutex_destroy(&vf->lock);
+	pthread_mutex_destroy(&vf->ppf_lock);
+	free(vf->key);
+	free(vf);
+}
+
+struct vfile *fdtab_set(int fd, struct vfile *vf)
+{
+	struct vfile *old;
+
+	if (!fdtab_fits(fd))
+		return NULL;
+	atomic_fetch_add(&vf->refs, 1);
+	pthread_mutex_lock(&tab_lock);
+	old = atomic_exchange(&slots[fd], vf);
+	pthread_mutex_unlock(&tab_lock);
+	return old;
+}
+
+struct vfile *fdtab_clear(int fd)
+{
+	struct vfile *old;
+
+	if (!slots || fd < 0 || (unsigned)fd >= FDTAB_SLOTS ||
+	    !atomic_load_explicit(&slots[fd], memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&tab_lock);
+	old = atomic_exchange(&slots[fd], NULL);
+	pthread_mutex_unlock(&tab_lock);
+	return old;
+}
+
+struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key, int flags)
+{
+	struct vfile *vf = calloc(1, sizeof(*vf));
+
+	if (!vf || !(vf->key = strdup(key))) {
+		free(vf);
+		return NULL;
+	}
+	atomic_init(&vf->refs, 1);
+	vf->kind = kind;
+	vf->mnt = mnt;
+	vf->flags = flags;
+	pthread_mutex_init(&vf->lock, NULL);
+	pthread_mutex_init(&vf->ppf_lock, NULL);
+	return vf;
+}
+
+/* FNV-1a: stable inode numbers, distinct per key. */
+static ino_t key_ino(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return (ino_t)(h ? h : 1);
+}
+
+void vfile_fill_stat(const struct mount *mnt, const char *key,
+		     const struct store_meta *meta, struct stat *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->st_dev = mnt->dev;
+	sb->st_ino = key_ino(key);
+	sb->st_uid = getuid();
+	sb->st_gid = getgid();
+	sb->st_blksize = 1 << 20;	/* programs size their buffers by this */
+	if (meta->kind == STORE_DIR) {
+		sb->st_mode = S_IFDIR | 0555;
+		sb->st_nlink = 2;
+		sb->st_size = 4096;
+	} else {
+		sb->st_mode = S_IFREG | 0444;
+		sb->st_nlink = 1;
+		sb->st_size = meta->size;
+		sb->st_blocks = (meta->size + 511) / 512;
+	}
+	sb->st_mtim = meta->mtime;
+	sb->st_atim = meta->mtime;
+	sb->st_ctim = meta->mtime;
+}

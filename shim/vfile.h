@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfile.h - open files on mounted paths, and the descriptor table.
+ *
+ * A vfile is what POSIX calls an open file description: one offset, one
+ * set of status flags, shared by every descriptor duplicated from it (dup,
+ * dup2, fcntl F_DUPFD, fork).  Each descriptor the program holds is a
+ * real kernel descriptor of a placeholder memfd, so numbering, close-on-
+ * exec and poll are the kernel's own; the table maps its number to the
+ * vfile.  Entries are reference counted: the table holds one reference per
+ * descriptor and every call in progress holds one, so a close racing with
+ * a read never frees what the read uses.
+ */
+#ifndef CLOUDSHIM_VFILE_H
+#define CLOUDSHIM_VFILE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "backend/engine.h"
+#include "shim/mount.h"
+
+enum vfile_kind {
+	VFILE_REG,
+	VFILE_DIR,
+};
+
+struct vfile {
+	atomic_int refs;
+	enum vfile_kind kind;
+	int flags;			/* open(2) flags that F_GETFL reports */
+	struct mount *mnt;
+	char *key;
+	struct obj *obj;		/* VFILE_REG */
+	struct store_meta meta;
+	pthread_mutex_t lock;		/* pos and read-ahead of read(2) */
+	off_t pos;
+	struct prefetch pf;
+	pthread_mutex_t ppf_lock;	/* read-ahead of pread(2) */
+	struct prefetch ppf;
+};
+
+/* The vfile behind fd with a reference taken, or NULL for other fds. */
+struct vfile *vfile_get(int fd);
+void vfile_put(struct vfile *vf);
+
+/* Makes fd refer to vf (taking a reference); returns what fd held before. */
+struct vfile *fdtab_set(int fd, struct vfile *vf);
+/* Forgets fd; returns what it held (the table's reference passes over). */
+struct vfile *fdtab_clear(int fd);
+/* The table can hold fd (descriptors beyond it cannot be mounted). */
+int fdtab_fits(int fd);
+
+/* A new vfile with one reference, for kind at mnt/key. */
+struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key,
+			int flags);
+
+/* The stat of a mounted object as programs see it. */
+void vfile_fill_stat(const struct mount *mnt, const char *key,
+		     const struct store_meta *meta, struct stat *sb);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap.h - what every wrapper file shares.
+ *
+ * A wrapper is a few lines: is this a mounted path or descriptor?  If not,
+ * straight to REAL(); if so, the shim's logic with the guard held, and
+ * errno set on the way out, only on failure.
+ */
+#ifndef CLOUDSHIM_WRAP_H
+#define CLOUDSHIM_WRAP_H
+
+#include <errno.h>
+
+#include "shim/guard.h"
+#include "shim/mount.h"
+#include "shim/real.h"
+#include "shim/vfile.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* open(2) reads a mode argument only for these flags (glibc's rule). */
+#define OPEN_NEEDS_MODE(flags) \
+	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
+
+/* A -errno result as a C library call returns it. */
+static inline long fail(long rc)
+{
+	errno = (int)-rc;
+	return -1;
+}
+
+static inline long ret_or_fail(long rc)
+{
+	return rc < 0 ? fail(rc) : rc;
+}
+
+/* The mount (dirfd, path) is under, unless the shim itself is calling. */
+static inline struct mount *route(int dirfd, const char *path, char *buf, const char **key)
+{
+	if (guard_busy())
+		return NULL;
+	return mount_resolve(dirfd, path, buf, key);
+}
+
+/* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
+int shim_open(struct mount *m, const char *key, int flags);
+ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off);
+ssize_t vfile_read(struct vfile *vf, void *buf, size_t len);
+
+#endif

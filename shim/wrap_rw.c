@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_rw.c - read, pread, readv, preadv (and their 64-bit, v2 and
+ * fortified forms), lseek, and the write family, on mounted descriptors.
+ *
+ * read(2) and friends hold the vfile's lock for the whole call, as the
+ * kernel holds f_pos_lock: two threads reading one shared descriptor get
+ * disjoint pieces.  pread(2) touches no offset and holds nothing while it
+ * waits for the network, so threads preading one descriptor run in
+ * parallel; only the read-ahead bookkeeping is serialised.
+ */
+#include <limits.h>
+
+#include "backend/engine.h"
+#include "shim/wrap.h"
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+static ssize_t check_readable(const struct vfile *vf)
+{
+	if (vf->kind == VFILE_DIR)
+		return -EISDIR;
+	if ((vf->flags & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	return 0;
+}
+
+ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off)
+{
+	ssize_t rc = check_readable(vf);
+
+	if (rc)
+		return rc;
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&vf->ppf_lock);
+	obj_advise(vf->obj, &vf->ppf, off, len);
+	pthread_mutex_unlock(&vf->ppf_lock);
+	return obj_read(vf->obj, buf, len, off);
+}
+
+/* Reads at the vfile's offset and moves it; the caller holds vf->lock. */
+static ssize_t read_locked(struct vfile *vf, void *buf, size_t len)
+{
+	ssize_t n = obj_read(vf->obj, buf, len, vf->pos);
+
+	if (n > 0)
+		vf->pos += n;
+	return n;
+}
+
+ssize_t vfile_read(struct vfile *vf, void *buf, size_t len)
+{
+	ssize_t rc = check_readable(vf);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&vf->lock);
+	obj_advise(vf->obj, &vf->pf, vf->pos, len);
+	rc = read_locked(vf, buf, len);
+	pthread_mutex_unlock(&vf->lock);
+	return rc;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+/* Scatter read: at off, or at (and moving) the offset when off is -1. */
+static ssize_t vfile_readv(struct vfile *vf, const struct iovec *iov, int cnt, off_t off)
+{
+	ssize_t rc = check_readable(vf), done = 0;
+	int at_pos = off == -1;
+
+	if (rc)
+		return rc;
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	if (!at_pos && off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&vf->lock);
+	if (at_pos)
+		off = vf->pos;
+	obj_advise(vf->obj, at_pos ? &vf->pf : &vf->ppf, off, iov_total(iov, cnt));
+	for (int i = 0; i < cnt; i++) {
+		ssize_t n = obj_read(vf->obj, iov[i].iov_base, iov[i].iov_len, off + done);
+
+		if (n < 0) {
+			rc = done ? 0 : n;
+			break;
+		}
+		done += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	if (at_pos && done > 0)
+		vf->pos += done;
+	pthread_mutex_unlock(&vf->lock);
+	return rc < 0 ? rc : done;
+}
+
+/* Runs a vfile operation with the guard held and errno set on failure. */
+#define ON_VFILE(fd, expr, otherwise) \
+	do { \
+		struct vfile *vf = vfile_get(fd); \
+		ssize_t rc_; \
+		if (!vf) \
+			return otherwise; \
+		guard_enter(); \
+		rc_ = (expr); \
+		vfile_put(vf); \
+		guard_leave(); \
+		return ret_or_fail(rc_); \
+	} while (0)
+
+EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	ON_VFILE(fd, vfile_read(vf, buf, len), REAL(read)(fd, buf, len));
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return read(fd, buf, len);
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	ON_VFILE(fd, vfile_read_at(vf, buf, len, off), REAL(pread)(fd, buf, len, off));
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
+{
+	ON_VFILE(fd, vfile_read_at(vf, buf, len, off), REAL(pread64)(fd, buf, len, off));
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return pread(fd, buf, len, off);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off64_t off, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return pread64(fd, buf, len, off);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	ON_VFILE(fd, vfile_readv(vf, iov, cnt, -1), REAL(readv)(fd, iov, cnt));
+}
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, iov, cnt, off),
+		 REAL(preadv)(fd, iov, cnt, off));
+}
+
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, iov, cnt, off),
+		 REAL(preadv64)(fd, iov, cnt, off));
+}
+
+/* preadv2: an offset of -1 means the current offset, as for readv. */
+EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	ON_VFILE(fd, vfile_readv(vf, iov, cnt, off), REAL(preadv2)(fd, iov, cnt, off, flags));
+}
+
+EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	ON_VFILE(fd, vfile_readv(vf, iov, cnt, off),
+		 REAL(preadv64v2)(fd, iov, cnt, off, flags));
+}
+
+static off_t vfile_seek(struct vfile *vf, off_t off, int whence)
+{
+	off_t size = vf->kind == VFILE_REG ? vf->meta.size : 0, pos;
+
+	pthread_mutex_lock(&vf->lock);
+	switch (whence) {
+	case SEEK_SET:
+		pos = off;
+		break;
+	case SEEK_CUR:
+		pos = vf->pos + off;
+		break;
+	case SEEK_END:
+		pos = size + off;
+		break;
+	case SEEK_DATA:
+		pos = off < size ? off : -ENXIO;
+		break;
+	case SEEK_HOLE:
+		pos = off < size ? size : -ENXIO;
+		break;
+	default:
+		pos = -EINVAL;
+	}
+	if (pos < 0 && pos != -ENXIO)
+		pos = -EINVAL;
+	if (pos >= 0)
+		vf->pos = pos;
+	pthread_mutex_unlock(&vf->lock);
+	return pos;
+}
+
+EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+	ON_VFILE(fd, vfile_seek(vf, off, whence), REAL(lseek)(fd, off, whence));
+}
+
+EXPORT off64_t lseek64(int fd, off64_t off, int whence)
+{
+	ON_VFILE(fd, vfile_seek(vf, off, whence), REAL(lseek64)(fd, off, whence));
+}
+
+/* Mounted files are open read-only until the write path lands. */
+EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	ON_VFILE(fd, -EBADF, REAL(write)(fd, buf, len));
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwrite)(fd, buf, len, off));
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwrite64)(fd, buf, len, off));
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	ON_VFILE(fd, -EBADF, REAL(writev)(fd, iov, cnt));
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwritev)(fd, iov, cnt, off));
+}
+
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwritev64)(fd, iov, cnt, off));
+}
+
+EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwritev2)(fd, iov, cnt, off, flags));
+}
+
+EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	ON_VFILE(fd, -EBADF, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
+}

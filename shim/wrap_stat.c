@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_stat.c - the stat family in both glibc ABIs (stat, lstat, fstat,
+ * fstatat, statx and their 64 forms since glibc 2.33; __xstat, __lxstat,
+ * __fxstat, __fxstatat and their 64 forms before), access and faccessat.
+ *
+ * Object stores have no links, so lstat is stat.  On x86_64 struct stat64
+ * and struct stat are one layout, which lets one function fill both.
+ */
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "backend/engine.h"
+#include "shim/wrap.h"
+
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 layout");
+
+static int stat_key(struct mount *m, const char *key, struct stat *sb)
+{
+	struct store_meta meta;
+	int rc;
+
+	if (!m->st)
+		return -EIO;
+	guard_enter();
+	rc = obj_stat(m->st, key, &meta);
+	guard_leave();
+	if (rc == 0)
+		vfile_fill_stat(m, key, &meta, sb);
+	return rc;
+}
+
+static int stat_vfile(int fd, struct stat *sb, int *handled)
+{
+	struct vfile *vf = vfile_get(fd);
+
+	*handled = vf != NULL;
+	if (!vf)
+		return 0;
+	vfile_fill_stat(vf->mnt, vf->key, &vf->meta, sb);
+	guard_enter();
+	vfile_put(vf);
+	guard_leave();
+	return 0;
+}
+
+/*
+ * stat of (dirfd, path) when it is mounted: *handled says whether it was.
+ * An empty path with AT_EMPTY_PATH means dirfd itself.
+ */
+static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int *handled)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m;
+
+	if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH))
+		return stat_vfile(dirfd, sb, handled);
+	m = route(dirfd, path, buf, &key);
+	*handled = m != NULL;
+	return m ? (int)ret_or_fail(stat_key(m, key, sb)) : 0;
+}
+
+#define STAT_AT(dirfd, path, sb, flags, otherwise) \
+	do { \
+		int handled_, rc_ = stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_); \
+		return handled_ ? rc_ : (otherwise); \
+	} while (0)
+
+#define STAT_FD(fd, sb, otherwise) \
+	do { \
+		int handled_, rc_ = stat_vfile(fd, (struct stat *)(sb), &handled_); \
+		return handled_ ? rc_ : (otherwise); \
+	} while (0)
+
+EXPORT int stat(const char *path, struct stat *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(stat)(path, sb));
+}
+
+EXPORT int stat64(const char *path, struct stat64 *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(stat64)(path, sb));
+}
+
+EXPORT int lstat(const char *path, struct stat *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(lstat)(path, sb));
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(lstat64)(path, sb));
+}
+
+EXPORT int fstat(int fd, struct stat *sb)
+{
+	STAT_FD(fd, sb, REAL(fstat)(fd, sb));
+}
+
+EXPORT int fstat64(int fd, struct stat64 *sb)
+{
+	STAT_FD(fd, sb, REAL(fstat64)(fd, sb));
+}
+
+EXPORT int fstatat(int dirfd, const char *path, struct stat *sb, int flags)
+{
+	STAT_AT(dirfd, path, sb, flags, REAL(fstatat)(dirfd, path, sb, flags));
+}
+
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *sb, int flags)
+{
+	STAT_AT(dirfd, path, sb, flags, REAL(fstatat64)(dirfd, path, sb, flags));
+}
+
+EXPORT int __xstat(int ver, const char *path, struct stat *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__xstat)(ver, path, sb));
+}
+
+EXPORT int __xstat64(int ver, const char *path, struct stat64 *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__xstat64)(ver, path, sb));
+}
+
+EXPORT int __lxstat(int ver, const char *path, struct stat *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__lxstat)(ver, path, sb));
+}
+
+EXPORT int __lxstat64(int ver, const char *path, struct stat64 *sb)
+{
+	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__lxstat64)(ver, path, sb));
+}
+
+EXPORT int __fxstat(int ver, int fd, struct stat *sb)
+{
+	STAT_FD(fd, sb, REAL(__fxstat)(ver, fd, sb));
+}
+
+EXPORT int __fxstat64(int ver, int fd, struct stat64 *sb)
+{
+	STAT_FD(fd, sb, REAL(__fxstat64)(ver, fd, sb));
+}
+
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *sb, int flags)
+{
+	STAT_AT(dirfd, path, sb, flags, REAL(__fxstatat)(ver, dirfd, path, sb, flags));
+}
+
+EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *sb, int flags)
+{
+	STAT_AT(dirfd, path, sb, flags, REAL(__fxstatat64)(ver, dirfd, path, sb, flags));
+}
+
+static struct statx_timestamp to_stx_time(struct timespec ts)
+{
+	struct statx_timestamp t = { .tv_sec = ts.tv_sec, .tv_nsec = (__u32)ts.tv_nsec };
+
+	return t;
+}
+
+static void fill_statx(const struct stat *sb, struct statx *stx)
+{
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS;
+	stx->stx_blksize = (__u32)sb->st_blksize;
+	stx->stx_nlink = (__u32)sb->st_nlink;
+	stx->stx_uid = sb->st_uid;
+	stx->stx_gid = sb->st_gid;
+	stx->stx_mode = (__u16)sb->st_mode;
+	stx->stx_ino = sb->st_ino;
+	stx->stx_size = (__u64)sb->st_size;
+	stx->stx_blocks = (__u64)sb->st_blocks;
+	stx->stx_atime = to_stx_time(sb->st_atim);
+	stx->stx_mtime = to_stx_time(sb->st_mtim);
+	stx->stx_ctime = to_stx_time(sb->st_ctim);
+	stx->stx_dev_major = major(sb->st_dev);
+	stx->stx_dev_minor = minor(sb->st_dev);
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+{
+	struct stat sb;
+	int handled, rc = stat_at(dirfd, path, &sb, flags, &handled);
+
+	if (!handled)
+		return REAL(statx)(dirfd, path, flags, mask, stx);
+	if (rc == 0)
+		fill_statx(&sb, stx);
+	return rc;
+}
+
+static int access_at(int dirfd, const char *path, int mode, int *handled)
+{
+	struct stat sb;
+	int rc = stat_at(dirfd, path, &sb, 0, handled);
+
+	if (!*handled || rc != 0)
+		return rc;
+	if (mode & W_OK)
+		return (int)fail(-EROFS);
+	if ((mode & X_OK) && !S_ISDIR(sb.st_mode))
+		return (int)fail(-EACCES);
+	return 0;
+}
+
+EXPORT int access(const char *path, int mode)
+{
+	int handled, rc = access_at(AT_FDCWD, path, mode, &handled);
+
+	return handled ? rc : REAL(access)(path, mode);
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	int handled, rc = access_at(dirfd, path, mode, &handled);
+
+	return handled ? rc : REAL(faccessat)(dirfd, path, mode, flags);
+}
