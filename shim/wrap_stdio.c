@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_stdio.c - FILE streams on mounted files: fopen, fopen64, fdopen,
+ * fileno and fileno_unlocked.
+ *
+ * glibc's stdio reads through internal calls no preload can see, so a
+ * stream on a mounted file is a fopencookie stream whose functions call
+ * our own read, lseek and close.  Such a stream has no descriptor of its
+ * own as far as glibc knows (fileno -1), so fileno is wrapped to give the
+ * mounted descriptor back: libstdc++'s ifstream and many programs need it.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "shim/wrap.h"
+
+#define STREAM_BUFFER ((size_t)256 << 10)
+
+struct stream {
+	FILE *fp;
+	int fd;
+	UT_hash_handle hh;
+};
+
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream *streams;
+static atomic_int nstreams;
+
+typedef FILE *(*real_fopen_fn)(const char *, const char *);
+typedef FILE *(*real_fdopen_fn)(int, const char *);
+typedef int (*real_fileno_fn)(FILE *);
+
+static void *next_symbol(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+	return read(((struct stream *)c)->fd, buf, n);
+}
+
+static int cookie_seek(void *c, off64_t *off, int whence)
+{
+	off64_t pos = lseek64(((struct stream *)c)->fd, *off, whence);
+
+	if (pos < 0)
+		return -1;
+	*off = pos;
+	return 0;
+}
+
+/* Called by fclose before it frees the FILE: the entry goes with it. */
+static int cookie_close(void *c)
+{
+	struct stream *s = c;
+	int fd = s->fd;
+
+	pthread_mutex_lock(&streams_lock);
+	HASH_DEL(streams, s);
+	atomic_fetch_sub(&nstreams, 1);
+	pthread_mutex_unlock(&streams_lock);
+	free(s);
+	return close(fd);
+}
+
+static int stream_fd(FILE *fp)
+{
+	struct stream *s;
+	int fd = -1;
+
+	if (atomic_load_explicit(&nstreams, memory_order_relaxed) == 0)
+		return -1;
+	pthread_mutex_lock(&streams_lock);
+	HASH_FIND_PTR(streams, &fp, s);
+	if (s)
+		fd = s->fd;
+	pthread_mutex_unlock(&streams_lock);
+	return fd;
+}
+
+/* A read stream over the mounted descriptor fd, which it owns. */
+static FILE *stream_open(int fd, const char *mode)
+{
+	cookie_io_functions_t io = {
+		.read = cookie_read,
+		.seek = cookie_seek,
+		.close = cookie_close,
+	};
+	struct stream *s = malloc(sizeof(*s));
+	FILE *fp = s ? fopencookie(s, mode, io) : NULL;
+
+	if (!fp) {
+		free(s);
+		return NULL;
+	}
+	setvbuf(fp, NULL, _IOFBF, STREAM_BUFFER);
+	s->fp = fp;
+	s->fd = fd;
+	pthread_mutex_lock(&streams_lock);
+	HASH_ADD_PTR(streams, fp, s);
+	atomic_fetch_add(&nstreams, 1);
+	pthread_mutex_unlock(&streams_lock);
+	return fp;
+}
+
+/* fopen's mode string as open(2) flags; -1 when it is not one. */
+static int mode_flags(const char *mode)
+{
+	int flags;
+
+	switch (mode[0]) {
+	case 'r': flags = O_RDONLY; break;
+	case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+	case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
+	default: return -1;
+	}
+	for (const char *p = mode + 1; *p && *p != ','; p++) {
+		if (*p == '+')
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		else if (*p == 'x')
+			flags |= O_EXCL;
+		else if (*p == 'e')
+			flags |= O_CLOEXEC;
+	}
+	return flags;
+}
+
+static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
+{
+	int flags = mode_flags(mode), fd;
+	FILE *fp;
+
+	if (flags < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	guard_enter();
+	fd = shim_open(m, key, flags);
+	guard_leave();
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	fp = stream_open(fd, mode);
+	if (!fp) {
+		close(fd);
+		errno = ENOMEM;
+	}
+	return fp;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	static real_fopen_fn real;
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+
+	if (m)
+		return fopen_mounted(m, key, mode);
+	if (!real)
+		real = (real_fopen_fn)next_symbol("fopen");
+	return real(path, mode);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	static real_fopen_fn real;
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+
+	if (m)
+		return fopen_mounted(m, key, mode);
+	if (!real)
+		real = (real_fopen_fn)next_symbol("fopen64");
+	return real(path, mode);
+}
+
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	static real_fdopen_fn real;
+	struct vfile *vf = vfile_get(fd);
+
+	if (vf) {
+		guard_enter();
+		vfile_put(vf);
+		guard_leave();
+		if (mode_flags(mode) < 0 || (mode_flags(mode) & O_ACCMODE) != O_RDONLY) {
+			errno = mode_flags(mode) < 0 ? EINVAL : EBADF;
+			return NULL;
+		}
+		return stream_open(fd, mode);
+	}
+	if (!real)
+		real = (real_fdopen_fn)next_symbol("fdopen");
+	return real(fd, mode);
+}
+
+EXPORT int fileno(FILE *fp)
+{
+	static real_fileno_fn real;
+	int fd = stream_fd(fp);
+
+	if (fd >= 0)
+		return fd;
+	if (!real)
+		real = (real_fileno_fn)next_symbol("fileno");
+	return real(fp);
+}
+
+EXPORT int fileno_unlocked(FILE *fp)
+{
+	static real_fileno_fn real;
+	int fd = stream_fd(fp);
+
+	if (fd >= 0)
+		return fd;
+	if (!real)
+		real = (real_fileno_fn)next_symbol("fileno_unlocked");
+	return real(fp);
+}
