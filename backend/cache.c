@@ -51,6 +51,7 @@ struct cache_run {
 	uint64_t id;
 	uint64_t first;		/* page index of pages[0] */
 	size_t npages;
+	size_t done;		/* pages completed; they fill strictly in order */
 	off_t start, end;
 	struct page *pages[];
 };
@@ -279,6 +280,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 	run->id = id;
 	run->first = first;
 	run->npages = n;
+	run->done = 0;
 	run->start = (off_t)(first << CACHE_PAGE_SHIFT);
 	run->end = run->start + (off_t)((n - 1) << CACHE_PAGE_SHIFT) + run->pages[n - 1]->len;
 	*out = run;
@@ -304,7 +306,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 		struct page *p;
 		size_t in = (size_t)off & (CACHE_PAGE_SIZE - 1), k;
 
-		if (off < run->start || i >= run->npages)
+		if (off < run->start || i != run->done || i >= run->npages)
 			return -EIO;	/* the store sent bytes we did not ask for */
 		p = run->pages[i];
 		if (in != p->filled)
@@ -318,6 +320,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 			lru_push_head(p);
 			wake_locked();
 			pthread_mutex_unlock(&lock);
+			run->done++;	/* from now on it may be evicted and reused */
 		}
 		off += (off_t)k;
 		data += k;
@@ -329,11 +332,9 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 void cache_run_finish(struct cache_run *run, int err)
 {
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < run->npages; i++) {
+	for (size_t i = run->done; i < run->npages; i++) {
 		struct page *p = run->pages[i];
 
-		if (p->state != PAGE_PENDING)
-			continue;
 		HASH_DEL(table, p);
 		p->state = PAGE_FAILED;
 		p->err = err ? err : -EIO;

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* test_prefetch.c - the read-ahead state machine, driven read by read. */
+#include <string.h>
+
+#include "backend/prefetch.h"
+#include "tests/unit/check.h"
+
+#define MiB ((size_t)1 << 20)
+#define SIZE ((off_t)1 << 30)
+#define MAX (64 * MiB)
+
+int main(void)
+{
+	struct prefetch pf;
+	struct prefetch_range r;
+	size_t last = 0;
+	off_t off = 0;
+	int grew = 0, capped = 0;
+
+	/* the first read asks for nothing ahead: it may be a lone random read */
+	memset(&pf, 0, sizeof(pf));
+	r = prefetch_advise(&pf, 0, 128 << 10, SIZE, MAX);
+	CHECK(r.len == 0);
+	/* the second in sequence starts at the initial window, right after it */
+	r = prefetch_advise(&pf, 128 << 10, 128 << 10, SIZE, MAX);
+	CHECK(r.len == PREFETCH_INITIAL);
+	CHECK(r.off == 256 << 10);
+
+	/* a long sequential run: windows double up to the maximum, no overlap */
+	memset(&pf, 0, sizeof(pf));
+	off_t ahead = 0;
+	for (int i = 0; i < 4000; i++, off += 128 << 10) {
+		r = prefetch_advise(&pf, off, 128 << 10, SIZE, MAX);
+		if (!r.len)
+			continue;
+		CHECK(r.off >= ahead);		/* never asks twice for a byte */
+		CHECK(r.off >= off);
+		CHECK(r.off + (off_t)r.len - (off + (128 << 10)) <= (off_t)MAX);
+		ahead = r.off + (off_t)r.len;
+		if (pf.window > last && last)
+			grew++;
+		if (pf.window == MAX)
+			capped = 1;
+		last = pf.window;
+	}
+	CHECK(grew >= 5);
+	CHECK(capped);
+	CHECK(pf.window == MAX);
+
+	/* random reads: nothing ahead, ever */
+	memset(&pf, 0, sizeof(pf));
+	size_t total = 0;
+	for (int i = 0; i < 1000; i++) {
+		off_t at = (off_t)((i * 7919L) % 1000) * (1 << 20);
+
+		r = prefetch_advise(&pf, at, 4096, SIZE, MAX);
+		total += r.len;
+	}
+	CHECK(total == 0);
+
+	/* a seek ends the sequence; a new one starts small again */
+	memset(&pf, 0, sizeof(pf));
+	for (off = 0; off < 64 * (off_t)MiB; off += 1 << 20)
+		prefetch_advise(&pf, off, 1 << 20, SIZE, MAX);
+	CHECK(pf.window > PREFETCH_INITIAL);
+	r = prefetch_advise(&pf, 512 * (off_t)MiB, 1 << 20, SIZE, MAX);
+	CHECK(r.len == 0 && pf.window == 0);
+	r = prefetch_advise(&pf, 513 * (off_t)MiB, 1 << 20, SIZE, MAX);
+	CHECK(r.len == 4 * MiB);	/* four reads' worth beats the 1 MiB minimum */
+
+	/* never past the end of the object */
+	memset(&pf, 0, sizeof(pf));
+	prefetch_advise(&pf, 0, 4096, 10000, MAX);
+	r = prefetch_advise(&pf, 4096, 4096, 10000, MAX);
+	CHECK(r.off + (off_t)r.len <= 10000);
+
+	/* max 0 turns read-ahead off */
+	memset(&pf, 0, sizeof(pf));
+	prefetch_advise(&pf, 0, 4096, SIZE, 0);
+	r = prefetch_advise(&pf, 4096, 4096, SIZE, 0);
+	CHECK(r.len == 0);
+
+	/* a short forward skip into the read-ahead stays sequential */
+	memset(&pf, 0, sizeof(pf));
+	prefetch_advise(&pf, 0, 4096, SIZE, MAX);
+	prefetch_advise(&pf, 4096, 4096, SIZE, MAX);
+	prefetch_advise(&pf, 8192 + 65536, 4096, SIZE, MAX);
+	CHECK(pf.streak == 3);
+
+	/* the cache refused part of it: the next trigger asks again from there */
+	memset(&pf, 0, sizeof(pf));
+	prefetch_advise(&pf, 0, 4096, SIZE, MAX);
+	r = prefetch_advise(&pf, 4096, 4096, SIZE, MAX);
+	prefetch_fell_short(&pf, r.off);
+	r = prefetch_advise(&pf, 8192, 4096, SIZE, MAX);
+	CHECK(r.len > 0 && r.off == 12288);
+	return check_summary();
+}
