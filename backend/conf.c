@@ -19,7 +19,7 @@ void engine_conf_defaults(struct engine_conf *ec)
 	ec->readahead_max = ENGINE_DEFAULT_READAHEAD_MAX;
 	ec->metadata_ttl_ms = ENGINE_DEFAULT_METADATA_TTL_MS;
 	ec->request_timeout_ms = ENGINE_DEFAULT_REQUEST_TIMEOUT_MS;
-	ec->log_level = LOG_ERROR;
+	ec->log_level = LOG_WARN;
 }
 
 /* Frees the strings and leaves a zeroed struct, so a second call is safe. */

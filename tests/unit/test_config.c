@@ -209,7 +209,7 @@ static void test_json_good(void)
 
 	config_init(&c);
 	CHECK(c.engine.cache_bytes == ENGINE_DEFAULT_CACHE_BYTES);
-	CHECK(c.engine.log_level == LOG_ERROR);
+	CHECK(c.engine.log_level == LOG_WARN);
 	CHECK(config_parse_json(&c, full_json, "t", err, sizeof(err)) == 0);
 	CHECK(c.engine.cache_bytes == 512UL << 20);
 	CHECK(c.engine.part_size == 16UL << 20);

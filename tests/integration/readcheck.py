@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: MIT
+"""Checks of the read path that need a real program's view: offsets, errno,
+request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
+
+    readcheck.py bytes MOUNTED LOCAL       open/read/seek/tell/stat/chunks
+    readcheck.py errors MOUNT_DIR          ENOENT, EROFS, EISDIR, ENOTDIR
+    readcheck.py dup MOUNTED LOCAL         dup shares the offset; sendfile
+    readcheck.py requests MOUNTED LOCAL LOG   sequential read: requests in nginx's log
+    readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
+    readcheck.py stale MOUNTED LOCAL       object replaced under an open file
+    readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
+"""
+import errno
+import os
+import random
+import sys
+
+
+def report(name, good, why=""):
+    print(("ok " if good else "FAIL ") + name + ("" if good else " " + why), flush=True)
+
+
+def expect_errno(name, code, fn):
+    try:
+        fn()
+    except OSError as e:
+        report(name, e.errno == code, "errno %s, wanted %s" % (e.errno, code))
+        return
+    report(name, False, "no error, wanted errno %d" % code)
+
+
+def bytes_check(mounted, local):
+    want = open(local, "rb").read()
+    st = os.stat(mounted)
+    report("stat size", st.st_size == len(want), "%d != %d" % (st.st_size, len(want)))
+    report("stat is regular file", (st.st_mode & 0o170000) == 0o100000)
+    report("getsize", os.path.getsize(mounted) == len(want))
+    report("isdir of parent", os.path.isdir(os.path.dirname(mounted)))
+    with open(mounted, "rb") as f:
+        report("read all", f.read() == want)
+        f.seek(0)
+        report("tell after seek", f.tell() == 0)
+        f.seek(len(want) // 3)
+        chunk = f.read(12345)
+        report("seek then read", chunk == want[len(want) // 3:len(want) // 3 + 12345])
+        report("tell after read", f.tell() == len(want) // 3 + len(chunk))
+        f.seek(-100, os.SEEK_END)
+        report("seek from end", f.read() == want[-100:])
+        report("read at EOF", f.read() == b"")
+    rng = random.Random(42)
+    fd = os.open(mounted, os.O_RDONLY)
+    good = True
+    for _ in range(300):
+        off = rng.randrange(0, len(want) + 10)
+        n = rng.choice([1, 7, 4096, 65536, 65537, 300000])
+        got = os.pread(fd, n, off)
+        if got != want[off:off + n]:
+            good = False
+            break
+    report("random preads", good, "at %d len %d" % (off, n))
+    pos, good = 0, True
+    os.lseek(fd, 0, os.SEEK_SET)
+    while pos < len(want):
+        n = rng.randrange(1, 1 << 20)
+        got = os.read(fd, n)
+        if got != want[pos:pos + n]:
+            good = False
+            break
+        pos += len(got)
+    report("reads in random chunks", good and os.read(fd, 10) == b"")
+    os.close(fd)
+
+
+def errors_check(top):
+    expect_errno("missing object is ENOENT", errno.ENOENT,
+                 lambda: open(os.path.join(top, "no-such-object"), "rb"))
+    expect_errno("stat of missing is ENOENT", errno.ENOENT,
+                 lambda: os.stat(os.path.join(top, "no/such/dir/x")))
+    expect_errno("open for writing is EROFS", errno.EROFS,
+                 lambda: open(os.path.join(top, "new-file"), "wb"))
+    expect_errno("O_RDWR of existing is EROFS", errno.EROFS,
+                 lambda: os.open(os.path.join(top, "small.txt"), os.O_RDWR))
+    expect_errno("O_EXCL of existing is EEXIST", errno.EEXIST,
+                 lambda: os.open(os.path.join(top, "small.txt"), os.O_RDONLY | os.O_CREAT | os.O_EXCL))
+    expect_errno("O_DIRECTORY of file is ENOTDIR", errno.ENOTDIR,
+                 lambda: os.open(os.path.join(top, "small.txt"), os.O_RDONLY | os.O_DIRECTORY))
+    expect_errno("write to mounted fd is EBADF", errno.EBADF,
+                 lambda: os.write(os.open(os.path.join(top, "small.txt"), os.O_RDONLY), b"x"))
+    report("access R_OK", os.access(os.path.join(top, "small.txt"), os.R_OK))
+    report("access W_OK refused", not os.access(os.path.join(top, "small.txt"), os.W_OK))
+
+
+def dup_check(mounted, local):
+    want = open(local, "rb").read()
+    fd = os.open(mounted, os.O_RDONLY)
+    fd2 = os.dup(fd)
+    a = os.read(fd, 1000)
+    b = os.read(fd2, 1000)
+    report("dup shares offset", a == want[:1000] and b == want[1000:2000])
+    report("lseek seen by dup", os.lseek(fd2, 0, os.SEEK_CUR) == 2000 and
+           os.lseek(fd, 0, os.SEEK_CUR) == 2000)
+    os.dup2(fd, 50)
+    report("dup2 reads on", os.read(50, 10) == want[2000:2010])
+    os.close(fd)
+    report("duplicate survives close", os.read(fd2, 10) == want[2010:2020])
+    report("F_GETFL says read-only", (__import__("fcntl").fcntl(fd2, 1 + 2) & 3) == os.O_RDONLY)
+    os.close(fd2)
+    os.close(50)
+    out = "/tmp/cloudshim-sendfile-%d" % os.getpid()
+    src = os.open(mounted, os.O_RDONLY)
+    dst = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    done = 0
+    while True:
+        n = os.sendfile(dst, src, done, 1 << 20)
+        if n == 0:
+            break
+        done += n
+    os.close(src)
+    os.close(dst)
+    report("sendfile copies the bytes", open(out, "rb").read() == want)
+    os.unlink(out)
+
+
+def log_lines(log, start, name):
+    """nginx access log lines after line start, for requests of name."""
+    with open(log) as f:
+        lines = f.read().splitlines()[start:]
+    return [l.split("\t") for l in lines if name in l.split("\t")[1]]
+
+
+def requests_check(mounted, local, log):
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    start = len(open(log).read().splitlines())
+    with open(mounted, "rb") as f:
+        data = f.read(4096)
+        while True:
+            piece = f.read(128 << 10)
+            if not piece:
+                break
+            data += piece
+    report("sequential read bytes", data == want)
+    reqs = log_lines(log, start, name)
+    gets = [r for r in reqs if r[0] == "GET"]
+    heads = [r for r in reqs if r[0] == "HEAD"]
+    fetched = sum(int(r[4]) for r in gets)
+    report("one HEAD for the open", len(heads) == 1, "%d HEADs" % len(heads))
+    report("sequential read uses ranges", len(gets) >= 4 and all(r[3] != "-" for r in gets),
+           "%d GETs" % len(gets))
+    report("sequential read is parallel", len({r[7] for r in gets}) >= 2,
+           "%d connections" % len({r[7] for r in gets}))
+    report("no byte fetched twice", fetched == len(want), "%d fetched for %d" % (fetched, len(want)))
+
+
+def random_check(mounted, local, log):
+    """In a process of its own: nothing of the object is cached yet."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    start = len(open(log).read().splitlines())
+    fd = os.open(mounted, os.O_RDONLY)
+    off = len(want) // 2 + 12345
+    ok = os.pread(fd, 4096, off) == want[off:off + 4096]
+    reqs = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+    fetched = sum(int(r[4]) for r in reqs)
+    report("random 4 KiB pread fetches at most 1 MiB", ok and 0 < fetched <= (1 << 20),
+           "%d bytes" % fetched)
+    start = len(open(log).read().splitlines())
+    ok = os.pread(fd, 4096, off) == want[off:off + 4096]
+    os.close(fd)
+    with open(mounted, "rb", buffering=0) as f:
+        f.seek(off)
+        ok = ok and f.read(4096) == want[off:off + 4096]
+    reqs = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+    report("second read of cached data makes no request", ok and not reqs,
+           "%d requests" % len(reqs))
+
+
+def stale_check(mounted, local):
+    fd = os.open(mounted, os.O_RDONLY)
+    first = os.pread(fd, 4096, 0)
+    tmp = local + ".new"
+    with open(tmp, "wb") as f:
+        f.write(os.urandom(os.path.getsize(local)))
+    os.rename(tmp, local)
+    expect_errno("object replaced under open file is ESTALE", errno.ESTALE,
+                 lambda: os.pread(fd, 4096, os.path.getsize(local) - 8192))
+    report("cached bytes of the old version stay readable or ESTALE", len(first) == 4096)
+    os.close(fd)
+
+
+def errno_check(mounted, code):
+    def go():
+        with open(mounted, "rb") as f:
+            f.read()
+    expect_errno("errno %s" % errno.errorcode.get(code, code), code, go)
+
+
+def main():
+    what = sys.argv[1]
+    if what == "bytes":
+        bytes_check(sys.argv[2], sys.argv[3])
+    elif what == "errors":
+        errors_check(sys.argv[2])
+    elif what == "dup":
+        dup_check(sys.argv[2], sys.argv[3])
+    elif what == "requests":
+        requests_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "random":
+        random_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "stale":
+        stale_check(sys.argv[2], sys.argv[3])
+    elif what == "errno":
+        errno_check(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit("unknown check " + what)
+
+
+main()
