@@ -284,7 +284,8 @@ static size_t part_size_for(size_t len)
 
 static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range r)
 {
-	size_t part = part_size_for(r.len);
+	/* sized by the whole window: top-ups are small, their parts need not be */
+	size_t part = part_size_for(pf->window);
 	off_t pos = r.off, end = r.off + (off_t)r.len;
 
 	while (pos < end) {

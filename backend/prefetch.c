@@ -24,8 +24,12 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 		return r;
 	if (pf->ahead_end < end)
 		pf->ahead_end = end;
-	/* refill when less than half the window is left ahead of the reader */
-	if (pf->window && pf->ahead_end - end >= (off_t)(pf->window / 2))
+	/*
+	 * Refill as soon as an eighth of the window has been read, so that
+	 * every connection stays busy; waiting for half of it left connections
+	 * idle on stores with a long time to first byte.
+	 */
+	if (pf->window && pf->ahead_end - end > (off_t)(pf->window - pf->window / 8))
 		return r;
 	if (pf->window == 0)
 		pf->window = len * 4 > PREFETCH_INITIAL ? len * 4 : PREFETCH_INITIAL;

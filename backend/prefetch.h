@@ -6,8 +6,8 @@
  * it sees each read's offset and length and answers which range to fetch
  * ahead.  Read-ahead starts at the second read in sequence, with a window
  * of PREFETCH_INITIAL (or four reads, if more); each time the reader has
- * used half of what was fetched ahead the window doubles, up to the
- * configured maximum.  A read elsewhere (a seek) turns it off until a new
+ * used an eighth of the window, the window doubles (up to the configured
+ * maximum) and is topped up.  A read elsewhere (a seek) turns it off until a new
  * sequence begins, so random reads fetch only what they ask for.
  */
 #ifndef CLOUDSHIM_PREFETCH_H

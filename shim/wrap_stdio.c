@@ -154,32 +154,33 @@ static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
 	return fp;
 }
 
-EXPORT FILE *fopen(const char *path, const char *mode)
+/* fopen and fopen64: the mounted stream, or the named C library function. */
+static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn *real,
+			  const char *name)
 {
-	static real_fopen_fn real;
 	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route(AT_FDCWD, path, buf, &key);
 
 	if (m)
 		return fopen_mounted(m, key, mode);
-	if (!real)
-		real = (real_fopen_fn)next_symbol("fopen");
-	return real(path, mode);
+	if (!*real)
+		*real = (real_fopen_fn)next_symbol(name);
+	return (*real)(path, mode);
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	static real_fopen_fn real;
+
+	return fopen_either(path, mode, &real, "fopen");
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	static real_fopen_fn real;
-	char buf[PATH_MAX];
-	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
 
-	if (m)
-		return fopen_mounted(m, key, mode);
-	if (!real)
-		real = (real_fopen_fn)next_symbol("fopen64");
-	return real(path, mode);
+	return fopen_either(path, mode, &real, "fopen64");
 }
 
 EXPORT FILE *fdopen(int fd, const char *mode)
