@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,7 +356,6 @@ static size_t on_body(char *data, size_t size, size_t nitems, void *p)
 		if (x->sink_err)
 			return 0;
 		x->next += (off_t)give;
-		atomic_fetch_add(&x->st->stats.bytes, give);
 	}
 	x->pos += (off_t)n;
 	if (x->next >= x->end) {
@@ -444,7 +444,6 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, remaining < 10000 ? remaining : 10000L);
-	atomic_fetch_add(&x->st->stats.requests, 1);
 	cc = curl_easy_perform(h);
 	curl_slist_free_all(headers);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);

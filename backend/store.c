@@ -111,19 +111,9 @@ int store_read(struct store *st, const struct store_read *rd)
 	return st->drv->read(st, rd);
 }
 
-int store_read_only(const struct store *st)
-{
-	return st->conf.read_only || !(st->drv->caps & STORE_CAP_WRITE);
-}
-
 const char *store_url(const struct store *st)
 {
 	return st->conf.url;
-}
-
-const struct store_stats *store_get_stats(const struct store *st)
-{
-	return &st->stats;
 }
 
 char *store_join_key(const char *prefix, const char *key)

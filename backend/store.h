@@ -16,7 +16,6 @@
 #ifndef CLOUDSHIM_STORE_H
 #define CLOUDSHIM_STORE_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -53,11 +52,6 @@ struct store_read {
 	void *arg;
 };
 
-struct store_stats {
-	atomic_ulong requests;		/* requests sent, retries included */
-	atomic_ulong bytes;		/* body bytes received */
-};
-
 struct store;
 
 int store_open(const struct store_conf *sc, const struct engine_conf *ec,
@@ -70,8 +64,6 @@ int store_stat(struct store *st, const char *key, struct store_meta *meta);
 /* Delivers [off, off+len) of key to sink, or fewer bytes at end of object. */
 int store_read(struct store *st, const struct store_read *rd);
 
-int store_read_only(const struct store *st);
 const char *store_url(const struct store *st);
-const struct store_stats *store_get_stats(const struct store *st);
 
 #endif

@@ -10,8 +10,7 @@
 
 #include "backend/store.h"
 
-#define STORE_CAP_WRITE		(1u << 0)	/* can create and replace objects */
-#define STORE_CAP_LIST		(1u << 1)	/* can enumerate keys */
+#define STORE_CAP_LIST		(1u << 0)	/* can enumerate keys */
 
 struct store_driver {
 	const char *name;
@@ -28,7 +27,6 @@ struct store {
 	const struct store_driver *drv;
 	struct store_conf conf;		/* owned copy */
 	const struct engine_conf *ec;
-	struct store_stats stats;
 	void *priv;
 };
 

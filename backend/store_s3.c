@@ -11,6 +11,7 @@
  * without a trailing slash, which every S3 server here verifies alike.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
