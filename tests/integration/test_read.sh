@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # test_read.sh - the read path end to end: unmodified programs read objects
-# from nginx (http://), s3rver (s3://, SigV4 verified) and a local directory
-# (file://) through the shim, byte for byte against the source; request
+# from nginx (http://), s3rver and Ceph's radosgw (s3://, SigV4 verified)
+# and a local directory (file://) through the shim, byte for byte against the source; request
 # accounting from nginx's log; errors as errno.
 #
 #   test_read.sh PRELOAD     PRELOAD: what LD_PRELOAD gets (the library, or a
@@ -19,13 +19,18 @@ chmod 755 "$RUN"
 cleanup() {
 	"$top/tests/servers/nginx.sh" stop "$RUN" >/dev/null 2>&1
 	"$top/tests/servers/s3rver.sh" stop "$RUN" >/dev/null 2>&1
+	"$top/tests/servers/radosgw.sh" stop "$RUN" >/dev/null 2>&1
 	rm -rf "$RUN"
 }
 trap cleanup EXIT
 
 "$top/tests/servers/nginx.sh" start "$RUN" >/dev/null || exit 1
 "$top/tests/servers/s3rver.sh" start "$RUN" >/dev/null || exit 1
+"$top/tests/servers/radosgw.sh" start "$RUN" >/dev/null || exit 1
 . "$RUN/nginx.env"
+. "$RUN/radosgw.env"
+RGW_ENDPOINT=$S3_ENDPOINT RGW_BUCKET=$S3_BUCKET
+RGW_KEY=$AWS_ACCESS_KEY_ID RGW_SECRET=$AWS_SECRET_ACCESS_KEY
 . "$RUN/s3rver.env"
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_SESSION_TOKEN
@@ -39,13 +44,21 @@ seq 1 200000 | sed 's/$/ hello line/' >"$src/small.txt"
 mkdir -p "$src/dir x"
 echo "the weird key" >"$src/$weird"
 chmod -R a+rX "$src"
-aws_s3() {
-	AWS_CA_BUNDLE= /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 "$@" >/dev/null
+aws_s3() {	# aws_s3 ENDPOINT ARGS...
+	local ep=$1
+	shift
+	AWS_CA_BUNDLE= /usr/bin/aws --endpoint-url "$ep" s3 "$@" >/dev/null
 }
-aws_s3 cp "$src/big.bin" "s3://$S3_BUCKET/pre/big.bin"
-aws_s3 cp "$src/small.txt" "s3://$S3_BUCKET/pre/small.txt"
-aws_s3 cp "$src/$weird" "s3://$S3_BUCKET/pre/$weird"
+for f in big.bin small.txt "$weird"; do
+	aws_s3 "$S3_ENDPOINT" cp "$src/$f" "s3://$S3_BUCKET/pre/$f"
+	AWS_ACCESS_KEY_ID=$RGW_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET \
+		aws_s3 "$RGW_ENDPOINT" cp "$src/$f" "s3://$RGW_BUCKET/pre/$f"
+done
 
+cat >"$RUN/rgw.json" <<JSON
+{"mounts": [{"path": "/rgw", "url": "s3://$RGW_BUCKET/pre", "endpoint": "$RGW_ENDPOINT"}]}
+JSON
+export CLOUDSHIM_CONFIG=$RUN/rgw.json
 export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag"
 export CLOUDSHIM_ENDPOINT=$S3_ENDPOINT
 export CLOUDSHIM_METADATA_TTL_MS=0
@@ -56,7 +69,10 @@ same() {	# same FILE CMD...: CMD's output equals FILE
 	shim "$@" | cmp - "$want"
 }
 
-for m in web s3 local; do
+# radosgw and s3rver share the fixed test keys (tests/servers/*.sh)
+[ "$RGW_KEY/$RGW_SECRET" = "$AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY" ] || exit 1
+
+for m in web s3 rgw local; do
 	check "$m: cat" same "$src/big.bin" cat "/$m/big.bin"
 	check "$m: md5sum" test "$(shim md5sum <"$src/big.bin" | cut -d' ' -f1)" = \
 		"$(shim md5sum "/$m/big.bin" | cut -d' ' -f1)"
@@ -92,6 +108,7 @@ pycheck requests /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck random /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck stale /web/stale.bin "$src/stale.bin"
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /s3/small.txt 13
+AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /rgw/small.txt 13
 "$top/tests/servers/nginx.sh" stop "$RUN" >/dev/null 2>&1
 CLOUDSHIM_REQUEST_TIMEOUT_MS=2000 pycheck errno /web/small.txt 5
 
