@@ -66,6 +66,7 @@ rm -rf "$rundir"
 tally build/tsan/test_cache build/tsan/test_cache
 
 tally "integration, plain library" tests/integration/test_read.sh "$top/build/libcloudshim.so"
+tally "retries, plain library" tests/integration/test_retry.sh "$top/build/libcloudshim.so"
 # With the ASan runtime preloaded, this system's libcurl dependencies
 # (GnuTLS, p11-kit) leave glibc's locale lock broken before main: Python's
 # start-up and multibyte locales then hang even with an empty ASan library
@@ -74,6 +75,9 @@ tally "integration, plain library" tests/integration/test_read.sh "$top/build/li
 asan_rt=$(cc -print-file-name=libasan.so)
 LC_ALL=C PY_CHECKS=0 ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
 	tally "integration, ASan+UBSan library" tests/integration/test_read.sh \
+	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
+LC_ALL=C ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
+	tally "retries, ASan+UBSan library" tests/integration/test_retry.sh \
 	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
 
 echo
