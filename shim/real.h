@@ -80,7 +80,12 @@
 	X(ssize_t, copy_file_range, (int, off64_t *, int, off64_t *, size_t, unsigned)) \
 	X(ssize_t, splice, (int, off64_t *, int, off64_t *, size_t, unsigned)) \
 	X(int, chdir, (const char *)) \
-	X(int, fchdir, (int))
+	X(int, fchdir, (int)) \
+	X(FILE *, fopen, (const char *, const char *)) \
+	X(FILE *, fopen64, (const char *, const char *)) \
+	X(FILE *, fdopen, (int, const char *)) \
+	X(int, fileno, (FILE *)) \
+	X(int, fileno_unlocked, (FILE *))
 
 #define X(ret, name, args) \
 	typedef ret (*real_##name##_fn) args; \

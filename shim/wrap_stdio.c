@@ -9,7 +9,6 @@
  * own as far as glibc knows (fileno -1), so fileno is wrapped to give the
  * mounted descriptor back: libstdc++'s ifstream and many programs need it.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -29,15 +28,6 @@ struct stream {
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stream *streams;
 static atomic_int nstreams;
-
-typedef FILE *(*real_fopen_fn)(const char *, const char *);
-typedef FILE *(*real_fdopen_fn)(int, const char *);
-typedef int (*real_fileno_fn)(FILE *);
-
-static void *next_symbol(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
@@ -154,38 +144,35 @@ static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
 	return fp;
 }
 
-/* fopen and fopen64: the mounted stream, or the named C library function. */
-static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn *real,
-			  const char *name)
+/* The mounted stream for path, or NULL with *handled 0 for a local path. */
+static FILE *fopen_at(const char *path, const char *mode, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route(AT_FDCWD, path, buf, &key);
 
-	if (m)
-		return fopen_mounted(m, key, mode);
-	if (!*real)
-		*real = (real_fopen_fn)next_symbol(name);
-	return (*real)(path, mode);
+	*handled = m != NULL;
+	return m ? fopen_mounted(m, key, mode) : NULL;
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	static real_fopen_fn real;
+	int handled;
+	FILE *fp = fopen_at(path, mode, &handled);
 
-	return fopen_either(path, mode, &real, "fopen");
+	return handled ? fp : REAL(fopen)(path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	static real_fopen_fn real;
+	int handled;
+	FILE *fp = fopen_at(path, mode, &handled);
 
-	return fopen_either(path, mode, &real, "fopen64");
+	return handled ? fp : REAL(fopen64)(path, mode);
 }
 
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
-	static real_fdopen_fn real;
 	struct vfile *vf = vfile_get(fd);
 
 	if (vf) {
@@ -198,31 +185,19 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 		}
 		return stream_open(fd, mode);
 	}
-	if (!real)
-		real = (real_fdopen_fn)next_symbol("fdopen");
-	return real(fd, mode);
+	return REAL(fdopen)(fd, mode);
 }
 
 EXPORT int fileno(FILE *fp)
 {
-	static real_fileno_fn real;
 	int fd = stream_fd(fp);
 
-	if (fd >= 0)
-		return fd;
-	if (!real)
-		real = (real_fileno_fn)next_symbol("fileno");
-	return real(fp);
+	return fd >= 0 ? fd : REAL(fileno)(fp);
 }
 
 EXPORT int fileno_unlocked(FILE *fp)
 {
-	static real_fileno_fn real;
 	int fd = stream_fd(fp);
 
-	if (fd >= 0)
-		return fd;
-	if (!real)
-		real = (real_fileno_fn)next_symbol("fileno_unlocked");
-	return real(fp);
+	return fd >= 0 ? fd : REAL(fileno_unlocked)(fp);
 }
