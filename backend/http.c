@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/clock.h"
 #include "backend/http.h"
 #include "backend/log.h"
 
@@ -179,20 +180,12 @@ void http_after_fork_child(void)
 	pool_len = 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static unsigned long jitter(unsigned long bound)
 {
 	static __thread unsigned long state;
 
 	if (!state)
-		state = (unsigned long)now_ms() ^ (unsigned long)pthread_self() ^ 0x9e3779b97f4a7c15UL;
+		state = (unsigned long)clock_ms() ^ (unsigned long)pthread_self() ^ 0x9e3779b97f4a7c15UL;
 	state ^= state << 13;
 	state ^= state >> 7;
 	state ^= state << 17;
@@ -374,8 +367,6 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
 	struct curl_slist *nl;
 	va_list ap;
 
-	if (!l && fmt[0] == '\0')
-		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -473,7 +464,7 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
 		 struct http_resp *resp)
 {
-	long deadline = now_ms() + st->ec->request_timeout_ms;
+	long deadline = clock_ms() + st->ec->request_timeout_ms;
 	struct xfer x = { .st = st, .req = req, .resp = resp };
 	char why[128] = "", url[256];
 	CURL *h;
@@ -486,7 +477,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	if (!h)
 		return -ENOMEM;
 	for (unsigned n = 0;; n++) {
-		long remaining = deadline - now_ms(), delay;
+		long remaining = deadline - clock_ms(), delay;
 
 		if (remaining <= 0) {
 			rc = -EIO;
@@ -498,7 +489,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 		delay = (long)jitter((unsigned long)(n < 6 ? BACKOFF_BASE_MS << n : BACKOFF_CAP_MS));
 		if (x.retry_after_ms > delay)
 			delay = x.retry_after_ms;
-		if (now_ms() + delay >= deadline) {
+		if (clock_ms() + delay >= deadline) {
 			rc = -EIO;
 			break;
 		}
@@ -558,10 +549,8 @@ int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
 	*status = resp.status;
 	if (rc == 0)
 		rc = http_status_errno(resp.status);
-	if (rc == 0 && resp.total < 0 && resp.length < 0 && !resp.range_ignored)
-		rc = -EIO;	/* no way to learn the size */
-	if (rc == 0 && resp.range_ignored && resp.length < 0)
-		rc = -EIO;
+	if (rc == 0 && resp.total < 0 && resp.length < 0)
+		rc = -EIO;	/* neither Content-Range nor Content-Length: no size */
 	if (rc == 0)
 		meta_from_resp(&resp, meta);
 	http_resp_free(&resp);

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <uthash.h>
 
+#include "backend/clock.h"
 #include "backend/metacache.h"
 
 #define METACACHE_MAX 100000
@@ -33,14 +33,6 @@ static long ttl_ms = 5000;
 void metacache_set_ttl(long ms)
 {
 	ttl_ms = ms;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static char *make_key(const struct store *st, const char *key)
@@ -70,7 +62,7 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 	}
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(table, k, e);
-	if (e && e->expires_ms > now_ms()) {
+	if (e && e->expires_ms > clock_ms()) {
 		*rc = e->rc;
 		*meta = e->meta;
 		hit = 1;
@@ -97,7 +89,7 @@ void metacache_put(const struct store *st, const char *key, int rc,
 	e->rc = rc;
 	if (meta)
 		e->meta = *meta;
-	e->expires_ms = now_ms() + ttl_ms;
+	e->expires_ms = clock_ms() + ttl_ms;
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(table, e->hkey, old);
 	if (old)
