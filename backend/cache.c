@@ -234,6 +234,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 	off_t end = off + (off_t)len < size ? off + (off_t)len : size;
 	struct cache_run *run;
 	size_t n = 0;
+	int full = 0;		/* stopped for want of memory, not at a present page */
 
 	*out = NULL;
 	if (off >= size || len == 0)
@@ -256,8 +257,10 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 			i--;	/* look again: someone may have claimed it meanwhile */
 			continue;
 		}
-		if (!p)
+		if (!p) {
+			full = 1;
 			break;
+		}
 		p->key.id = id;
 		p->key.index = i;
 		p->state = PAGE_PENDING;
@@ -268,14 +271,8 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 	}
 	pthread_mutex_unlock(&lock);
 	if (n == 0) {
-		int present, full;
-
 		free(run);
-		pthread_mutex_lock(&lock);
-		present = find_locked(id, first) != NULL;
-		full = used + CACHE_PAGE_SIZE > limit;
-		pthread_mutex_unlock(&lock);
-		return present || !full ? 0 : -ENOBUFS;
+		return full ? -ENOBUFS : 0;
 	}
 	run->id = id;
 	run->first = first;
