@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,21 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *table;
 static long ttl_ms = 5000;
+static atomic_uint epoch;
 
 void metacache_set_ttl(long ms)
 {
 	ttl_ms = ms;
+}
+
+long metacache_ttl(void)
+{
+	return ttl_ms;
+}
+
+unsigned metacache_epoch(void)
+{
+	return atomic_load(&epoch);
 }
 
 static char *make_key(const struct store *st, const char *key)
@@ -106,6 +118,7 @@ void metacache_forget(const struct store *st, const char *key)
 	char *k = make_key(st, key);
 	struct entry *e;
 
+	atomic_fetch_add(&epoch, 1);
 	if (!k)
 		return;
 	pthread_mutex_lock(&lock);

@@ -12,13 +12,20 @@
 #include "backend/store.h"
 
 void metacache_set_ttl(long ms);
+long metacache_ttl(void);
 
 /* 1 with *rc and *meta filled when a fresh answer is known, else 0. */
 int metacache_get(const struct store *st, const char *key, int *rc,
 		  struct store_meta *meta);
 void metacache_put(const struct store *st, const char *key, int rc,
 		   const struct store_meta *meta);
+/*
+ * Drops what is known of key (it changed under an open file), and ends the
+ * trust in every directory listing taken before: those are stamped with
+ * metacache_epoch() and compare it again before they answer for a key.
+ */
 void metacache_forget(const struct store *st, const char *key);
+unsigned metacache_epoch(void);
 
 void metacache_fork_lock(void);
 void metacache_fork_unlock(void);

@@ -25,6 +25,7 @@
 #include <uthash.h>
 
 #include "backend/cache.h"
+#include "backend/dircache.h"
 #include "backend/engine.h"
 #include "backend/fetch.h"
 #include "backend/http.h"
@@ -82,6 +83,7 @@ void engine_fork_prepare(void)
 	pthread_mutex_lock(&lock);
 	cache_fork_lock();
 	metacache_fork_lock();
+	dircache_fork_lock();
 	fetch_fork_lock();
 	http_fork_lock();
 }
@@ -90,6 +92,7 @@ void engine_fork_parent(void)
 {
 	http_fork_unlock();
 	fetch_fork_unlock();
+	dircache_fork_unlock();
 	metacache_fork_unlock();
 	cache_fork_unlock();
 	pthread_mutex_unlock(&lock);
@@ -107,9 +110,16 @@ int obj_stat(struct store *st, const char *key, struct store_meta *meta)
 {
 	int rc;
 
-	if (metacache_get(st, key, &rc, meta))
+	memset(meta, 0, sizeof(*meta));
+	if (*key == '\0') {
+		meta->kind = STORE_DIR;		/* the mount itself */
+		return 0;
+	}
+	if (metacache_get(st, key, &rc, meta) || dircache_stat(st, key, &rc, meta))
 		return rc;
 	rc = store_stat(st, key, meta);
+	if (rc == -ENOENT && (store_caps(st) & STORE_CAP_PREFIX_DIRS))
+		rc = dir_probe(st, key, meta);
 	metacache_put(st, key, rc, meta);
 	return rc;
 }

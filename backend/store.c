@@ -98,10 +98,22 @@ void store_close(struct store *st)
 	free(st);
 }
 
+unsigned store_caps(const struct store *st)
+{
+	return st->drv->caps;
+}
+
 int store_stat(struct store *st, const char *key, struct store_meta *meta)
 {
 	memset(meta, 0, sizeof(*meta));
 	return st->drv->stat(st, key, meta);
+}
+
+int store_list(struct store *st, const char *key, store_page_fn fn, void *arg)
+{
+	if (!(st->drv->caps & STORE_CAP_LIST))
+		return -ENOTSUP;
+	return st->drv->list(st, key, fn, arg);
 }
 
 int store_read(struct store *st, const struct store_read *rd)

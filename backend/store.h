@@ -52,14 +52,59 @@ struct store_read {
 	void *arg;
 };
 
+/* One entry of a listing: name is one component, never "" and without '/'. */
+struct store_entry {
+	const char *name;
+	struct store_meta meta;		/* STORE_FILE or STORE_DIR */
+};
+
+/*
+ * One page of a listing, in the store's order: not sorted, and a name may
+ * come twice (a file "a" beside a directory "a/", or a directory repeated
+ * on the next page).  Everything in it lives only during the callback.
+ */
+struct store_page {
+	const struct store_entry *entries;
+	size_t count;
+	int found;		/* the directory exists (a marker, keys below it) */
+	int more;		/* further pages follow */
+};
+
+#define STORE_LIST_STOP 1
+
+/*
+ * Receives the pages of a listing in order.  Returns 0 for the next page,
+ * STORE_LIST_STOP to end the listing there (store_list then returns 0), or
+ * -errno to abort it with.
+ */
+typedef int (*store_page_fn)(void *arg, const struct store_page *page);
+
+#define STORE_CAP_LIST		(1u << 0)	/* store_list works */
+#define STORE_CAP_PREFIX_DIRS	(1u << 1)	/* directories are key prefixes:
+						   store_stat sees files only,
+						   a listing finds directories */
+
 struct store;
 
 int store_open(const struct store_conf *sc, const struct engine_conf *ec,
 	       struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 
-/* What is at key: a file with its metadata, a directory, or -ENOENT. */
+unsigned store_caps(const struct store *st);
+
+/*
+ * What is at key: a file with its metadata, a directory, or -ENOENT.  With
+ * STORE_CAP_PREFIX_DIRS only the mount's root is ever a directory here.
+ */
 int store_stat(struct store *st, const char *key, struct store_meta *meta);
+
+/*
+ * Lists directory key ("" is the store's root) to fn, page by page: -ENOTSUP
+ * without STORE_CAP_LIST.  A store with real directories fails with -ENOENT
+ * or -ENOTDIR; with STORE_CAP_PREFIX_DIRS, a key with nothing below it gives
+ * pages with found 0.
+ */
+int store_list(struct store *st, const char *key, store_page_fn fn, void *arg);
 
 /* Delivers [off, off+len) of key to sink, or fewer bytes at end of object. */
 int store_read(struct store *st, const struct store_read *rd);

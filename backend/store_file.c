@@ -4,8 +4,10 @@
  *
  * It serves the demo and the fastest tests.  A version is identified by
  * inode, size and modification time; a read whose file no longer matches
- * the pinned version fails with -ESTALE, as a remote store would.
+ * the pinned version fails with -ESTALE, as a remote store would.  A
+ * listing is one page: the whole directory, read with readdir.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -128,6 +130,64 @@ out:
 	return rc;
 }
 
+/* One page: every regular file and directory in it, as file_stat sees them. */
+static int file_list(struct store *st, const char *key, store_page_fn fn, void *arg)
+{
+	struct file_priv *fp = st->priv;
+	char *path = store_join_key(fp->root, key);
+	struct store_entry *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (!path)
+		return -ENOMEM;
+	d = opendir(path);
+	free(path);
+	if (!d)
+		return -errno;
+	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* gone since readdir, a dangling link, a socket: not an object */
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 ||
+		    (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[n].meta, 0, sizeof(v[n].meta));
+		meta_from_stat(&sb, &v[n].meta);
+		if (!(v[n].name = strdup(de->d_name)))
+			rc = -ENOMEM;
+		else
+			n++;
+	}
+	if (rc == 0 && errno)
+		rc = -EIO;
+	closedir(d);
+	if (rc == 0) {
+		struct store_page page = { .entries = v, .count = n, .found = 1 };
+
+		rc = fn(arg, &page);
+		if (rc == STORE_LIST_STOP)
+			rc = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)v[i].name);
+	free(v);
+	return rc;
+}
+
 const struct store_driver store_file_driver = {
 	.name = "file",
 	.caps = STORE_CAP_LIST,
@@ -136,4 +196,5 @@ const struct store_driver store_file_driver = {
 	.fini = file_fini,
 	.stat = file_stat,
 	.read = file_read,
+	.list = file_list,
 };

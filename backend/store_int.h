@@ -3,14 +3,13 @@
  * store_int.h - for drivers and store.c only.
  *
  * A driver is one constant struct store_driver.  Required operations are
- * never NULL; store.c allocates priv_size bytes of private state per store.
+ * never NULL, list only with STORE_CAP_LIST (store.h); store.c allocates
+ * priv_size bytes of private state per store.
  */
 #ifndef CLOUDSHIM_STORE_INT_H
 #define CLOUDSHIM_STORE_INT_H
 
 #include "backend/store.h"
-
-#define STORE_CAP_LIST		(1u << 0)	/* can enumerate keys */
 
 struct store_driver {
 	const char *name;
@@ -21,6 +20,8 @@ struct store_driver {
 	void (*fini)(struct store *st);
 	int (*stat)(struct store *st, const char *key, struct store_meta *meta);
 	int (*read)(struct store *st, const struct store_read *rd);
+	/* with STORE_CAP_LIST; see store_list */
+	int (*list)(struct store *st, const char *key, store_page_fn fn, void *arg);
 };
 
 struct store {

@@ -9,6 +9,10 @@
  * the signed Host and the sent Host cannot differ; anonymous mounts send
  * no signature at all.  Bucket-level requests are sent as "/bucket?..."
  * without a trailing slash, which every S3 server here verifies alike.
+ *
+ * Directories are key prefixes: stat is one HEAD and sees files only, and
+ * the engine finds directories by listing (ListObjectsV2 with delimiter
+ * '/', pages of 1000, keys url-encoded so that any byte survives the XML).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -20,6 +24,7 @@
 #include "backend/aws_config.h"
 #include "backend/http.h"
 #include "backend/log.h"
+#include "backend/s3_list.h"
 #include "backend/sigv4.h"
 
 struct s3_priv {
@@ -209,36 +214,6 @@ static void report_denied(struct store *st, const struct http_resp *r)
 		  code);
 }
 
-/* Whether any object lies below key/: one ListObjectsV2 page of one key. */
-static int has_children(struct store *st, const char *key)
-{
-	struct s3_priv *sp = st->priv;
-	char *dir = store_join_key(sp->prefix, key), *withslash = NULL, *enc = NULL, *url = NULL;
-	struct http_resp resp = { 0 };
-	int rc = -ENOMEM;
-
-	if (dir && asprintf(&withslash, "%s/", dir) >= 0)
-		enc = http_uri_encode(withslash, 0);
-	if (enc && asprintf(&url, "%s%s?list-type=2&max-keys=1&prefix=%s", sp->origin,
-			    sp->bucket_path, enc) >= 0) {
-		struct http_req req = { .method = "GET", .url = url };
-
-		rc = http_execute(st, &req, s3_prepare, &resp);
-		if (rc == 0)
-			rc = http_status_errno(resp.status);
-		if (rc == -EACCES)
-			report_denied(st, &resp);
-		if (rc == 0)
-			rc = resp.body && strstr(resp.body, "<Contents>") ? 1 : 0;
-	}
-	http_resp_free(&resp);
-	free(dir);
-	free(withslash);
-	free(enc);
-	free(url);
-	return rc;
-}
-
 static int s3_stat(struct store *st, const char *key, struct store_meta *m)
 {
 	struct s3_priv *sp = st->priv;
@@ -260,16 +235,7 @@ static int s3_stat(struct store *st, const char *key, struct store_meta *m)
 
 		report_denied(st, &r);
 	}
-	if (rc != -ENOENT)
-		return rc;
-	rc = has_children(st, key);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return -ENOENT;
-	memset(m, 0, sizeof(*m));
-	m->kind = STORE_DIR;
-	return 0;
+	return rc;
 }
 
 static int s3_read(struct store *st, const struct store_read *rd)
@@ -285,12 +251,87 @@ static int s3_read(struct store *st, const struct store_read *rd)
 	return rc;
 }
 
+/* One ListObjectsV2 page of the directory prefix ("a/b/", or "" for the root). */
+static int list_page(struct store *st, const char *prefix, const char *token,
+		     struct s3_list_page *pg)
+{
+	struct s3_priv *sp = st->priv;
+	char *enc_prefix = http_uri_encode(prefix, 0);
+	char *enc_token = token ? http_uri_encode(token, 0) : NULL, *url = NULL;
+	struct http_resp resp = { 0 };
+	int rc = -ENOMEM;
+
+	if (enc_prefix && (!token || enc_token) &&
+	    asprintf(&url, "%s%s?list-type=2&delimiter=%%2F&encoding-type=url&max-keys=1000"
+		     "&prefix=%s%s%s", sp->origin, sp->bucket_path, enc_prefix,
+		     token ? "&continuation-token=" : "", token ? enc_token : "") >= 0) {
+		struct http_req req = { .method = "GET", .url = url };
+
+		rc = http_execute(st, &req, s3_prepare, &resp);
+		if (rc == 0)
+			rc = http_status_errno(resp.status);
+		if (rc == -EACCES)
+			report_denied(st, &resp);
+		if (rc == 0)
+			rc = s3_list_parse(resp.body ? resp.body : "", resp.body_len, prefix, pg);
+		if (rc == -EIO && resp.status == 200)
+			log_warn("%s: the listing of \"%s\" is not a ListObjectsV2 answer",
+				 st->conf.url, prefix);
+	}
+	http_resp_free(&resp);
+	free(enc_prefix);
+	free(enc_token);
+	free(url);
+	return rc;
+}
+
+static int s3_list(struct store *st, const char *key, store_page_fn fn, void *arg)
+{
+	struct s3_priv *sp = st->priv;
+	char *dir = store_join_key(sp->prefix, key), *prefix = NULL, *token = NULL;
+	struct s3_list_page pg;
+	int rc, more;
+
+	if (dir && asprintf(&prefix, "%s%s", dir, *dir ? "/" : "") < 0)
+		prefix = NULL;
+	free(dir);
+	if (!prefix)
+		return -ENOMEM;
+	do {
+		rc = list_page(st, prefix, token, &pg);
+		if (rc)
+			break;
+		/* HEAD gives whole seconds: stat answers must not depend on the source */
+		for (size_t i = 0; i < pg.count; i++)
+			pg.entries[i].meta.mtime.tv_nsec = 0;
+		more = pg.truncated;
+		if (more && token && strcmp(token, pg.next_token) == 0)
+			rc = -EIO;	/* the same page again: the listing would never end */
+		free(token);
+		token = pg.next_token;
+		pg.next_token = NULL;
+		if (rc == 0) {
+			struct store_page page = {
+				.entries = pg.entries, .count = pg.count,
+				.found = pg.found, .more = more,
+			};
+
+			rc = fn(arg, &page);
+		}
+		s3_list_page_free(&pg);
+	} while (rc == 0 && more);
+	free(token);
+	free(prefix);
+	return rc == STORE_LIST_STOP ? 0 : rc;
+}
+
 const struct store_driver store_s3_driver = {
 	.name = "s3",
-	.caps = STORE_CAP_LIST,
+	.caps = STORE_CAP_LIST | STORE_CAP_PREFIX_DIRS,
 	.priv_size = sizeof(struct s3_priv),
 	.init = s3_init,
 	.fini = s3_fini,
 	.stat = s3_stat,
 	.read = s3_read,
+	.list = s3_list,
 };

@@ -3,7 +3,8 @@
 #
 # run.sh - every test, as `make test` runs it:
 #   1. unit tests, plain and under AddressSanitizer+UBSan
-#   2. the engine and cache under ThreadSanitizer (the engine also over HTTP)
+#   2. the engine and cache under ThreadSanitizer (the engine also over HTTP),
+#      and directory listings against s3rver and radosgw (plain, ASan, TSan)
 #   3. integration tests against real servers, with the plain library and
 #      with the ASan+UBSan library
 # Ends with "N passed, M failed" over all of them.
@@ -38,7 +39,8 @@ tally() {
 echo "== building"
 make -s -j2 all units tools || exit 1
 make -s -j2 SAN=asan BUILD=build/asan all units || exit 1
-make -s -j2 SAN=tsan BUILD=build/tsan build/tsan/test_engine build/tsan/test_cache || exit 1
+make -s -j2 SAN=tsan BUILD=build/tsan build/tsan/test_engine build/tsan/test_cache \
+	build/tsan/test_dirlist || exit 1
 cc -shared -fPIC -O2 -o build/no_freelocale.so tests/preload/no_freelocale.c || exit 1
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -64,6 +66,23 @@ else
 fi
 rm -rf "$rundir"
 tally build/tsan/test_cache build/tsan/test_cache
+
+# Directory listings against both S3 servers, plain, ASan+UBSan and TSan.
+# The test uploads its tree once per server and counts requests itself.
+for server in s3rver radosgw; do
+	rundir=$(mktemp -d /tmp/cloudshim-dirlist.XXXXXX)
+	if tests/servers/$server.sh start "$rundir" >/dev/null; then
+		for build in build build/asan build/tsan; do
+			tally "$build/test_dirlist ($server)" env $(cat "$rundir/$server.env") \
+				S3_SERVER=$server "$build/test_dirlist"
+		done
+		tests/servers/$server.sh stop "$rundir" >/dev/null
+	else
+		echo "FAIL $server did not start for the listing tests"
+		failed=$((failed + 1))
+	fi
+	rm -rf "$rundir"
+done
 
 tally "integration, plain library" tests/integration/test_read.sh "$top/build/libcloudshim.so"
 tally "retries, plain library" tests/integration/test_retry.sh "$top/build/libcloudshim.so"
