@@ -20,7 +20,8 @@ PKGS=(
 	build-essential pkg-config libcurl4-openssl-dev libcjson-dev uthash-dev
 	libssl-dev
 	nginx-light libnginx-mod-http-echo
-	curl python3 python3-numpy sqlite3 unzip zip
+	curl python3 python3-numpy sqlite3 unzip zip g++
+	libjemalloc2 libtcmalloc-minimal4
 	rclone s3fs fuse3
 	awscli
 	ceph-mon ceph-osd radosgw ceph-common

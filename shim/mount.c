@@ -21,10 +21,12 @@
 #include "backend/engine.h"
 #include "backend/log.h"
 #include "shim/config.h"
+#include "shim/exec_env.h"
 #include "shim/guard.h"
 #include "shim/mount.h"
 #include "shim/path.h"
 #include "shim/real.h"
+#include "shim/vfile.h"
 
 #define MAX_COMPONENTS 64
 
@@ -42,6 +44,7 @@ static size_t ncomps;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cwd[PATH_MAX] = "/";
+static int cwd_virtual;			/* cwd is a mounted directory */
 static atomic_int cwd_near_mount;	/* cwd inside a mount, or above one */
 
 int mounts_active(void)
@@ -87,6 +90,23 @@ static void setup_mount(struct mount *m, const struct mount_conf *mc, size_t ind
 	add_components(mc->path);
 }
 
+/*
+ * A parent whose current directory was a mounted one passes it on in
+ * CLOUDSHIM_CWD (see wrap_exec.c); its kernel directory was then "/".
+ * The variable is consumed, so it never outlives the directory.
+ */
+static void inherit_cwd(void)
+{
+	const char *v = getenv(CWD_ENV);
+	char buf[PATH_MAX];
+	const char *key;
+
+	if (v && strcmp(cwd, "/") == 0 && v[0] == '/' && mount_resolve(AT_FDCWD, v, buf, &key))
+		mount_set_cwd(buf);
+	if (v)
+		unsetenv(CWD_ENV);
+}
+
 static void init_once(void)
 {
 	char err[512];
@@ -97,6 +117,7 @@ static void init_once(void)
 		guard_leave();
 		return;
 	}
+	exec_env_capture();
 	engine_configure(&conf.engine);
 	engine_set_thread_hook(guard_worker_thread);
 	pthread_atfork(engine_fork_prepare, engine_fork_parent, engine_fork_child);
@@ -109,6 +130,7 @@ static void init_once(void)
 	guard_leave();
 	mount_cwd_changed();
 	atomic_store_explicit(&active, nmounts > 0, memory_order_release);
+	inherit_cwd();
 }
 
 void shim_init(void)
@@ -130,10 +152,8 @@ void mount_cwd_changed(void)
 
 	if (nmounts == 0)
 		return;
-	guard_enter();
-	if (!getcwd(buf, sizeof(buf)))
+	if (!REAL(getcwd)(buf, sizeof(buf)))
 		snprintf(buf, sizeof(buf), "/");
-	guard_leave();
 	for (size_t i = 0; i < nmounts; i++) {
 		size_t n = strlen(buf);
 
@@ -144,8 +164,30 @@ void mount_cwd_changed(void)
 	}
 	pthread_mutex_lock(&cwd_lock);
 	memcpy(cwd, buf, strlen(buf) + 1);
+	cwd_virtual = 0;
 	pthread_mutex_unlock(&cwd_lock);
 	atomic_store(&cwd_near_mount, near);
+}
+
+void mount_set_cwd(const char *path)
+{
+	pthread_mutex_lock(&cwd_lock);
+	snprintf(cwd, sizeof(cwd), "%s", path);
+	cwd_virtual = 1;
+	pthread_mutex_unlock(&cwd_lock);
+	atomic_store(&cwd_near_mount, 1);
+}
+
+int mount_virtual_cwd(char *out, size_t n)
+{
+	int virt;
+
+	pthread_mutex_lock(&cwd_lock);
+	virt = cwd_virtual;
+	if (virt)
+		snprintf(out, n, "%s", cwd);
+	pthread_mutex_unlock(&cwd_lock);
+	return virt;
 }
 
 static int first_component_matches(const char *path)
@@ -197,6 +239,8 @@ struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char *
 		pthread_mutex_lock(&cwd_lock);
 		rc = path_normalize(cwd, path, buf, PATH_MAX);
 		pthread_mutex_unlock(&cwd_lock);
+	} else if (vfile_dir_path(dirfd, base)) {
+		rc = path_normalize(base, path, buf, PATH_MAX);
 	} else {
 		if (!first_component_matches(path) && !strstr(path, ".."))
 			return NULL;

@@ -36,7 +36,19 @@ void shim_init(void);
  */
 struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key);
 
-/* The current directory changed (chdir, fchdir). */
+/* The current directory changed to a local one (chdir, fchdir). */
 void mount_cwd_changed(void);
+
+/*
+ * The current directory is now the mounted directory path (normalised);
+ * the kernel's is "/" meanwhile.  Relative paths resolve against it.
+ */
+void mount_set_cwd(const char *path);
+
+/* 1 with the mounted current directory in out, or 0 when it is local. */
+int mount_virtual_cwd(char *out, size_t n);
+
+/* What a new program is told its mounted current directory is. */
+#define CWD_ENV "CLOUDSHIM_CWD"
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "shim/guard.h"
+#include "shim/rawsys.h"
 #include "shim/real.h"
 
 __thread int shim_guard_depth __attribute__((tls_model("initial-exec")));
@@ -29,27 +30,27 @@ static int raw_open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = (mode_t)va_arg(ap, int);
 	va_end(ap);
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	return (int)raw_syscall_errno(SYS_openat, AT_FDCWD, (long)path, flags, mode, 0, 0);
 }
 
 static ssize_t raw_read(int fd, void *buf, size_t n)
 {
-	return syscall(SYS_read, fd, buf, n);
+	return raw_syscall_errno(SYS_read, fd, (long)buf, (long)n, 0, 0, 0);
 }
 
 static ssize_t raw_write(int fd, const void *buf, size_t n)
 {
-	return syscall(SYS_write, fd, buf, n);
+	return raw_syscall_errno(SYS_write, fd, (long)buf, (long)n, 0, 0, 0);
 }
 
 static int raw_close(int fd)
 {
-	return (int)syscall(SYS_close, fd);
+	return (int)raw_syscall_errno(SYS_close, fd, 0, 0, 0, 0, 0);
 }
 
 static int raw_fstat(int fd, struct stat *sb)
 {
-	return (int)syscall(SYS_fstat, fd, sb);
+	return (int)raw_syscall_errno(SYS_fstat, fd, (long)sb, 0, 0, 0, 0);
 }
 
 static const struct {

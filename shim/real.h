@@ -17,11 +17,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #define REAL_FUNCS(X) \
 	X(int, open, (const char *, int, ...)) \
@@ -85,7 +88,85 @@
 	X(FILE *, fopen64, (const char *, const char *)) \
 	X(FILE *, fdopen, (int, const char *)) \
 	X(int, fileno, (FILE *)) \
-	X(int, fileno_unlocked, (FILE *))
+	X(int, fileno_unlocked, (FILE *)) \
+	X(FILE *, freopen, (const char *, const char *, FILE *)) \
+	X(FILE *, freopen64, (const char *, const char *, FILE *)) \
+	X(DIR *, opendir, (const char *)) \
+	X(DIR *, fdopendir, (int)) \
+	X(int, closedir, (DIR *)) \
+	X(struct dirent *, readdir, (DIR *)) \
+	X(struct dirent64 *, readdir64, (DIR *)) \
+	X(int, readdir_r, (DIR *, struct dirent *, struct dirent **)) \
+	X(int, readdir64_r, (DIR *, struct dirent64 *, struct dirent64 **)) \
+	X(long, telldir, (DIR *)) \
+	X(void, seekdir, (DIR *, long)) \
+	X(void, rewinddir, (DIR *)) \
+	X(int, dirfd, (DIR *)) \
+	X(int, scandir, (const char *, struct dirent ***, int (*)(const struct dirent *), \
+			 int (*)(const struct dirent **, const struct dirent **))) \
+	X(int, scandir64, (const char *, struct dirent64 ***, int (*)(const struct dirent64 *), \
+			   int (*)(const struct dirent64 **, const struct dirent64 **))) \
+	X(int, scandirat, (int, const char *, struct dirent ***, int (*)(const struct dirent *), \
+			   int (*)(const struct dirent **, const struct dirent **))) \
+	X(int, scandirat64, (int, const char *, struct dirent64 ***, \
+			     int (*)(const struct dirent64 *), \
+			     int (*)(const struct dirent64 **, const struct dirent64 **))) \
+	X(ssize_t, getdents64, (int, void *, size_t)) \
+	X(char *, getcwd, (char *, size_t)) \
+	X(char *, get_current_dir_name, (void)) \
+	X(ssize_t, readlink, (const char *, char *, size_t)) \
+	X(ssize_t, readlinkat, (int, const char *, char *, size_t)) \
+	X(char *, realpath, (const char *, char *)) \
+	X(ssize_t, getxattr, (const char *, const char *, void *, size_t)) \
+	X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t)) \
+	X(ssize_t, fgetxattr, (int, const char *, void *, size_t)) \
+	X(ssize_t, listxattr, (const char *, char *, size_t)) \
+	X(ssize_t, llistxattr, (const char *, char *, size_t)) \
+	X(ssize_t, flistxattr, (int, char *, size_t)) \
+	X(int, execve, (const char *, char *const[], char *const[])) \
+	X(int, execvpe, (const char *, char *const[], char *const[])) \
+	X(int, fexecve, (int, char *const[], char *const[])) \
+	X(int, execveat, (int, const char *, char *const[], char *const[], int)) \
+	X(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			     const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			      const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(int, posix_spawn_file_actions_adddup2, (posix_spawn_file_actions_t *, int, int)) \
+	X(int, system, (const char *)) \
+	X(FILE *, popen, (const char *, const char *)) \
+	X(int, mkdir, (const char *, mode_t)) \
+	X(int, mkdirat, (int, const char *, mode_t)) \
+	X(int, rmdir, (const char *)) \
+	X(int, unlink, (const char *)) \
+	X(int, unlinkat, (int, const char *, int)) \
+	X(int, rename, (const char *, const char *)) \
+	X(int, renameat, (int, const char *, int, const char *)) \
+	X(int, renameat2, (int, const char *, int, const char *, unsigned)) \
+	X(int, link, (const char *, const char *)) \
+	X(int, linkat, (int, const char *, int, const char *, int)) \
+	X(int, symlink, (const char *, const char *)) \
+	X(int, symlinkat, (const char *, int, const char *)) \
+	X(int, mknod, (const char *, mode_t, dev_t)) \
+	X(int, mknodat, (int, const char *, mode_t, dev_t)) \
+	X(int, chmod, (const char *, mode_t)) \
+	X(int, fchmodat, (int, const char *, mode_t, int)) \
+	X(int, fchmod, (int, mode_t)) \
+	X(int, chown, (const char *, uid_t, gid_t)) \
+	X(int, lchown, (const char *, uid_t, gid_t)) \
+	X(int, fchownat, (int, const char *, uid_t, gid_t, int)) \
+	X(int, fchown, (int, uid_t, gid_t)) \
+	X(int, truncate, (const char *, off_t)) \
+	X(int, truncate64, (const char *, off64_t)) \
+	X(int, ftruncate, (int, off_t)) \
+	X(int, ftruncate64, (int, off64_t)) \
+	X(int, fallocate, (int, int, off_t, off_t)) \
+	X(int, fallocate64, (int, int, off64_t, off64_t)) \
+	X(int, posix_fallocate, (int, off_t, off_t)) \
+	X(int, posix_fallocate64, (int, off64_t, off64_t)) \
+	X(int, utime, (const char *, const struct utimbuf *)) \
+	X(int, utimes, (const char *, const struct timeval[2])) \
+	X(int, utimensat, (int, const char *, const struct timespec[2], int)) \
+	X(int, futimens, (int, const struct timespec[2]))
 
 #define X(ret, name, args) \
 	typedef ret (*real_##name##_fn) args; \

@@ -8,12 +8,15 @@
  * reference goes through a mutex, which only mounted descriptors reach.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shim/guard.h"
 #include "shim/vfile.h"
 
 #define FDTAB_SLOTS (1u << 20)
@@ -21,6 +24,7 @@
 static _Atomic(struct vfile *) *slots;
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+static atomic_int high;		/* highest descriptor ever given a vfile */
 
 static void tab_init(void)
 {
@@ -58,8 +62,12 @@ void vfile_put(struct vfile *vf)
 		return;
 	if (vf->obj)
 		obj_close(vf->obj);
+	if (vf->dl)
+		dir_close(vf->dl);
 	pthread_mutex_destroy(&vf->lock);
 	pthread_mutex_destroy(&vf->ppf_lock);
+	pthread_mutex_destroy(&vf->fill_lock);
+	free(vf->filled);
 	free(vf->key);
 	free(vf);
 }
@@ -73,8 +81,21 @@ struct vfile *fdtab_set(int fd, struct vfile *vf)
 	atomic_fetch_add(&vf->refs, 1);
 	pthread_mutex_lock(&tab_lock);
 	old = atomic_exchange(&slots[fd], vf);
+	if (fd > atomic_load(&high))
+		atomic_store(&high, fd);
 	pthread_mutex_unlock(&tab_lock);
 	return old;
+}
+
+int fdtab_high(void)
+{
+	return atomic_load(&high);
+}
+
+int fdtab_has(int fd)
+{
+	return slots && fd >= 0 && (unsigned)fd < FDTAB_SLOTS &&
+	       atomic_load_explicit(&slots[fd], memory_order_relaxed) != NULL;
 }
 
 struct vfile *fdtab_clear(int fd)
@@ -104,11 +125,39 @@ struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key
 	vf->flags = flags;
 	pthread_mutex_init(&vf->lock, NULL);
 	pthread_mutex_init(&vf->ppf_lock, NULL);
+	pthread_mutex_init(&vf->fill_lock, NULL);
 	return vf;
 }
 
+int vfile_list_locked(struct vfile *vf)
+{
+	if (vf->kind != VFILE_DIR)
+		return -ENOTDIR;
+	if (vf->dl)
+		return 0;
+	return vf->mnt->st ? dir_open(vf->mnt->st, vf->key, &vf->dl) : -EIO;
+}
+
+void vfile_path(const struct vfile *vf, char *buf)
+{
+	snprintf(buf, PATH_MAX, "%s%s%s", vf->mnt->path, vf->key[0] ? "/" : "", vf->key);
+}
+
+int vfile_dir_path(int fd, char *buf)
+{
+	struct vfile *vf = vfile_get(fd);
+
+	if (!vf)
+		return 0;
+	vfile_path(vf, buf);
+	guard_enter();
+	vfile_put(vf);
+	guard_leave();
+	return 1;
+}
+
 /* FNV-1a: stable inode numbers, distinct per key. */
-static ino_t key_ino(const char *key)
+ino_t vfile_ino(const char *key)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -122,7 +171,7 @@ void vfile_fill_stat(const struct mount *mnt, const char *key,
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->st_dev = mnt->dev;
-	sb->st_ino = key_ino(key);
+	sb->st_ino = vfile_ino(key);
 	sb->st_uid = getuid();
 	sb->st_gid = getgid();
 	sb->st_blksize = 1 << 20;	/* programs size their buffers by this */

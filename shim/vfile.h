@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#include "backend/dir.h"
 #include "backend/engine.h"
 #include "shim/mount.h"
 
@@ -34,12 +35,18 @@ struct vfile {
 	char *key;
 	struct obj *obj;		/* VFILE_REG */
 	struct store_meta meta;
-	pthread_mutex_t lock;		/* pos and read-ahead of read(2) */
-	off_t pos;
+	pthread_mutex_t lock;		/* pos, read-ahead of read(2), dl */
+	off_t pos;			/* VFILE_DIR: index of the next entry */
+	struct dirlist *dl;		/* VFILE_DIR: listed on first read */
+	void *dirstream;		/* VFILE_DIR: the DIR* opendir made */
 	struct prefetch pf;
 	pthread_mutex_t ppf_lock;	/* read-ahead of pread(2) */
 	struct prefetch ppf;
+	pthread_mutex_t fill_lock;	/* what the placeholder holds: */
+	unsigned char *filled;		/* one bit per FILL_CHUNK of the object */
 };
+
+#define FILL_CHUNK ((off_t)256 << 10)
 
 /* The vfile behind fd with a reference taken, or NULL for other fds. */
 struct vfile *vfile_get(int fd);
@@ -51,10 +58,33 @@ struct vfile *fdtab_set(int fd, struct vfile *vf);
 struct vfile *fdtab_clear(int fd);
 /* The table can hold fd (descriptors beyond it cannot be mounted). */
 int fdtab_fits(int fd);
+/* The highest descriptor ever mounted: scans of the table stop there. */
+int fdtab_high(void);
+/* fd is mounted right now (a hint: no reference is taken). */
+int fdtab_has(int fd);
 
 /* A new vfile with one reference, for kind at mnt/key. */
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key,
 			int flags);
+
+/*
+ * Makes the placeholder memfd fd (a descriptor of vf) hold the object's
+ * real bytes over [off, off+len), for mmap and for programs that inherit
+ * the descriptor across exec.  Returns 0 or -errno.
+ */
+int vfile_fill(struct vfile *vf, int fd, off_t off, off_t len);
+
+/* The directory vf, listed if it was not yet; the caller holds vf->lock. */
+int vfile_list_locked(struct vfile *vf);
+
+/* The mounted path of vf (mount path, '/', key) into buf of PATH_MAX. */
+void vfile_path(const struct vfile *vf, char *buf);
+
+/* 1 with the path of fd in buf when fd is a mounted descriptor, else 0. */
+int vfile_dir_path(int fd, char *buf);
+
+/* The inode number stat reports for key. */
+ino_t vfile_ino(const char *key);
 
 /* The stat of a mounted object as programs see it. */
 void vfile_fill_stat(const struct mount *mnt, const char *key,

@@ -10,6 +10,7 @@
 #define CLOUDSHIM_WRAP_H
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "shim/guard.h"
 #include "shim/mount.h"
@@ -46,5 +47,10 @@ static inline struct mount *route(int dirfd, const char *path, char *buf, const 
 int shim_open(struct mount *m, const char *key, int flags);
 ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off);
 ssize_t vfile_read(struct vfile *vf, void *buf, size_t len);
+/* Defined in wrap_stat.c: statx of (dirfd, path) if it is mounted. */
+int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
+	       int *handled);
+/* Defined in wrap_dir.c: getdents64(2) on a mounted directory. */
+ssize_t vfile_getdents(struct vfile *vf, void *buf, size_t len);
 
 #endif

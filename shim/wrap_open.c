@@ -9,15 +9,11 @@
  * Writes come with the write path; until then they fail with EROFS.
  */
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
 
 #include "backend/engine.h"
 #include "shim/wrap.h"
-
-/* Highest descriptor ever given to a vfile: close_range scans no further. */
-static atomic_int fd_high;
 
 static int refuse_write(struct mount *m, const char *key, int flags)
 {
@@ -76,8 +72,6 @@ int shim_open(struct mount *m, const char *key, int flags)
 	}
 	vfile_put(fdtab_set(fd, vf));	/* nothing was there: the fd was closed */
 	vfile_put(vf);			/* the table holds it now */
-	if (fd > atomic_load(&fd_high))
-		atomic_store(&fd_high, fd);
 	return fd;
 }
 
@@ -198,7 +192,7 @@ EXPORT int close(int fd)
 
 static void release_range(unsigned first, unsigned last)
 {
-	unsigned high = (unsigned)atomic_load(&fd_high);
+	unsigned high = (unsigned)fdtab_high();
 
 	for (unsigned fd = first; fd <= last && fd <= high; fd++)
 		release((int)fd);

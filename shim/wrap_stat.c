@@ -179,16 +179,22 @@ static void fill_statx(const struct stat *sb, struct statx *stx)
 	stx->stx_dev_minor = minor(sb->st_dev);
 }
 
-EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
+	       int *handled)
 {
 	struct stat sb;
-	int handled, rc = stat_at(dirfd, path, &sb, flags, &handled);
+	int rc = stat_at(dirfd, path, &sb, flags, handled);
 
-	if (!handled)
-		return REAL(statx)(dirfd, path, flags, mask, stx);
-	if (rc == 0)
+	if (*handled && rc == 0)
 		fill_statx(&sb, stx);
 	return rc;
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+{
+	int handled, rc = shim_statx(dirfd, path, flags, mask, stx, &handled);
+
+	return handled ? rc : REAL(statx)(dirfd, path, flags, mask, stx);
 }
 
 static int access_at(int dirfd, const char *path, int mode, int *handled)

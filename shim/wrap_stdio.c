@@ -8,6 +8,10 @@
  * our own read, lseek and close.  Such a stream has no descriptor of its
  * own as far as glibc knows (fileno -1), so fileno is wrapped to give the
  * mounted descriptor back: libstdc++'s ifstream and many programs need it.
+ *
+ * freopen cannot swap a cookie in under an existing FILE (stdin, most
+ * often), so it reopens the stream on the placeholder memfd, filled with
+ * the object's bytes, and glibc reads that natively.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -169,6 +173,57 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	FILE *fp = fopen_at(path, mode, &handled);
 
 	return handled ? fp : REAL(fopen64)(path, mode);
+}
+
+static FILE *freopen_mounted(struct mount *m, const char *key, const char *mode, FILE *fp,
+			     real_freopen_fn real)
+{
+	int flags = mode_flags(mode), fd, rc;
+	char proc[64];
+	struct vfile *vf;
+	FILE *out;
+
+	if (flags < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	guard_enter();
+	fd = shim_open(m, key, flags | O_CLOEXEC);
+	vf = fd >= 0 ? vfile_get(fd) : NULL;
+	rc = fd < 0 ? fd : vf->kind == VFILE_REG ? vfile_fill(vf, fd, 0, vf->meta.size) : -EISDIR;
+	vfile_put(vf);
+	guard_leave();
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		errno = -rc;
+		return NULL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	out = real(proc, mode, fp);
+	rc = errno;
+	close(fd);
+	errno = rc;
+	return out;
+}
+
+static FILE *freopen_at(const char *path, const char *mode, FILE *fp, real_freopen_fn real)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = path ? route(AT_FDCWD, path, buf, &key) : NULL;
+
+	return m ? freopen_mounted(m, key, mode, fp, real) : real(path, mode, fp);
+}
+
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
+{
+	return freopen_at(path, mode, fp, REAL(freopen));
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
+{
+	return freopen_at(path, mode, fp, (real_freopen_fn)REAL(freopen64));
 }
 
 EXPORT FILE *fdopen(int fd, const char *mode)

@@ -101,6 +101,18 @@ check "path climbing out of the mount is local" test \
 check "no Range support: bytes still right" same <(tail -c 1000 "$src/big.bin") tail -c 1000 /norange/big.bin
 check "no Range support: said clearly" sh -c "LD_PRELOAD='$SHIM_PRELOAD' tail -c 10 /norange/small.txt 2>&1 >/dev/null | grep -q 'ignores Range'"
 check "no ETag, no HEAD: bytes right" same "$src/big.bin" cat /noetag/big.bin
+# Allocators that replace malloc and map memory while they set up (through
+# mmap and syscall, both wrapped), loaded before and after the shim.  Not
+# with a sanitizer runtime, which replaces malloc itself.
+libdir=/usr/lib/$(gcc -print-multiarch)
+case $SHIM_PRELOAD in *libasan*) allocs= ;; *) allocs="libjemalloc.so.2 libtcmalloc_minimal.so.4" ;; esac
+for alloc in $allocs; do
+	for order in "$libdir/$alloc $SHIM_PRELOAD" "$SHIM_PRELOAD $libdir/$alloc"; do
+		check "$alloc, LD_PRELOAD=${order//$libdir\//}: md5sum" test \
+			"$(SHIM_PRELOAD=$order shim md5sum /local/big.bin | cut -d' ' -f1)" = \
+			"$(md5sum <"$src/big.bin" | cut -d' ' -f1)"
+	done
+done
 check "cloudshim run --mount" sh -c "env -u CLOUDSHIM_MOUNTS '$top/build/cloudshim' run --mount '/w=$NGINX_URL' -- cat /w/small.txt | cmp - '$src/small.txt'"
 check "cloudshim check names a bad scheme" sh -c "CLOUDSHIM_MOUNTS='/x=s4://b' '$top/build/cloudshim' check 2>&1 | grep -q 's4'"
 

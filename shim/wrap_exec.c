@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_exec.c - the exec family, posix_spawn, system, popen and vfork.
+ *
+ * Each puts the shim's variables back into the new program's environment
+ * and fills the mounted descriptors it inherits (shim/exec_env.c).  glibc
+ * implements execl*, execvp and system on internal calls a preload cannot
+ * see, so each public entry point is wrapped by itself.
+ *
+ * vfork becomes fork: a vfork child shares the parent's memory while it
+ * runs our exec wrapper, which must allocate and may fetch; fork makes
+ * that safe and is what POSIX allows vfork to be.
+ */
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "shim/exec_env.h"
+#include "shim/wrap.h"
+
+extern char **environ;
+
+/* The environment to pass on, with the inherited descriptors filled. */
+static char **prepare_env(char *const envp[])
+{
+	char **env;
+
+	if (!mounts_active() || guard_busy())
+		return (char **)envp;
+	exec_fill_inherited();
+	env = exec_env_build(envp);
+	return env ? env : (char **)envp;
+}
+
+/* Runs call with env standing for the environment built from envp. */
+#define WITH_ENV(envp, call) \
+	do { \
+		char **env = prepare_env(envp); \
+		int rc_ = (call), err_ = errno; \
+		if (env != (char **)(envp)) \
+			free(env); \
+		errno = err_; \
+		return rc_; \
+	} while (0)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, REAL(execve)(path, argv, env));
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, REAL(execvpe)(file, argv, env));
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, REAL(fexecve)(fd, argv, env));
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		    int flags)
+{
+	WITH_ENV(envp, REAL(execveat)(dirfd, path, argv, env, flags));
+}
+
+/* The variadic arguments of execl* up to the NULL, as an argv on the stack. */
+#define COLLECT_ARGS(arg, argv, after) \
+	size_t n_ = 1; \
+	va_list ap_; \
+	va_start(ap_, arg); \
+	while (va_arg(ap_, char *)) \
+		n_++; \
+	va_end(ap_); \
+	char *argv[n_ + 1]; \
+	argv[0] = (char *)(arg); \
+	va_start(ap_, arg); \
+	for (size_t i_ = 1; i_ <= n_; i_++) \
+		argv[i_] = va_arg(ap_, char *); \
+	after; \
+	va_end(ap_)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	COLLECT_ARGS(arg, argv, (void)0);
+	return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	COLLECT_ARGS(arg, argv, (void)0);
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+
+	COLLECT_ARGS(arg, argv, envp = va_arg(ap_, char *const *));
+	return execve(path, argv, envp);
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, REAL(posix_spawn)(pid, path, fa, attr, argv, env));
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, REAL(posix_spawnp)(pid, file, fa, attr, argv, env));
+}
+
+/* The child gets this descriptor as it is now: fill it now. */
+EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+	if (!guard_busy())
+		exec_fill_fd(fd);
+	return REAL(posix_spawn_file_actions_adddup2)(fa, fd, newfd);
+}
+
+static void prepare_environ(void)
+{
+	if (!mounts_active() || guard_busy())
+		return;
+	exec_fill_inherited();
+	exec_env_fix_environ();
+}
+
+EXPORT int system(const char *cmd)
+{
+	prepare_environ();
+	return REAL(system)(cmd);
+}
+
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	prepare_environ();
+	return REAL(popen)(cmd, mode);
+}
+
+EXPORT pid_t vfork(void)
+{
+	return fork();
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_path.c - path calls that only ask about a mounted path: readlink,
+ * realpath, and the extended attribute getters.
+ *
+ * A store has no symbolic links and no extended attributes, so these
+ * answer as a file system without them would: readlink gives EINVAL,
+ * realpath gives the normalised path, getxattr ENODATA and listxattr an
+ * empty list, for paths that exist; ENOENT for those that do not.  (ls -l
+ * asks for ACLs and SELinux labels on every entry.)
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "shim/wrap.h"
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+/* 0 when (dirfd, path) exists in its mount, else -errno. */
+static int exists(struct mount *m, const char *key)
+{
+	struct store_meta meta;
+	int rc;
+
+	if (!m->st)
+		return -EIO;
+	guard_enter();
+	rc = obj_stat(m->st, key, &meta);
+	guard_leave();
+	return rc;
+}
+
+static ssize_t readlink_at(int dirfd, const char *path, int *handled)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(dirfd, path, buf, &key);
+	int rc;
+
+	*handled = m != NULL;
+	if (!m)
+		return 0;
+	rc = exists(m, key);
+	return fail(rc ? rc : -EINVAL);
+}
+
+EXPORT ssize_t readlink(const char *path, char *out, size_t len)
+{
+	int handled;
+	ssize_t rc = readlink_at(AT_FDCWD, path, &handled);
+
+	return handled ? rc : REAL(readlink)(path, out, len);
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
+{
+	int handled;
+	ssize_t rc = readlink_at(dirfd, path, &handled);
+
+	return handled ? rc : REAL(readlinkat)(dirfd, path, out, len);
+}
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	int rc;
+
+	if (!m)
+		return REAL(realpath)(path, resolved);
+	rc = exists(m, key);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	return resolved ? strcpy(resolved, buf) : strdup(buf);
+}
+
+EXPORT char *__realpath_chk(const char *path, char *resolved, size_t len)
+{
+	if (len < PATH_MAX)
+		__chk_fail();
+	return realpath(path, resolved);
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	return realpath(path, NULL);
+}
+
+/* getxattr and listxattr of a mounted path: ENODATA, or no names. */
+static ssize_t xattr_at(const char *path, int list, int *handled)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	int rc;
+
+	*handled = m != NULL;
+	if (!m)
+		return 0;
+	rc = exists(m, key);
+	return rc ? fail(rc) : list ? 0 : fail(-ENODATA);
+}
+
+static ssize_t xattr_fd(int fd, int list, int *handled)
+{
+	struct vfile *vf = vfile_get(fd);
+
+	*handled = vf != NULL;
+	if (!vf)
+		return 0;
+	guard_enter();
+	vfile_put(vf);
+	guard_leave();
+	return list ? 0 : fail(-ENODATA);
+}
+
+#define XATTR(probe, otherwise) \
+	do { \
+		int handled_; \
+		ssize_t rc_ = (probe); \
+		return handled_ ? rc_ : (otherwise); \
+	} while (0)
+
+EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR(xattr_at(path, 0, &handled_), REAL(getxattr)(path, name, value, size));
+}
+
+EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR(xattr_at(path, 0, &handled_), REAL(lgetxattr)(path, name, value, size));
+}
+
+EXPORT ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	XATTR(xattr_fd(fd, 0, &handled_), REAL(fgetxattr)(fd, name, value, size));
+}
+
+EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	XATTR(xattr_at(path, 1, &handled_), REAL(listxattr)(path, list, size));
+}
+
+EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	XATTR(xattr_at(path, 1, &handled_), REAL(llistxattr)(path, list, size));
+}
+
+EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
+{
+	XATTR(xattr_fd(fd, 1, &handled_), REAL(flistxattr)(fd, list, size));
+}
