@@ -27,10 +27,10 @@
 #include "backend/cache.h"
 #include "backend/dircache.h"
 #include "backend/engine.h"
-#include "backend/fetch.h"
 #include "backend/http.h"
 #include "backend/log.h"
 #include "backend/metacache.h"
+#include "backend/pool.h"
 
 #define OBJ_IDLE_MAX	256
 #define MIN_PART	((size_t)1 << 20)
@@ -53,6 +53,7 @@ struct part {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pool fetch_pool = POOL_INIT("fetch", ENGINE_DEFAULT_CONNECTIONS);
 static struct obj *table;
 static struct obj *idle_head, *idle_tail;
 static int idle_count;
@@ -68,13 +69,13 @@ void engine_configure(const struct engine_conf *ec)
 	conf = *ec;
 	log_set_level(ec->log_level);
 	cache_set_limit(ec->cache_bytes);
-	fetch_configure(ec->connections);
+	pool_configure(&fetch_pool, ec->connections);
 	metacache_set_ttl(ec->metadata_ttl_ms);
 }
 
 void engine_set_thread_hook(void (*hook)(void))
 {
-	fetch_set_thread_hook(hook);
+	pool_set_thread_hook(hook);
 }
 
 void engine_fork_prepare(void)
@@ -84,14 +85,14 @@ void engine_fork_prepare(void)
 	cache_fork_lock();
 	metacache_fork_lock();
 	dircache_fork_lock();
-	fetch_fork_lock();
+	pool_fork_lock(&fetch_pool);
 	http_fork_lock();
 }
 
 void engine_fork_parent(void)
 {
 	http_fork_unlock();
-	fetch_fork_unlock();
+	pool_fork_unlock(&fetch_pool);
 	dircache_fork_unlock();
 	metacache_fork_unlock();
 	cache_fork_unlock();
@@ -101,7 +102,7 @@ void engine_fork_parent(void)
 void engine_fork_child(void)
 {
 	engine_fork_parent();
-	fetch_after_fork_child();
+	pool_after_fork_child(&fetch_pool);
 	cache_after_fork_child();
 	http_after_fork_child();
 }
@@ -275,7 +276,7 @@ static void submit_part(struct obj *o, struct cache_run *run, int urgent)
 		p->o = o;
 		p->run = run;
 		obj_ref(o);
-		if (fetch_submit(run_part, p, urgent) == 0)
+		if (pool_submit(&fetch_pool, run_part, p, urgent) == 0)
 			return;
 		obj_close(o);
 		free(p);

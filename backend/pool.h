@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h - pools of worker threads running plain tasks.
+ *
+ * The engine has two: fetches (range reads) and uploads, so that a large
+ * upload never stands between a reader and the bytes it waits for.
+ * Urgent tasks (what somebody waits for) go before the others; each queue
+ * is FIFO, so read-ahead parts go out in file order.  Threads start on
+ * first use, and again in a forked child, which inherits none.
+ */
+#ifndef CLOUDSHIM_POOL_H
+#define CLOUDSHIM_POOL_H
+
+#include <pthread.h>
+
+typedef void (*pool_task_fn)(void *arg);
+
+struct pool_task;
+
+struct pool_queue {
+	struct pool_task *head, *tail;
+};
+
+struct pool {
+	const char *name;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct pool_queue urgent, later;
+	int nthreads, max_threads;
+};
+
+#define POOL_INIT(name_, threads_) { \
+	.name = (name_), .lock = PTHREAD_MUTEX_INITIALIZER, \
+	.work = PTHREAD_COND_INITIALIZER, .max_threads = (threads_) }
+
+void pool_configure(struct pool *p, int threads);
+
+/* Runs at the start of every worker of every pool (the shim marks them). */
+void pool_set_thread_hook(void (*hook)(void));
+
+/* 0, or -errno when no worker could be started (the caller runs it then). */
+int pool_submit(struct pool *p, pool_task_fn fn, void *arg, int urgent);
+
+/*
+ * fork: the lock is held across it; the child has no workers and forgets
+ * the queue (its tasks point at state the child drops: they leak).
+ */
+void pool_fork_lock(struct pool *p);
+void pool_fork_unlock(struct pool *p);
+void pool_after_fork_child(struct pool *p);
+
+#endif
