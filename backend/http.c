@@ -16,6 +16,8 @@
  * Retry-After the store asked for, until the request deadline passes; then
  * -EIO.  A ranged GET that broke off resumes where the sink stopped, with
  * If-Match pinning the version so the pieces cannot come from two versions.
+ * A request body is read through a callback with pread, so every attempt
+ * (and every rewind libcurl asks for) sends it again from its start.
  *
  * Fork: the child must never touch the parent's connections (the bytes
  * would interleave on shared sockets), so it drops the free list without
@@ -34,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/body.h"
 #include "backend/clock.h"
 #include "backend/http.h"
 #include "backend/log.h"
@@ -42,6 +45,7 @@
 #define BODY_KEEP_MAX	(4u << 20)	/* listings and error documents */
 #define BACKOFF_BASE_MS	100
 #define BACKOFF_CAP_MS	5000
+#define BODY_MS_PER_MIB	1000	/* deadline added per MiB of request body */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,6 +64,7 @@ struct xfer {
 	off_t pos;		/* object offset of the next body byte; -1 unknown */
 	off_t next;		/* next offset the sink is owed */
 	off_t end;		/* end of the wanted range */
+	off_t sent;		/* request body bytes given to libcurl */
 	int sink_err;
 	int satisfied;
 	int checked;		/* version checked against the pin */
@@ -358,19 +363,65 @@ static size_t on_body(char *data, size_t size, size_t nitems, void *p)
 	return n;
 }
 
+static off_t body_len(const struct http_req *req)
+{
+	return req->body ? req->body->len : (off_t)req->data_len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *p)
+{
+	struct xfer *x = p;
+	const struct http_req *req = x->req;
+	size_t n = size * nitems;
+	ssize_t got;
+
+	if ((off_t)n > body_len(req) - x->sent)
+		n = (size_t)(body_len(req) - x->sent);
+	if (n == 0)
+		return 0;
+	if (req->body) {
+		got = body_read(req->body, x->sent, buf, n);
+		if (got < 0) {
+			x->sink_err = (int)got;
+			return CURL_READFUNC_ABORT;
+		}
+	} else {
+		memcpy(buf, req->data + x->sent, n);
+		got = (ssize_t)n;
+	}
+	x->sent += got;
+	return (size_t)got;
+}
+
+/* libcurl rewinds the body to send it again (a redirect, an auth retry). */
+static int on_seek(void *p, curl_off_t offset, int origin)
+{
+	struct xfer *x = p;
+
+	if (origin != SEEK_SET || offset < 0 || offset > body_len(x->req))
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = (off_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Appends a header line of any length; on failure frees the list. */
 static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
 {
-	char line[STORE_ETAG_MAX + 64];
-	struct curl_slist *nl;
+	struct curl_slist *nl = NULL;
+	char *line;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
-	nl = curl_slist_append(l, line);
+	if (n >= 0) {
+		nl = curl_slist_append(l, line);
+		free(line);
+	}
 	if (!nl)
 		curl_slist_free_all(l);
 	return nl;
@@ -393,8 +444,38 @@ static int build_headers(struct store *st, const struct xfer *x, http_prepare_fn
 	if (req->pin && req->pin->etag[0] &&
 	    !(h = add_header(h, "If-Match: %s", req->pin->etag)))
 		return -ENOMEM;
+	for (size_t i = 0; i < req->nfields; i++)
+		if (!(h = add_header(h, "%s: %s", req->fields[i].name, req->fields[i].value)))
+			return -ENOMEM;
 	*out = h;
 	return 0;
+}
+
+/* Method and body: PUT and POST always send one, if only an empty one. */
+static void set_method(CURL *h, struct xfer *x)
+{
+	const struct http_req *req = x->req;
+	int head = strcmp(req->method, "HEAD") == 0;
+
+	if (req->body || req->data || strcmp(req->method, "PUT") == 0 ||
+	    strcmp(req->method, "POST") == 0) {
+		x->sent = 0;
+		curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len(req));
+	} else {
+		/* in this order: UPLOAD 0 would turn a HEAD back into a GET */
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 0L);
+		curl_easy_setopt(h, CURLOPT_NOBODY, head ? 1L : 0L);
+	}
+	if (strcmp(req->method, "GET") != 0 && !head)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+	else
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
 }
 
 /* The URL without its query string, which may carry a token. */
@@ -423,11 +504,7 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 	x->satisfied = 0;
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_NOBODY, strcmp(req->method, "HEAD") == 0 ? 1L : 0L);
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-	else
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+	set_method(h, x);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
@@ -451,6 +528,12 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 		snprintf(why, whylen, "HTTP %ld", x->resp->status);
 		return 1;
 	}
+	if (req->retry_2xx && x->resp->status >= 200 && x->resp->status < 300 &&
+	    req->retry_2xx(x->resp)) {
+		snprintf(why, whylen, "HTTP %ld with an error to retry in its body",
+			 x->resp->status);
+		return 1;
+	}
 	if (x->resp->status >= 200 && x->resp->status < 300 && req->sink && req->len > 0 &&
 	    x->next < x->end && !(x->resp->total >= 0 && x->next >= x->resp->total) &&
 	    !(x->resp->range_ignored && x->pos >= 0 && x->resp->length >= 0 &&
@@ -464,7 +547,9 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
 		 struct http_resp *resp)
 {
-	long deadline = clock_ms() + st->ec->request_timeout_ms;
+	long budget = st->ec->request_timeout_ms + req->extra_ms +
+		      (long)(body_len(req) >> 20) * BODY_MS_PER_MIB;
+	long deadline = clock_ms() + budget;
 	struct xfer x = { .st = st, .req = req, .resp = resp };
 	char why[128] = "", url[256];
 	CURL *h;
@@ -500,8 +585,8 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	handle_put(h);
 	if (rc == -EIO) {
 		loggable_url(req->url, url, sizeof(url));
-		log_warn("%s %s: gave up after %ld ms: %s", req->method, url,
-			 st->ec->request_timeout_ms, why[0] ? why : "deadline passed");
+		log_warn("%s %s: gave up after %ld ms: %s", req->method, url, budget,
+			 why[0] ? why : "deadline passed");
 	}
 	if (rc == 0 && resp->status >= 200 && resp->status < 300 && !x.checked && req->pin)
 		rc = check_version(&x);

@@ -7,7 +7,8 @@
  * every attempt (a signature carries the time, so it is made anew each try).
  * This layer owns everything else: the pool of keep-alive connections,
  * Range and If-Match, header parsing, retry with exponential backoff and
- * jitter honouring Retry-After, resuming a truncated body, and the deadline.
+ * jitter honouring Retry-After, resuming a truncated body, sending a
+ * request body again on each attempt, and the deadline.
  */
 #ifndef CLOUDSHIM_HTTP_H
 #define CLOUDSHIM_HTTP_H
@@ -16,8 +17,18 @@
 
 #include "backend/store_int.h"
 
+struct http_resp;
+
+/* A request header to send as it is; a signing prepare signs it too. */
+struct http_field {
+	const char *name;
+	const char *value;
+};
+
+#define HTTP_FIELDS_MAX	4
+
 struct http_req {
-	const char *method;		/* "GET" or "HEAD" */
+	const char *method;		/* "GET", "HEAD", "PUT", "POST", "DELETE" */
 	const char *url;		/* fully encoded */
 	off_t off;			/* with len > 0: ask for this byte range */
 	size_t len;
@@ -25,6 +36,23 @@ struct http_req {
 	store_sink_fn sink;		/* body of a 2xx answer; NULL: keep it */
 	void *arg;
 	int follow_redirects;
+	/*
+	 * The body of a PUT or POST, from a descriptor or from memory (data);
+	 * neither: an empty one.  Each attempt sends it from its start.
+	 */
+	const struct store_body *body;
+	const char *data;
+	size_t data_len;
+	const struct http_field *fields;	/* at most HTTP_FIELDS_MAX */
+	size_t nfields;
+	/*
+	 * For answers that can fail after their status line went out (S3's
+	 * CompleteMultipartUpload and CopyObject: 200, then an <Error> body):
+	 * 1 when a 2xx answer is a failure worth retrying, else 0.
+	 */
+	int (*retry_2xx)(const struct http_resp *resp);
+	long extra_ms;			/* added to the deadline: the server's
+					   own work on a large copy or join */
 };
 
 struct http_resp {
@@ -49,7 +77,10 @@ typedef int (*http_prepare_fn)(struct store *st, const struct http_req *req,
  * Runs req until a final answer: returns 0 with resp filled for any HTTP
  * status that is not worth retrying (the caller maps it with
  * http_status_errno), -EIO when the deadline passed while retrying, -ESTALE
- * when the pinned version changed, or the -errno a sink returned.
+ * when the pinned version changed, or the -errno a sink or the reading of
+ * the body gave.  The deadline is the request timeout, plus a second per
+ * MiB of body (it bounds a stall, not the size of an upload), plus
+ * extra_ms.
  */
 int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
 		 struct http_resp *resp);

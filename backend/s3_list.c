@@ -214,8 +214,7 @@ static int cdata(struct parser *ps)
 	return 0;
 }
 
-/* "2024-05-01T12:34:56.789Z" (or an offset "+02:00" instead of Z). */
-static int parse_time(const char *s, struct timespec *ts)
+int s3_time_parse(const char *s, struct timespec *ts)
 {
 	int f[6] = { 0 }, widths[6] = { 4, 2, 2, 2, 2, 2 };
 	const char seps[6] = { '-', '-', 'T', ':', ':', '\0' };
@@ -311,7 +310,7 @@ static int leaf_text(struct parser *ps)
 			return parse_size(t, &it->meta.size);
 		}
 		if (open_is(ps, 2, "LastModified"))
-			return parse_time(t, &it->meta.mtime);
+			return s3_time_parse(t, &it->meta.mtime);
 		/* cut as http.c cuts the ETag header, so the two compare equal */
 		if (open_is(ps, 2, "ETag"))
 			snprintf(it->meta.etag, sizeof(it->meta.etag), "%s", t);

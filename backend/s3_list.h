@@ -11,6 +11,7 @@
 #define CLOUDSHIM_S3_LIST_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "backend/store.h"
 
@@ -36,5 +37,11 @@ struct s3_list_page {
 int s3_list_parse(const char *xml, size_t len, const char *prefix,
 		  struct s3_list_page *pg);
 void s3_list_page_free(struct s3_list_page *pg);
+
+/*
+ * S3's times, "2024-05-01T12:34:56.789Z" (or an offset "+02:00" instead
+ * of Z), as in a listing's LastModified: 0 or -EIO.
+ */
+int s3_time_parse(const char *s, struct timespec *ts);
 
 #endif

@@ -123,6 +123,103 @@ int store_read(struct store *st, const struct store_read *rd)
 	return st->drv->read(st, rd);
 }
 
+/* -EROFS unless st may be written; -EINVAL for the root or an empty key. */
+static int check_write(const struct store *st, const char *key)
+{
+	if (st->conf.read_only || !(st->drv->caps & STORE_CAP_WRITE))
+		return -EROFS;
+	return *key ? 0 : -EINVAL;
+}
+
+static int check_body(const struct store_body *body)
+{
+	if (body->off < 0 || body->len < 0)
+		return -EINVAL;
+	return body->len > STORE_PUT_MAX ? -EFBIG : 0;
+}
+
+/* The meta a driver fills: the caller's, zeroed, or none. */
+static struct store_meta *meta_out(struct store_meta *meta)
+{
+	if (meta)
+		memset(meta, 0, sizeof(*meta));
+	return meta;
+}
+
+int store_put(struct store *st, const char *key, const struct store_body *body,
+	      int exclusive, struct store_meta *meta)
+{
+	size_t n = strlen(key);
+	int rc = check_write(st, key);
+
+	if (rc == 0)
+		rc = check_body(body);
+	if (rc == 0 && key[n - 1] == '/' && body->len > 0)
+		rc = -EINVAL;	/* a directory marker holds nothing */
+	return rc ? rc : st->drv->put(st, key, body, exclusive, meta_out(meta));
+}
+
+int store_mpu_begin(struct store *st, const char *key, char **upload_id)
+{
+	int rc = check_write(st, key);
+
+	*upload_id = NULL;
+	return rc ? rc : st->drv->mpu_begin(st, key, upload_id);
+}
+
+int store_mpu_part(struct store *st, const char *key, const char *upload_id, int part,
+		   const struct store_body *body, char etag[STORE_ETAG_MAX])
+{
+	int rc = check_write(st, key);
+
+	etag[0] = '\0';
+	if (rc == 0 && (part < 1 || part > STORE_PARTS_MAX || check_body(body)))
+		rc = -EINVAL;
+	return rc ? rc : st->drv->mpu_part(st, key, upload_id, part, body, etag);
+}
+
+int store_mpu_complete(struct store *st, const char *key, const char *upload_id,
+		       char (*const etags)[STORE_ETAG_MAX], int nparts,
+		       struct store_meta *meta)
+{
+	int rc = check_write(st, key);
+
+	if (rc == 0 && (nparts < 1 || nparts > STORE_PARTS_MAX))
+		rc = -EINVAL;
+	return rc ? rc : st->drv->mpu_complete(st, key, upload_id, etags, nparts,
+					       meta_out(meta));
+}
+
+int store_mpu_abort(struct store *st, const char *key, const char *upload_id)
+{
+	int rc = check_write(st, key);
+
+	return rc ? rc : st->drv->mpu_abort(st, key, upload_id);
+}
+
+int store_delete(struct store *st, const char *key)
+{
+	int rc = check_write(st, key);
+
+	return rc ? rc : st->drv->del(st, key);
+}
+
+int store_copy(struct store *st, const char *from, const char *to, struct store_meta *meta)
+{
+	struct store_meta self, *m = meta ? meta : &self;
+	int rc = check_write(st, to);
+
+	if (rc == 0 && !*from)
+		rc = -EINVAL;
+	if (rc)
+		return rc;
+	if (strcmp(from, to) != 0)
+		return st->drv->copy(st, from, to, meta_out(meta));
+	/* S3 refuses a copy onto itself; as rename(2) would, change nothing */
+	rc = store_stat(st, from, m);
+	return rc == 0 && m->kind != STORE_FILE ? -EISDIR : rc;
+}
+
 const char *store_url(const struct store *st)
 {
 	return st->conf.url;

@@ -10,6 +10,9 @@
  *   -ESTALE  the object changed under the pinned version (412, size change)
  *   -EIO     retries exhausted or the store answered something unusable
  *   -EROFS   the store or mount cannot be written
+ *   -EEXIST  an exclusive put found the key taken (412 to If-None-Match)
+ *   -EINVAL  a request S3 would refuse: a bad part number or size, a part
+ *            too small, parts out of order or not matching their ETags
  *
  * and never touches errno.  Only the POSIX face (shim/) sets errno.
  */
@@ -83,6 +86,25 @@ typedef int (*store_page_fn)(void *arg, const struct store_page *page);
 #define STORE_CAP_PREFIX_DIRS	(1u << 1)	/* directories are key prefixes:
 						   store_stat sees files only,
 						   a listing finds directories */
+#define STORE_CAP_WRITE		(1u << 2)	/* put, multipart, delete, copy;
+						   without it they give -EROFS */
+
+/*
+ * A request body: len bytes of descriptor fd from offset off, read with
+ * pread(2).  It is never copied into memory whole, and it is read again
+ * from the start when a request is retried, so it must not change until
+ * the call returns.
+ */
+struct store_body {
+	int fd;
+	off_t off;
+	off_t len;
+};
+
+/* S3's limits, kept by every store so that file:// behaves like S3 does. */
+#define STORE_PUT_MAX		(5LL << 30)	/* one put, one part, one copy */
+#define STORE_PART_MIN		(5LL << 20)	/* every part but the last */
+#define STORE_PARTS_MAX		10000
 
 struct store;
 
@@ -108,6 +130,61 @@ int store_list(struct store *st, const char *key, store_page_fn fn, void *arg);
 
 /* Delivers [off, off+len) of key to sink, or fewer bytes at end of object. */
 int store_read(struct store *st, const struct store_read *rd);
+
+/*
+ * Writes.  Each needs STORE_CAP_WRITE and a mount that is not read-only,
+ * else -EROFS.  meta, where an output, may be NULL; it receives what a
+ * store_stat would answer for the new object: its size, its ETag as HEAD
+ * gives it (quotes included) and its mtime (the time of the call when the
+ * store's answer has none).
+ */
+
+/*
+ * Puts body at key, replacing what was there; with exclusive only if
+ * nothing was (If-None-Match: *), else -EEXIST (a server that ignores the
+ * header, as s3rver does, replaces it all the same).  The store checks the
+ * bytes against a Content-MD5 made here, so a body corrupted on the way
+ * is refused, never stored.  A key ending in '/' with an empty body is a
+ * directory marker (file://: a directory, made with its parents).  More
+ * than STORE_PUT_MAX bytes: -EFBIG (use multipart).
+ */
+int store_put(struct store *st, const char *key, const struct store_body *body,
+	      int exclusive, struct store_meta *meta);
+
+/*
+ * Multipart upload: begin gives a malloc'd upload id; parts are numbered
+ * from 1 to STORE_PARTS_MAX, may go in any order or in parallel, and a
+ * part sent again replaces the earlier one; each gets an ETag to hand to
+ * complete, which joins parts 1..nparts in order into the object at key.
+ * Parts but the last must have STORE_PART_MIN bytes, none more than
+ * STORE_PUT_MAX: -EINVAL (complete checks the minimum, part the rest).  An
+ * upload id that is unknown or aborted gives -ENOENT (but radosgw answers
+ * a complete of one with 500s: -EIO once retries run out).  An upload
+ * never completed must be aborted, or its parts stay in the store (and
+ * are billed, on AWS).
+ */
+int store_mpu_begin(struct store *st, const char *key, char **upload_id);
+int store_mpu_part(struct store *st, const char *key, const char *upload_id, int part,
+		   const struct store_body *body, char etag[STORE_ETAG_MAX]);
+int store_mpu_complete(struct store *st, const char *key, const char *upload_id,
+		       char (*const etags)[STORE_ETAG_MAX], int nparts,
+		       struct store_meta *meta);
+int store_mpu_abort(struct store *st, const char *key, const char *upload_id);
+
+/*
+ * Deletes key; a key ending in '/' deletes a directory marker (file://: an
+ * empty directory, else -ENOTEMPTY).  Deleting a key that is not there
+ * succeeds, as on S3, where DELETE cannot tell.
+ */
+int store_delete(struct store *st, const char *key);
+
+/*
+ * Copies from to to inside the store (S3: CopyObject), replacing what was
+ * at to.  A source over STORE_PUT_MAX gives -EFBIG: S3 copies those only
+ * part by part (UploadPartCopy), which is not done here.  Copying a key to
+ * itself changes nothing and gives its metadata.
+ */
+int store_copy(struct store *st, const char *from, const char *to, struct store_meta *meta);
 
 const char *store_url(const struct store *st);
 

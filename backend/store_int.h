@@ -3,8 +3,10 @@
  * store_int.h - for drivers and store.c only.
  *
  * A driver is one constant struct store_driver.  Required operations are
- * never NULL, list only with STORE_CAP_LIST (store.h); store.c allocates
- * priv_size bytes of private state per store.
+ * never NULL, list only with STORE_CAP_LIST and the writes only with
+ * STORE_CAP_WRITE (store.h); store.c allocates priv_size bytes of private
+ * state per store.  store.c checks arguments against store.h's limits and
+ * the read-only setting before a write reaches a driver.
  */
 #ifndef CLOUDSHIM_STORE_INT_H
 #define CLOUDSHIM_STORE_INT_H
@@ -22,6 +24,20 @@ struct store_driver {
 	int (*read)(struct store *st, const struct store_read *rd);
 	/* with STORE_CAP_LIST; see store_list */
 	int (*list)(struct store *st, const char *key, store_page_fn fn, void *arg);
+	/* with STORE_CAP_WRITE; see store.h.  meta is zeroed, or NULL when the
+	   caller wants none (a driver may then save a request) */
+	int (*put)(struct store *st, const char *key, const struct store_body *body,
+		   int exclusive, struct store_meta *meta);
+	int (*mpu_begin)(struct store *st, const char *key, char **upload_id);
+	int (*mpu_part)(struct store *st, const char *key, const char *upload_id, int part,
+			const struct store_body *body, char etag[STORE_ETAG_MAX]);
+	int (*mpu_complete)(struct store *st, const char *key, const char *upload_id,
+			    char (*const etags)[STORE_ETAG_MAX], int nparts,
+			    struct store_meta *meta);
+	int (*mpu_abort)(struct store *st, const char *key, const char *upload_id);
+	int (*del)(struct store *st, const char *key);
+	int (*copy)(struct store *st, const char *from, const char *to,
+		    struct store_meta *meta);
 };
 
 struct store {

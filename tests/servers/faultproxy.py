@@ -3,14 +3,20 @@
 
     faultproxy.py UPSTREAM_URL PORTFILE LOGFILE
 
-Listens on a free 127.0.0.1 port (written to PORTFILE) and forwards GET and
-HEAD to UPSTREAM_URL, except that the first path component picks a fault,
-applied per object path:
+Listens on a free 127.0.0.1 port (written to PORTFILE) and forwards GET,
+HEAD, PUT, POST and DELETE to UPSTREAM_URL, except that the first path
+component picks a fault, applied per object path (query included):
 
-    /busy/...    the first two GETs answer 503 with Retry-After: 1
-    /slow/...    the first GET answers 429 (no Retry-After)
+    /busy/...    the first two GETs (or PUTs) answer 503 with Retry-After: 1
+    /slow/...    the first GET (or PUT) answers 429 (no Retry-After)
     /cut/...     the first GET sends half its body, then closes
     /down/...    every request answers 503
+    /flaky/...   the first POST with an uploadId (CompleteMultipartUpload)
+                 answers 200 with an InternalError <Error> body, as S3 may
+
+A write is forwarded with its body and the headers an S3 server checks it
+by (Content-MD5, If-None-Match), not its signature: the path changes on the
+way, so the upstream must accept unsigned requests (s3rver does).
 
 Each request is logged as "time method path range status" (tab-separated).
 """
@@ -50,21 +56,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def error_in_200(self):
+        body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError'
+                b'</Code><Message>injected</Message></Error>')
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def forward(self, fault, rest):
         rng = self.headers.get("Range")
-        n = count(self.path) if self.command == "GET" else 0
+        # counted per method and path: a PUT's 503s leave its GETs alone
+        n = count(self.command + " " + self.path) if self.command != "HEAD" else 0
+        retried = self.command in ("GET", "PUT")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
         status = None
         if fault == "down":
             status = 503
-        elif fault == "busy" and 0 < n <= 2:
+        elif fault == "busy" and retried and n <= 2:
             status = 503
-        elif fault == "slow" and n == 1:
+        elif fault == "slow" and retried and n == 1:
             status = 429
         if status:
             log(self.command, self.path, rng, status)
             return self.fail(status, "1" if fault == "busy" else None)
-        req = urllib.request.Request(UPSTREAM + rest, method=self.command)
-        for h in ("Range", "If-Match"):
+        if fault == "flaky" and self.command == "POST" and "uploadId=" in self.path and n == 1:
+            log(self.command, self.path, rng, "200-Error")
+            return self.error_in_200()
+        req = urllib.request.Request(UPSTREAM + rest, data=body, method=self.command)
+        for h in ("Range", "If-Match", "Content-MD5", "If-None-Match"):
             if self.headers.get(h):
                 req.add_header(h, self.headers[h])
         try:
@@ -74,12 +95,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = resp.read()
         log(self.command, self.path, rng, resp.status)
         self.send_response(resp.status)
-        for h in ("Content-Range", "ETag", "Last-Modified", "Content-Length"):
+        for h in ("Content-Range", "ETag", "Last-Modified"):
             if resp.headers.get(h):
                 self.send_header(h, resp.headers[h])
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(body)))
+        elif resp.headers.get("Content-Length"):
+            self.send_header("Content-Length", resp.headers["Content-Length"])
         self.end_headers()
-        if self.command == "GET":
-            if fault == "cut" and n == 1:
+        if self.command != "HEAD":
+            if fault == "cut" and self.command == "GET" and n == 1:
                 self.wfile.write(body[:len(body) // 2])
                 self.close_connection = True
                 return
@@ -89,7 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("/", 2)
         self.forward(parts[1], "/" + (parts[2] if len(parts) > 2 else ""))
 
-    do_HEAD = do_GET
+    do_HEAD = do_PUT = do_POST = do_DELETE = do_GET
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * body.c - request bodies are read with pread, never whole into memory,
+ * so a retry reads them again from the descriptor and many requests can
+ * read one staged file at once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "backend/body.h"
+
+#define CHUNK	(256u << 10)
+
+ssize_t body_read(const struct store_body *b, off_t pos, void *buf, size_t n)
+{
+	ssize_t got;
+
+	if (pos >= b->len || n == 0)
+		return 0;
+	if ((off_t)n > b->len - pos)
+		n = (size_t)(b->len - pos);
+	do
+		got = pread(b->fd, buf, n, b->off + pos);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return -errno;
+	return got ? got : -EIO;	/* the file is shorter than the body */
+}
+
+static void to_base64(const unsigned char *md, char out[BODY_MD5_SIZE])
+{
+	EVP_EncodeBlock((unsigned char *)out, md, 16);
+}
+
+int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char *buf = malloc(CHUNK);
+	off_t pos = 0;
+	int rc = 0;
+
+	if (!ctx || !buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+		rc = -EIO;
+		goto out;
+	}
+	while (pos < b->len) {
+		ssize_t n = body_read(b, pos, buf, CHUNK);
+
+		if (n < 0) {
+			rc = (int)n;
+			goto out;
+		}
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+			rc = -EIO;
+			goto out;
+		}
+		pos += n;
+	}
+	if (!EVP_DigestFinal_ex(ctx, md, NULL))
+		rc = -EIO;
+	else
+		to_base64(md, out);
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+
+	if (!EVP_Digest(data, len, md, NULL, EVP_md5(), NULL))
+		return -EIO;
+	to_base64(md, out);
+	return 0;
+}

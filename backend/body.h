@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * body.h - reading a request body (struct store_body, store.h) and the
+ * Content-MD5 that lets a store refuse a body corrupted on the way.
+ */
+#ifndef CLOUDSHIM_BODY_H
+#define CLOUDSHIM_BODY_H
+
+#include <sys/types.h>
+
+#include "backend/store.h"
+
+#define BODY_MD5_SIZE	25	/* base64 of 16 bytes, and NUL */
+
+/*
+ * Up to n bytes of the body from pos (0 is its first byte) into buf: the
+ * count, 0 at its end, -EIO when the descriptor ends before the body does,
+ * or the -errno of pread.
+ */
+ssize_t body_read(const struct store_body *b, off_t pos, void *buf, size_t n);
+
+/* The Content-MD5 header value of the body, read once with pread. */
+int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE]);
+
+/* The same of len bytes in memory. */
+int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE]);
+
+#endif
