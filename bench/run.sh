@@ -642,3 +642,6 @@ fi
 	echo "ratio: shim / baseline. GET counts and sizes per run, from the access logs; conns: distinct"
 	echo "connections; in flight: summed request time / wall time; cpu: whole machine, 100% = all cores."
 } | sed 's/ *$//'
+
+# listing: ls -l and find against one ListObjectsV2 pagination with curl
+"$ROOT/bench/lsfind.sh" || echo "bench/lsfind.sh failed"

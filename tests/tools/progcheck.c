@@ -1,0 +1,1557 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * progcheck.c - what C programs do with files and directories, checked on a
+ * mounted path against the same calls on a local copy.  Run through the
+ * shim; prints "ok GROUP: NAME" or "FAIL GROUP: NAME why" per check.
+ *
+ *   progcheck stdio MOUNTED LOCAL           fopen/fread/fgets/getline/fscanf/
+ *                                           fseek/ftell/rewind/feof, fdopen,
+ *                                           freopen
+ *   progcheck dir MDIR LDIR FILE NESTED     opendir/readdir/telldir/seekdir/
+ *                                           rewinddir/scandir/dirfd, openat/
+ *                                           fstatat/faccessat on a dir fd
+ *   progcheck cwd MDIR LDIR FILE SUB        chdir/fchdir/getcwd, relative opens
+ *   progcheck mmap MOUNTED LOCAL OFF LEN    mmap (LEN 0: the whole file)
+ *   progcheck exec MOUNTED LOCAL            posix_spawn/system/popen/execve
+ *                                           with a rebuilt environment
+ *   progcheck raw MDIR LDIR FILE            syscall(SYS_getdents64/SYS_statx)
+ *   progcheck bad MDIR FILE LDIR            unsupported calls: a clear errno
+ *   progcheck basic MOUNTED LOCAL MDIR      open/read/pread/fgets/getcwd with
+ *                                           sizes and flags known only at run
+ *                                           time (the fortified _chk/_2 calls)
+ *
+ * FILE, NESTED and SUB are relative to MDIR (and LDIR): a file, a file two
+ * levels down, a subdirectory.  The Makefile builds this plainly (calls
+ * open, readdir, fopen...); test_programs.sh builds it again with -O2
+ * -D_FORTIFY_SOURCE=2 -D_FILE_OFFSET_BITS=64 (open64, __open64_2,
+ * __read_chk, __fread_chk, readdir64, mmap64...).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *group = "";
+static int failed;
+
+static void report(const char *name, int ok, const char *fmt, ...)
+{
+	if (ok) {
+		printf("ok %s: %s\n", group, name);
+	} else {
+		va_list ap;
+
+		printf("FAIL %s: %s ", group, name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+		failed = 1;
+	}
+	fflush(stdout);
+}
+
+/* errno as text for messages */
+static const char *en(int e)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s (%d)", strerrorname_np(e) ? strerrorname_np(e) : "?", e);
+	return buf;
+}
+
+/* expect_errno NAME RC ERR ALLOWED...: the call failed (rc -1) with one of
+ * the allowed errnos (list ends with 0) */
+static void expect_err(const char *name, long rc, int err, ...)
+{
+	va_list ap;
+	int e, ok = 0;
+	char allowed[128] = "";
+
+	va_start(ap, err);
+	while ((e = va_arg(ap, int)) != 0) {
+		if (rc == -1 && err == e)
+			ok = 1;
+		snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), " %s",
+			 strerrorname_np(e));
+	}
+	va_end(ap);
+	if (rc != -1)
+		report(name, 0, "succeeded (returned %ld), wanted one of%s", rc, allowed);
+	else
+		report(name, ok, "errno %s, wanted one of%s", en(err), allowed);
+}
+
+/* The condition is evaluated before the message's arguments (a function's
+ * arguments are evaluated in no set order, and errno is one of them). */
+#define CHECK(name, cond, ...)                  \
+	do {                                    \
+		int ok_ = (cond);               \
+		report(name, ok_, __VA_ARGS__); \
+	} while (0)
+
+/* EXPECT(NAME, CALL, ERRNO...): CALL fails with one of the errnos. */
+#define EXPECT(name, call, ...)                            \
+	do {                                               \
+		long rc_;                                  \
+		int e_;                                    \
+		errno = 0;                                 \
+		rc_ = (long)(call);                        \
+		e_ = errno;                                \
+		expect_err(name, rc_, e_, __VA_ARGS__, 0); \
+	} while (0)
+
+/* A whole file through open/read (local or mounted). */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	size_t cap = 1 << 16, n = 0;
+	char *buf;
+	ssize_t r;
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	while (buf) {
+		if (n == cap) {
+			char *nb = realloc(buf, cap *= 2);
+
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+/* Everything readable from fd until EOF. */
+static char *drain(int fd, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	while (buf) {
+		if (n == cap) {
+			char *nb = realloc(buf, cap *= 2);
+
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	*len = n;
+	return buf;
+}
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+
+	if (!h)
+		h = 1469598103934665603ULL;
+	while (n--)
+		h = (h ^ *c++) * 1099511628211ULL;
+	return h;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		abort();
+	return s;
+}
+
+/* ---------------------------------------------------------------- stdio -- */
+
+/* A text builder: the result of one stream operation, compared between the
+ * mounted and the local file. */
+struct out {
+	char s[4096];
+	size_t n;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(o->s + o->n, sizeof(o->s) - o->n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		o->n = o->n + (size_t)r < sizeof(o->s) ? o->n + (size_t)r : sizeof(o->s) - 1;
+}
+
+static volatile size_t chunk = 7777;	/* not a constant: fortified reads check */
+
+static void op_fread(FILE *f, struct out *o)
+{
+	char buf[8192];
+	size_t n, total = 0, calls = 0;
+	uint64_t h = 0;
+
+	while ((n = fread(buf, 1, chunk, f)) > 0) {
+		h = fnv(buf, n, h);
+		total += n;
+		calls++;
+	}
+	put(o, "total=%zu calls=%zu hash=%llx eof=%d err=%d", total, calls,
+	    (unsigned long long)h, feof(f) != 0, ferror(f) != 0);
+}
+
+static void op_fgets(FILE *f, struct out *o)
+{
+	char buf[100];
+	long lines = 0;
+	uint64_t h = 0;
+
+	while (fgets(buf, sizeof(buf), f)) {
+		h = fnv(buf, strlen(buf), h);
+		lines++;
+	}
+	put(o, "pieces=%ld hash=%llx eof=%d", lines, (unsigned long long)h, feof(f) != 0);
+}
+
+static void op_getline(FILE *f, struct out *o)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n, longest = 0;
+	long lines = 0;
+	uint64_t h = 0;
+
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		h = fnv(line, (size_t)n, h);
+		if (n > longest)
+			longest = n;
+		lines++;
+	}
+	free(line);
+	put(o, "lines=%ld longest=%zd hash=%llx", lines, longest, (unsigned long long)h);
+}
+
+static void op_getdelim(FILE *f, struct out *o)
+{
+	char *rec = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long recs = 0;
+	uint64_t h = 0;
+
+	while ((n = getdelim(&rec, &cap, ':', f)) >= 0) {
+		h = fnv(rec, (size_t)n, h);
+		recs++;
+	}
+	free(rec);
+	put(o, "records=%ld hash=%llx", recs, (unsigned long long)h);
+}
+
+static void op_fscanf(FILE *f, struct out *o)
+{
+	char line[200], word[64];
+	int i = -1, n, words = 0;
+	double d = -1;
+	uint64_t h = 0;
+
+	if (!fgets(line, sizeof(line), f))
+	{
+		put(o, "no first line");
+		return;
+	}
+	n = fscanf(f, "%d %lf %63s", &i, &d, word);
+	put(o, "n=%d i=%d d=%g w=%s;", n, i, d, n == 3 ? word : "");
+	while (fscanf(f, "%63s", word) == 1) {
+		h = fnv(word, strlen(word), h);
+		words++;
+	}
+	put(o, "words=%d hash=%llx eof=%d", words, (unsigned long long)h, feof(f) != 0);
+}
+
+static void op_seek(FILE *f, struct out *o)
+{
+	char buf[16];
+	size_t n;
+	fpos_t pos;
+	int c;
+
+	put(o, "fseek=%d ", fseek(f, 12345, SEEK_SET));
+	put(o, "tell=%ld c=%d ", ftell(f), fgetc(f));
+	put(o, "cur=%d ", fseek(f, -5, SEEK_CUR));
+	put(o, "tell=%ld c=%d ", ftell(f), fgetc(f));
+	fgetpos(f, &pos);
+	put(o, "c=%d ", fgetc(f));
+	fsetpos(f, &pos);
+	put(o, "again=%d ", fgetc(f));
+	put(o, "end=%d ", fseek(f, -10, SEEK_END));
+	put(o, "tell=%ld ", ftell(f));
+	n = fread(buf, 1, 10, f);
+	put(o, "n=%zu tail=%llx ", n, (unsigned long long)fnv(buf, n, 0));
+	c = fgetc(f);
+	put(o, "c=%d eof=%d ", c, feof(f) != 0);
+	rewind(f);
+	put(o, "rewind: eof=%d tell=%ld c=%d ", feof(f) != 0, ftell(f), fgetc(f));
+	put(o, "past=%d ", fseeko(f, (off_t)1 << 20, SEEK_SET));
+	put(o, "tello=%lld n=%zu eof=%d ", (long long)ftello(f), fread(buf, 1, 10, f), feof(f) != 0);
+	put(o, "back=%d tell=%ld c=%d", fseek(f, 0, SEEK_SET), ftell(f), fgetc(f));
+}
+
+static void op_ungetc(FILE *f, struct out *o)
+{
+	int a = fgetc(f), u = ungetc('Z', f), b = fgetc(f), c = fgetc(f);
+
+	put(o, "%d %d %d %d tell=%ld", a, u, b, c, ftell(f));
+}
+
+static void op_unbuffered(FILE *f, struct out *o)
+{
+	char buf[100];
+	uint64_t h = 0;
+	int i, c;
+	size_t n;
+
+	setvbuf(f, NULL, _IONBF, 0);
+	for (i = 0; i < 2000 && (c = fgetc(f)) != EOF; i++) {
+		unsigned char b = (unsigned char)c;
+
+		h = fnv(&b, 1, h);
+	}
+	fseek(f, 3000, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf), f);
+	put(o, "i=%d h=%llx n=%zu h2=%llx", i, (unsigned long long)h, n,
+	    (unsigned long long)fnv(buf, n, 0));
+}
+
+static void op_unlocked(FILE *f, struct out *o)
+{
+	uint64_t h = 0;
+	long n = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		unsigned char b = (unsigned char)c;
+
+		h = fnv(&b, 1, h);
+		n++;
+	}
+	put(o, "n=%ld h=%llx", n, (unsigned long long)h);
+}
+
+static void op_fstat(FILE *f, struct out *o)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0)
+	{
+		put(o, "fstat: %s", en(errno));
+		return;
+	}
+	put(o, "size=%lld reg=%d", (long long)st.st_size, S_ISREG(st.st_mode));
+}
+
+typedef void (*stream_op)(FILE *, struct out *);
+
+static void same_stream(const char *name, stream_op op, const char *mounted, const char *local,
+			const char *mode)
+{
+	struct out a = { .n = 0 }, b = { .n = 0 };
+	FILE *fm = fopen(mounted, mode), *fl = fopen(local, mode);
+
+	if (!fm || !fl) {
+		CHECK(name, 0, "fopen: %s", en(errno));
+		if (fm)
+			fclose(fm);
+		if (fl)
+			fclose(fl);
+		return;
+	}
+	op(fm, &a);
+	op(fl, &b);
+	a.s[a.n] = b.s[b.n] = 0;
+	CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+	fclose(fm);
+	fclose(fl);
+}
+
+static void stdio_checks(const char *m, const char *l)
+{
+	struct out a = { .n = 0 }, b = { .n = 0 };
+	size_t want_len;
+	char *want = slurp(l, &want_len);
+	FILE *f;
+	int fd;
+
+	group = "stdio";
+	same_stream("fread in chunks", op_fread, m, l, "r");
+	same_stream("fopen mode re", op_fread, m, l, "re");
+	same_stream("fgets", op_fgets, m, l, "r");
+	same_stream("getline", op_getline, m, l, "r");
+	same_stream("getdelim", op_getdelim, m, l, "rb");
+	same_stream("fscanf", op_fscanf, m, l, "r");
+	same_stream("fseek/ftell/fgetpos/rewind/feof", op_seek, m, l, "r");
+	same_stream("ungetc", op_ungetc, m, l, "r");
+	same_stream("unbuffered fgetc", op_unbuffered, m, l, "r");
+	same_stream("getc_unlocked", op_unlocked, m, l, "r");
+	same_stream("fstat(fileno(stream))", op_fstat, m, l, "r");
+
+	fd = open(m, O_RDONLY);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (f) {
+		FILE *g = fopen(l, "r");
+
+		op_fread(f, &a);
+		op_fread(g, &b);
+		a.s[a.n] = b.s[b.n] = 0;
+		CHECK("fdopen", strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+		fclose(f);
+		fclose(g);
+	} else {
+		CHECK("fdopen", 0, "%s", en(errno));
+	}
+
+	/* freopen onto stdin: the same descriptor number, the mounted bytes */
+	if (freopen(m, "r", stdin)) {
+		char buf[4096];
+		ssize_t n;
+
+		CHECK("freopen(stdin) keeps fd 0", fileno(stdin) == 0, "fileno %d", fileno(stdin));
+		n = read(0, buf, sizeof(buf));
+		CHECK("freopen(stdin): read(0) gives the file", n > 0 && (size_t)n <= want_len &&
+		       memcmp(buf, want, (size_t)n) == 0, "read %zd", n);
+		if (freopen(m, "r", stdin)) {
+			size_t got = 0, r;
+			uint64_t h = 0;
+			char *p = buf;
+
+			while ((r = fread(p, 1, sizeof(buf), stdin)) > 0) {
+				h = fnv(p, r, h);
+				got += r;
+			}
+			CHECK("freopen(stdin): fread all", got == want_len &&
+			       h == fnv(want, want_len, 0), "%zu bytes of %zu", got, want_len);
+		} else {
+			CHECK("freopen(stdin): fread all", 0, "second freopen: %s", en(errno));
+		}
+	} else {
+		CHECK("freopen(stdin) keeps fd 0", 0, "freopen: %s", en(errno));
+	}
+	/* a stream on a local file switched to the mounted one, and back */
+	f = fopen("/dev/null", "r");
+	if (f && (f = freopen(m, "r", f))) {
+		a.n = b.n = 0;
+		op_fread(f, &a);
+		FILE *g = fopen(l, "r");
+
+		op_fread(g, &b);
+		fclose(g);
+		a.s[a.n] = b.s[b.n] = 0;
+		CHECK("freopen local stream to mounted", strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]",
+		       a.s, b.s);
+		f = freopen(l, "r", f);
+		if (f) {
+			char buf[64];
+			size_t n = fread(buf, 1, sizeof(buf), f);
+
+			CHECK("freopen mounted stream to local", n == sizeof(buf) &&
+			       memcmp(buf, want, n) == 0, "read %zu", n);
+			fclose(f);
+		} else {
+			CHECK("freopen mounted stream to local", 0, "%s", en(errno));
+		}
+	} else {
+		CHECK("freopen local stream to mounted", 0, "%s", en(errno));
+	}
+	f = fopen(m, "r+");
+	expect_err("fopen r+ is EROFS", f ? 0 : -1, errno, EROFS, 0);
+	if (f)
+		fclose(f);
+	f = fopen(m, "a");
+	expect_err("fopen a is EROFS", f ? 0 : -1, errno, EROFS, 0);
+	if (f)
+		fclose(f);
+	free(want);
+}
+
+/* ------------------------------------------------------------------ dir -- */
+
+struct ent {
+	char name[256];
+	unsigned char type;
+	ino_t ino;
+};
+
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ent *)a)->name, ((const struct ent *)b)->name);
+}
+
+/* Entries of path by opendir/readdir, sorted; dots kept when dots. */
+static int list_dir(const char *path, struct ent **out, int dots)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	struct ent *v = NULL;
+	int n = 0, cap = 0;
+
+	*out = NULL;
+	if (!d)
+		return -1;
+	errno = 0;
+	while ((e = readdir(d))) {
+		if (!dots && (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, (size_t)cap * sizeof(*v));
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+		v[n].type = e->d_type;
+		v[n].ino = e->d_ino;
+		n++;
+	}
+	closedir(d);
+	if (v)
+		qsort(v, (size_t)n, sizeof(*v), ent_cmp);
+	*out = v;
+	return n;
+}
+
+/* same names and types; why says the first difference */
+static int same_ents(const struct ent *a, int na, const struct ent *b, int nb, char *why,
+		     size_t whylen, int types)
+{
+	int i;
+
+	if (na != nb) {
+		snprintf(why, whylen, "%d entries, local %d (first: %.100s / %.100s)", na, nb,
+			 na > 0 ? a[0].name : "-", nb > 0 ? b[0].name : "-");
+		return 0;
+	}
+	for (i = 0; i < na; i++) {
+		if (strcmp(a[i].name, b[i].name)) {
+			snprintf(why, whylen, "entry %d is '%.200s', local '%.200s'", i, a[i].name, b[i].name);
+			return 0;
+		}
+		if (types && a[i].type != b[i].type) {
+			snprintf(why, whylen, "'%.200s': d_type %d, local %d", a[i].name, a[i].type,
+				 b[i].type);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int txt_only(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 4 && !strcmp(e->d_name + n - 4, ".txt");
+}
+
+static void dir_checks(const char *mdir, const char *ldir, const char *file, const char *nested)
+{
+	struct ent *me, *le;
+	int mn, ln, i, dfd, fd;
+	char why[512];
+	struct stat st, lst;
+	DIR *d;
+
+	group = "dir";
+	mn = list_dir(mdir, &me, 0);
+	ln = list_dir(ldir, &le, 0);
+	CHECK("opendir/readdir names", mn >= 0 && same_ents(me, mn, le, ln, why, sizeof(why), 0),
+	       "%s", mn < 0 ? en(errno) : why);
+	CHECK("readdir d_type", mn >= 0 && same_ents(me, mn, le, ln, why, sizeof(why), 1), "%s",
+	       mn < 0 ? en(errno) : why);
+	{
+		int zero = 0, mismatch = 0;
+		char *bad = NULL;
+
+		for (i = 0; i < mn; i++) {
+			char *p = join(mdir, me[i].name);
+
+			if (me[i].ino == 0)
+				zero++;
+			else if (lstat(p, &st) != 0 || st.st_ino != me[i].ino) {
+				mismatch++;
+				if (!bad)
+					bad = strdup(me[i].name);
+			}
+			free(p);
+		}
+		CHECK("d_ino is set", mn > 0 && zero == 0, "%d of %d are 0", zero, mn);
+		CHECK("d_ino equals lstat's st_ino", mn > 0 && mismatch == 0, "%d differ (first %s)",
+		       mismatch, bad ? bad : "-");
+		free(bad);
+	}
+	free(me);
+	{
+		struct ent *md, *ld;
+		int a = list_dir(mdir, &md, 1), b = list_dir(ldir, &ld, 1), dots = 0;
+
+		for (i = 0; i < a; i++)
+			dots += !strcmp(md[i].name, ".") || !strcmp(md[i].name, "..");
+		CHECK("readdir lists . and ..", dots == 2, "%d of them (%d entries, local %d)", dots,
+		       a, b);
+		free(md);
+		free(ld);
+	}
+
+	/* telldir/seekdir/rewinddir */
+	d = opendir(mdir);
+	if (d) {
+		long pos[4096];
+		char names[64][256];
+		struct dirent *e;
+		int n = 0, ok = 1, again = 0;
+
+		while (n < 4096) {
+			pos[n] = telldir(d);
+			if (!(e = readdir(d)))
+				break;
+			if (n < 64)
+				snprintf(names[n], sizeof(names[n]), "%s", e->d_name);
+			n++;
+		}
+		for (i = n < 64 ? n - 1 : 63; i >= 0 && ok; i -= 3) {
+			seekdir(d, pos[i]);
+			e = readdir(d);
+			if (!e || strcmp(e->d_name, names[i])) {
+				ok = 0;
+				snprintf(why, sizeof(why), "seekdir to entry %d gave '%s', wanted '%s'", i,
+					 e ? e->d_name : "(end)", names[i]);
+			}
+		}
+		CHECK("telldir/seekdir", n > 2 && ok, "%s", n > 2 ? why : "too few entries");
+		rewinddir(d);
+		e = readdir(d);
+		CHECK("rewinddir starts again", e && n > 0 && !strcmp(e->d_name, names[0]), "got '%s'",
+		       e ? e->d_name : "(end)");
+		rewinddir(d);
+		while (readdir(d))
+			again++;
+		CHECK("rewinddir lists all again", again == n, "%d, first pass %d", again, n);
+		fd = dirfd(d);
+		CHECK("dirfd is a directory", fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode),
+		       "fd %d mode %o: %s", fd, st.st_mode, en(errno));
+		closedir(d);
+	} else {
+		CHECK("telldir/seekdir", 0, "opendir: %s", en(errno));
+	}
+
+	/* scandir */
+	{
+		struct dirent **ml = NULL, **ll = NULL;
+		int a = scandir(mdir, &ml, txt_only, alphasort);
+		int b = scandir(ldir, &ll, txt_only, alphasort), ok = a == b && a >= 0;
+
+		for (i = 0; ok && i < a; i++)
+			ok = !strcmp(ml[i]->d_name, ll[i]->d_name);
+		CHECK("scandir with filter and alphasort", ok, "%d entries, local %d: %s", a, b,
+		       a < 0 ? en(errno) : "names differ");
+		for (i = 0; i < a; i++)
+			free(ml[i]);
+		for (i = 0; i < b; i++)
+			free(ll[i]);
+		free(ml);
+		free(ll);
+	}
+
+	/* descriptors of mounted directories */
+	dfd = open(mdir, O_RDONLY | O_DIRECTORY);
+	CHECK("open O_DIRECTORY", dfd >= 0, "%s", en(errno));
+	if (dfd < 0)
+		goto out;
+	CHECK("fstat of the dir fd", fstat(dfd, &st) == 0 && S_ISDIR(st.st_mode), "%s mode %o",
+	       en(errno), st.st_mode);
+	{
+		int dup_fd = dup(dfd);
+		DIR *dd = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+		int n = 0;
+
+		if (dd) {
+			struct dirent *e;
+
+			while ((e = readdir(dd)))
+				n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+			closedir(dd);
+		}
+		CHECK("fdopendir of a dup", dd && n == ln, "%d entries, local %d: %s", n, ln, en(errno));
+	}
+	{
+		char *lf = join(ldir, file), *lnest = join(ldir, nested);
+		size_t wl, gl;
+		char *want = slurp(lf, &wl), *got;
+		int ffd = openat(dfd, file, O_RDONLY);
+
+		got = ffd >= 0 ? drain(ffd, &gl) : NULL;
+		CHECK("openat(dirfd, name) reads the file", got && gl == wl && !memcmp(got, want, wl),
+		       "%s, %zu bytes of %zu", ffd < 0 ? en(errno) : "", got ? gl : 0, wl);
+		free(got);
+		if (ffd >= 0)
+			close(ffd);
+		free(want);
+		stat(lf, &lst);
+		CHECK("fstatat(dirfd, name)", fstatat(dfd, file, &st, 0) == 0 &&
+		       S_ISREG(st.st_mode) && st.st_size == lst.st_size, "%s size %lld, local %lld",
+		       en(errno), (long long)st.st_size, (long long)lst.st_size);
+		CHECK("fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)",
+		       fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size == lst.st_size,
+		       "%s", en(errno));
+		CHECK("fstatat(dirfd, \"\", AT_EMPTY_PATH)",
+		       fstatat(dfd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR(st.st_mode), "%s mode %o",
+		       en(errno), st.st_mode);
+		CHECK("faccessat(dirfd, name, R_OK)", faccessat(dfd, file, R_OK, 0) == 0, "%s",
+		       en(errno));
+		want = slurp(lnest, &wl);
+		ffd = openat(dfd, nested, O_RDONLY);
+		got = ffd >= 0 ? drain(ffd, &gl) : NULL;
+		CHECK("openat(dirfd, a/b/name)", got && gl == wl && !memcmp(got, want, wl), "%s",
+		       ffd < 0 ? en(errno) : "wrong bytes");
+		free(got);
+		free(want);
+		if (ffd >= 0)
+			close(ffd);
+		{
+			char *sub = strdup(nested);
+
+			*strchr(sub, '/') = 0;
+			CHECK("fstatat(dirfd, subdir) is a directory",
+			       fstatat(dfd, sub, &st, 0) == 0 && S_ISDIR(st.st_mode), "%s", en(errno));
+			ffd = openat(dfd, sub, O_RDONLY | O_DIRECTORY);
+			CHECK("openat(dirfd, subdir, O_DIRECTORY)", ffd >= 0, "%s", en(errno));
+			if (ffd >= 0) {
+				const char *rest = nested + strlen(sub) + 1;
+				int g = openat(ffd, rest, O_RDONLY);
+
+				CHECK("openat relative to a dir fd from openat", g >= 0, "%s %s",
+				       rest, en(errno));
+				if (g >= 0)
+					close(g);
+				close(ffd);
+			}
+			free(sub);
+		}
+		EXPECT("openat(dirfd, missing) is ENOENT", openat(dfd, "no-such-name", O_RDONLY),
+		       ENOENT);
+		EXPECT("openat(dirfd, file, O_DIRECTORY) is ENOTDIR",
+		       openat(dfd, file, O_RDONLY | O_DIRECTORY), ENOTDIR);
+		ffd = openat(dfd, file, O_RDONLY);
+		EXPECT("openat(file fd, name) is ENOTDIR", ffd >= 0 ? openat(ffd, "x", O_RDONLY) : 0,
+		       ENOTDIR);
+		EXPECT("fchdir(file fd) is ENOTDIR", ffd >= 0 ? fchdir(ffd) : 0, ENOTDIR);
+		EXPECT("fdopendir(file fd) is ENOTDIR", ffd >= 0 ? (fdopendir(ffd) ? 0 : -1) : 0,
+		       ENOTDIR);
+		if (ffd >= 0)
+			close(ffd);
+		free(lf);
+		free(lnest);
+	}
+	{
+		char buf[16];
+		int plain = open(mdir, O_RDONLY);
+
+		EXPECT("read() of a dir fd is EISDIR", plain >= 0 ? read(plain, buf, sizeof(buf)) : 0,
+		       EISDIR);
+		if (plain >= 0)
+			close(plain);
+	}
+	close(dfd);
+	{
+		char *mf = join(mdir, file), *missing = join(mdir, "no-such-dir");
+
+		EXPECT("opendir of a file is ENOTDIR", opendir(mf) ? 0 : -1, ENOTDIR);
+		EXPECT("opendir of a missing dir is ENOENT", opendir(missing) ? 0 : -1, ENOENT);
+		free(mf);
+		free(missing);
+	}
+out:
+	free(le);
+}
+
+/* ------------------------------------------------------------------ cwd -- */
+
+static void cwd_checks(const char *mdir, const char *ldir, const char *file, const char *sub)
+{
+	char buf[PATH_MAX], *p, *want, *got, *msub = join(mdir, sub), *lf = join(ldir, file);
+	int orig = open(".", O_RDONLY | O_DIRECTORY), fd, sfd;
+	size_t wl, gl;
+	struct stat st;
+	char origpath[PATH_MAX];
+
+	group = "cwd";
+	if (!getcwd(origpath, sizeof(origpath)))
+		strcpy(origpath, "?");
+	want = slurp(lf, &wl);
+	CHECK("chdir into a mounted dir", chdir(mdir) == 0, "%s", en(errno));
+	p = getcwd(buf, sizeof(buf));
+	CHECK("getcwd names it", p && !strcmp(p, mdir), "'%s' %s", p ? p : "", p ? "" : en(errno));
+	p = getcwd(NULL, 0);
+	CHECK("getcwd(NULL, 0)", p && !strcmp(p, mdir), "'%s'", p ? p : en(errno));
+	free(p);
+	fd = open(file, O_RDONLY);
+	got = fd >= 0 ? drain(fd, &gl) : NULL;
+	CHECK("relative open reads the file", got && gl == wl && !memcmp(got, want, wl), "%s",
+	       fd < 0 ? en(errno) : "wrong bytes");
+	free(got);
+	if (fd >= 0)
+		close(fd);
+	fd = openat(AT_FDCWD, file, O_RDONLY);
+	CHECK("openat(AT_FDCWD, relative)", fd >= 0, "%s", en(errno));
+	if (fd >= 0)
+		close(fd);
+	CHECK("relative stat", stat(file, &st) == 0 && (size_t)st.st_size == wl, "%s", en(errno));
+	CHECK("relative access", access(file, R_OK) == 0, "%s", en(errno));
+	{
+		FILE *f = fopen(file, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+		CHECK("relative fopen", f && n == (wl < sizeof(buf) ? wl : sizeof(buf)) &&
+		       !memcmp(buf, want, n), "%s", f ? "wrong bytes" : en(errno));
+		if (f)
+			fclose(f);
+	}
+	CHECK("stat(\".\") is a directory", stat(".", &st) == 0 && S_ISDIR(st.st_mode), "%s",
+	       en(errno));
+	{
+		struct ent *a, *b;
+		int na = list_dir(".", &a, 0), nb = list_dir(ldir, &b, 0);
+		char why[512];
+
+		CHECK("opendir(\".\") lists the mounted dir",
+		       na >= 0 && same_ents(a, na, b, nb, why, sizeof(why), 0), "%s",
+		       na < 0 ? en(errno) : why);
+		free(a);
+		free(b);
+	}
+	p = realpath(file, NULL);
+	{
+		char *full = join(mdir, file);
+
+		CHECK("realpath(relative)", p && !strcmp(p, full), "'%s'", p ? p : en(errno));
+		free(full);
+	}
+	free(p);
+	CHECK("chdir(relative subdir)", chdir(sub) == 0, "%s", en(errno));
+	p = getcwd(buf, sizeof(buf));
+	CHECK("getcwd after relative chdir", p && !strcmp(p, msub), "'%s'", p ? p : en(errno));
+	CHECK("chdir(\"..\")", chdir("..") == 0, "%s", en(errno));
+	p = getcwd(buf, sizeof(buf));
+	CHECK("getcwd after chdir(\"..\")", p && !strcmp(p, mdir), "'%s'", p ? p : en(errno));
+	sfd = open(msub, O_RDONLY | O_DIRECTORY);
+	CHECK("fchdir(mounted dir fd)", sfd >= 0 && fchdir(sfd) == 0, "%s", en(errno));
+	p = getcwd(buf, sizeof(buf));
+	CHECK("getcwd after fchdir", p && !strcmp(p, msub), "'%s'", p ? p : en(errno));
+	if (sfd >= 0)
+		close(sfd);
+	/* a child started from a mounted cwd reads a relative path */
+	if (chdir(mdir) == 0) {
+		int pfd[2];
+		pid_t pid;
+		posix_spawn_file_actions_t fa;
+		char *argv[] = { "cat", (char *)file, NULL };
+
+		if (pipe(pfd) == 0) {
+			posix_spawn_file_actions_init(&fa);
+			posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+			posix_spawn_file_actions_addclose(&fa, pfd[0]);
+			if (posix_spawnp(&pid, "cat", &fa, NULL, argv, environ) == 0) {
+				int status = 0;
+
+				close(pfd[1]);
+				got = drain(pfd[0], &gl);
+				waitpid(pid, &status, 0);
+				CHECK("child inherits the mounted cwd (cat relative)",
+				       got && gl == wl && !memcmp(got, want, wl) && status == 0,
+				       "%zu bytes of %zu, status %d", got ? gl : 0, wl, status);
+				free(got);
+			} else {
+				close(pfd[1]);
+				CHECK("child inherits the mounted cwd (cat relative)", 0, "spawn: %s",
+				       en(errno));
+			}
+			close(pfd[0]);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+	}
+	CHECK("fchdir back to the local cwd", orig >= 0 && fchdir(orig) == 0, "%s", en(errno));
+	p = getcwd(buf, sizeof(buf));
+	CHECK("getcwd is local again", p && !strcmp(p, origpath), "'%s' wanted '%s'", p ? p : "",
+	       origpath);
+	{
+		char *mf = join(mdir, file), *missing = join(mdir, "no-such-dir");
+
+		EXPECT("chdir to a file is ENOTDIR", chdir(mf), ENOTDIR);
+		EXPECT("chdir to a missing dir is ENOENT", chdir(missing), ENOENT);
+		free(mf);
+		free(missing);
+	}
+	if (orig >= 0)
+		close(orig);
+	free(want);
+	free(msub);
+	free(lf);
+}
+
+/* ----------------------------------------------------------------- mmap -- */
+
+/* Compares a mapping with the bytes wanted; a SIGBUS or SIGSEGV (a mapping
+ * the store did not fill) is a failure, not the end of the program. */
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t fault_sig;
+
+static void on_fault(int sig)
+{
+	fault_sig = sig;
+	siglongjmp(fault_jmp, 1);
+}
+
+static const char *map_cmp(const volatile char *p, const char *want, size_t n)
+{
+	struct sigaction sa, old_bus, old_segv;
+	const char *why = NULL;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fault;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	fault_sig = 0;
+	if (sigsetjmp(fault_jmp, 1) == 0) {
+		for (i = 0; i < n; i++)
+			if (p[i] != want[i])
+				break;
+		if (i < n)
+			why = "wrong bytes";
+	} else {
+		why = fault_sig == SIGBUS ? "SIGBUS reading the mapping" : "SIGSEGV reading the mapping";
+	}
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return why;
+}
+
+static void mmap_checks(const char *m, const char *l, long long off, long long len)
+{
+	int fd = open(m, O_RDONLY), lfd = open(l, O_RDONLY);
+	struct stat st;
+	char *want, *p;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t n, maplen;
+	const char *why;
+
+	group = "mmap";
+	if (fd < 0 || lfd < 0 || fstat(lfd, &st) != 0) {
+		CHECK("open", 0, "%s", en(errno));
+		return;
+	}
+	n = len ? (size_t)len : (size_t)st.st_size;
+	maplen = n;
+	want = malloc(n + 1);
+	if (pread(lfd, want, n, off) != (ssize_t)n) {
+		CHECK("local pread", 0, "%s", en(errno));
+		return;
+	}
+	p = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, fd, off);
+	why = p == MAP_FAILED ? en(errno) : map_cmp(p, want, n);
+	CHECK("MAP_PRIVATE read-only", !why, "%s", why);
+	if (p != MAP_FAILED && !why) {
+		if (!len && st.st_size % page) {
+			size_t end = ((size_t)st.st_size + (size_t)page - 1) / (size_t)page * (size_t)page;
+			size_t i, nz = 0;
+
+			for (i = (size_t)st.st_size; i < end; i++)
+				nz += p[i] != 0;
+			CHECK("bytes past EOF in the last page are 0", nz == 0, "%zu not 0", nz);
+		}
+		CHECK("madvise(MADV_SEQUENTIAL)", madvise(p, maplen, MADV_SEQUENTIAL) == 0, "%s",
+		       en(errno));
+		CHECK("munmap", munmap(p, maplen) == 0, "%s", en(errno));
+	}
+	p = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, off);
+	why = p == MAP_FAILED ? en(errno) : map_cmp(p, want, n);
+	CHECK("MAP_SHARED read-only", !why, "%s", why);
+	if (p != MAP_FAILED)
+		munmap(p, maplen);
+	/* the mapping outlives the descriptor */
+	{
+		int fd2 = open(m, O_RDONLY);
+
+		p = fd2 >= 0 ? mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd2, off) : MAP_FAILED;
+		if (fd2 >= 0)
+			close(fd2);
+		why = p == MAP_FAILED ? en(errno) : map_cmp(p, want, n);
+		CHECK("mapping readable after close(fd)", !why, "%s", why);
+		if (p != MAP_FAILED)
+			munmap(p, maplen);
+	}
+	/* copy on write: the mapping changes, the object does not */
+	p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, off);
+	why = p == MAP_FAILED ? en(errno) : map_cmp(p, want, 1);
+	if (!why) {
+		char c = 0;
+
+		p[0] ^= 0x55;
+		CHECK("MAP_PRIVATE PROT_WRITE is copy-on-write",
+		       p[0] == (char)(want[0] ^ 0x55) && pread(fd, &c, 1, off) == 1 && c == want[0],
+		       "mapped %d, file %d, want %d", p[0], c, want[0]);
+		munmap(p, maplen);
+	} else {
+		CHECK("MAP_PRIVATE PROT_WRITE is copy-on-write", 0, "%s", why);
+		if (p != MAP_FAILED)
+			munmap(p, maplen);
+	}
+	errno = 0;
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, off + 1);
+	expect_err("unaligned offset is EINVAL", p == MAP_FAILED ? -1 : 0, errno, EINVAL, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+	close(lfd);
+	free(want);
+}
+
+/* ----------------------------------------------------------------- exec -- */
+
+static char *env_min[] = { "PATH=/usr/bin:/bin", NULL };
+static char *env_empty[] = { NULL };
+
+/* Runs argv (execve of argv0 path) with envp, stdin from in_fd (-1: none);
+ * returns its stdout. */
+static char *run_child(const char *path, char *const argv[], char *const envp[], int in_fd,
+		       size_t *len, int *status)
+{
+	int pfd[2];
+	pid_t pid;
+	char *out;
+
+	if (pipe(pfd) != 0)
+		return NULL;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		if (in_fd >= 0) {
+			dup2(in_fd, 0);
+			if (in_fd != 0)
+				close(in_fd);
+		}
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = drain(pfd[0], len);
+	close(pfd[0]);
+	waitpid(pid, status, 0);
+	return out;
+}
+
+static void same_out(const char *name, char *got, size_t gl, const char *want, size_t wl, int st)
+{
+	CHECK(name, got && gl == wl && !memcmp(got, want, wl) && st == 0,
+	       "%zu bytes of %zu, exit status %d", got ? gl : 0, wl, st);
+	free(got);
+}
+
+static void spawn_cat(const char *name, const char *m, char *const envp[], const char *want,
+		      size_t wl, int use_addopen)
+{
+	int pfd[2], status = -1, rc;
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	char *argv_path[] = { "cat", (char *)m, NULL }, *argv_stdin[] = { "cat", NULL };
+	char *got = NULL;
+	size_t gl = 0;
+
+	if (pipe(pfd) != 0)
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	if (use_addopen)
+		posix_spawn_file_actions_addopen(&fa, 0, m, O_RDONLY, 0);
+	rc = posix_spawn(&pid, "/bin/cat", &fa, NULL, use_addopen ? argv_stdin : argv_path, envp);
+	close(pfd[1]);
+	if (rc == 0) {
+		got = drain(pfd[0], &gl);
+		waitpid(pid, &status, 0);
+		same_out(name, got, gl, want, wl, status);
+	} else {
+		CHECK(name, 0, "posix_spawn: %s", en(rc));
+	}
+	close(pfd[0]);
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+static void exec_checks(const char *m, const char *l)
+{
+	size_t wl, gl;
+	char *want = slurp(l, &wl), *got;
+	char *cat_argv[] = { "cat", (char *)m, NULL }, *cat_stdin[] = { "cat", NULL };
+	char shcmd[PATH_MAX + 32];
+	int status = -1, fd;
+
+	group = "exec";
+	spawn_cat("posix_spawn cat, env PATH only", m, env_min, want, wl, 0);
+	spawn_cat("posix_spawn cat, empty env", m, env_empty, want, wl, 0);
+	spawn_cat("posix_spawn cat, inherited env", m, environ, want, wl, 0);
+	spawn_cat("posix_spawn_file_actions_addopen of a mounted path", m, environ, want, wl, 1);
+	got = run_child("/bin/cat", cat_argv, env_min, -1, &gl, &status);
+	same_out("fork+execve cat, env PATH only", got, gl, want, wl, status);
+	snprintf(shcmd, sizeof(shcmd), "cat '%s'", m);
+	{
+		char *sh_argv[] = { "sh", "-c", shcmd, NULL };
+
+		got = run_child("/bin/sh", sh_argv, env_empty, -1, &gl, &status);
+		same_out("execve sh -c cat, empty env", got, gl, want, wl, status);
+	}
+	/* an inherited mounted descriptor, at its offset */
+	fd = open(m, O_RDONLY);
+	if (fd >= 0 && lseek(fd, 100, SEEK_SET) == 100) {
+		got = run_child("/bin/cat", cat_stdin, env_min, fd, &gl, &status);
+		same_out("execve inherits a mounted fd and its offset", got, gl, want + 100, wl - 100,
+			 status);
+	} else {
+		CHECK("execve inherits a mounted fd and its offset", 0, "%s", en(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	fd = open(m, O_RDONLY);
+	if (fd >= 0) {
+		int pfd[2];
+		pid_t pid;
+		posix_spawn_file_actions_t fa;
+
+		if (pipe(pfd) == 0) {
+			posix_spawn_file_actions_init(&fa);
+			posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+			posix_spawn_file_actions_adddup2(&fa, fd, 0);
+			if (posix_spawn(&pid, "/bin/cat", &fa, NULL, cat_stdin, env_min) == 0) {
+				close(pfd[1]);
+				got = drain(pfd[0], &gl);
+				waitpid(pid, &status, 0);
+				same_out("posix_spawn with a mounted fd as stdin", got, gl, want, wl, status);
+			} else {
+				close(pfd[1]);
+				CHECK("posix_spawn with a mounted fd as stdin", 0, "%s", en(errno));
+			}
+			close(pfd[0]);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+		close(fd);
+	}
+	/* system and popen with the environment cleared (env -i style) */
+	{
+		char **saved = NULL, tmp[] = "/tmp/cloudshim-progcheck-XXXXXX";
+		int n = 0, i, tfd = mkstemp(tmp);
+		FILE *p;
+
+		while (environ && environ[n])
+			n++;
+		saved = calloc((size_t)n + 1, sizeof(*saved));
+		for (i = 0; i < n; i++)
+			saved[i] = strdup(environ[i]);
+		clearenv();
+		setenv("PATH", "/usr/bin:/bin", 1);
+		snprintf(shcmd, sizeof(shcmd), "cat '%s' > %s", m, tmp);
+		status = system(shcmd);
+		got = slurp(tmp, &gl);
+		same_out("system() with a cleared environment", got, gl, want, wl, status);
+		if (tfd >= 0) {
+			close(tfd);
+			unlink(tmp);
+		}
+		snprintf(shcmd, sizeof(shcmd), "cat '%s'", m);
+		p = popen(shcmd, "r");
+		if (p) {
+			got = drain(fileno(p), &gl);
+			status = pclose(p);
+			same_out("popen() with a cleared environment", got, gl, want, wl, status);
+		} else {
+			CHECK("popen() with a cleared environment", 0, "%s", en(errno));
+		}
+		clearenv();
+		for (i = 0; i < n; i++)
+			putenv(saved[i]);
+		free(saved);
+	}
+	free(want);
+}
+
+/* ------------------------------------------------------------------ raw -- */
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Entries by syscall(SYS_getdents64) with a buffer of bufsize, dots
+ * dropped; calls counted. */
+static int raw_list(int fd, size_t bufsize, struct ent **out, int *calls)
+{
+	char *buf = malloc(bufsize);
+	struct ent *v = NULL;
+	int n = 0, cap = 0;
+	long r;
+
+	*calls = 0;
+	for (;;) {
+		long pos = 0;
+
+		r = syscall(SYS_getdents64, fd, buf, bufsize);
+		(*calls)++;
+		if (r <= 0)
+			break;
+		while (pos < r) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + pos);
+
+			pos += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = realloc(v, (size_t)cap * sizeof(*v));
+			}
+			snprintf(v[n].name, sizeof(v[n].name), "%s", d->d_name);
+			v[n].type = d->d_type;
+			v[n].ino = d->d_ino;
+			n++;
+		}
+		if (*calls > 100000)
+			break;
+	}
+	free(buf);
+	if (v)
+		qsort(v, (size_t)n, sizeof(*v), ent_cmp);
+	*out = v;
+	return r < 0 ? -1 : n;
+}
+
+static void raw_checks(const char *mdir, const char *ldir, const char *file)
+{
+	struct ent *le, *me;
+	int ln = list_dir(ldir, &le, 0), n, calls, fd, ffd;
+	char why[512], *mf = join(mdir, file), *lf = join(ldir, file);
+	struct statx sx;
+	struct stat lst;
+	long r;
+
+	group = "raw";
+	stat(lf, &lst);
+	fd = open(mdir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		CHECK("getdents64", 0, "open: %s", en(errno));
+	} else {
+		n = raw_list(fd, 32768, &me, &calls);
+		CHECK("syscall(SYS_getdents64) names and types",
+		       n >= 0 && same_ents(me, n, le, ln, why, sizeof(why), 1), "%s",
+		       n < 0 ? en(errno) : why);
+		free(me);
+		CHECK("getdents64 at the end returns 0", syscall(SYS_getdents64, fd, why, 512) == 0,
+		       "%s", en(errno));
+		lseek(fd, 0, SEEK_SET);
+		n = raw_list(fd, 200, &me, &calls);
+		CHECK("getdents64 in small pieces after lseek 0",
+		       n >= 0 && same_ents(me, n, le, ln, why, sizeof(why), 1) && calls > 2, "%s (%d calls)",
+		       n < 0 ? en(errno) : why, calls);
+		free(me);
+		lseek(fd, 0, SEEK_SET);
+		EXPECT("getdents64 with a too small buffer is EINVAL",
+		       syscall(SYS_getdents64, fd, why, (size_t)8), EINVAL);
+		close(fd);
+	}
+	ffd = open(mf, O_RDONLY);
+	EXPECT("getdents64 of a file fd is ENOTDIR",
+	       ffd >= 0 ? syscall(SYS_getdents64, ffd, why, sizeof(why)) : 0, ENOTDIR);
+
+	memset(&sx, 0, sizeof(sx));
+	r = syscall(SYS_statx, AT_FDCWD, mf, 0, STATX_BASIC_STATS, &sx);
+	CHECK("syscall(SYS_statx) of a file", r == 0 && S_ISREG(sx.stx_mode) &&
+	       (sx.stx_mask & STATX_SIZE) && (long long)sx.stx_size == (long long)lst.st_size,
+	       "rc %ld %s mode %o size %llu, local %lld", r, r ? en(errno) : "", sx.stx_mode,
+	       (unsigned long long)sx.stx_size, (long long)lst.st_size);
+	memset(&sx, 0, sizeof(sx));
+	r = syscall(SYS_statx, AT_FDCWD, mdir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx);
+	CHECK("syscall(SYS_statx) of a dir", r == 0 && S_ISDIR(sx.stx_mode), "rc %ld %s mode %o", r,
+	       r ? en(errno) : "", sx.stx_mode);
+	fd = open(mdir, O_RDONLY | O_DIRECTORY);
+	memset(&sx, 0, sizeof(sx));
+	r = fd >= 0 ? syscall(SYS_statx, fd, file, 0, STATX_SIZE, &sx) : -1;
+	CHECK("syscall(SYS_statx) relative to a mounted dir fd",
+	       r == 0 && (long long)sx.stx_size == (long long)lst.st_size, "rc %ld %s size %llu", r,
+	       r ? en(errno) : "", (unsigned long long)sx.stx_size);
+	if (fd >= 0)
+		close(fd);
+	memset(&sx, 0, sizeof(sx));
+	r = ffd >= 0 ? syscall(SYS_statx, ffd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) : -1;
+	CHECK("syscall(SYS_statx) of a mounted fd (AT_EMPTY_PATH)",
+	       r == 0 && (long long)sx.stx_size == (long long)lst.st_size, "rc %ld %s size %llu", r,
+	       r ? en(errno) : "", (unsigned long long)sx.stx_size);
+	{
+		char *missing = join(mdir, "no-such-object");
+
+		EXPECT("syscall(SYS_statx) of a missing path is ENOENT",
+		       syscall(SYS_statx, AT_FDCWD, missing, 0, STATX_BASIC_STATS, &sx),
+		       ENOENT);
+		free(missing);
+	}
+	memset(&sx, 0, sizeof(sx));
+	r = statx(AT_FDCWD, mf, 0, STATX_BASIC_STATS, &sx);
+	CHECK("statx() of a file", r == 0 && (long long)sx.stx_size == (long long)lst.st_size,
+	       "rc %ld %s", r, r ? en(errno) : "");
+	if (ffd >= 0)
+		close(ffd);
+	free(le);
+	free(mf);
+	free(lf);
+}
+
+/* ------------------------------------------------------------------ bad -- */
+
+/* A call the shim may not support: the right answer, or one clear errno. */
+static void right_or_clear(const char *name, int right, long rc, int err)
+{
+	if (right)
+		CHECK(name, 1, "");
+	else if (rc == -1)
+		CHECK(name, err == ENOTSUP || err == EINVAL || err == EBADF,
+		       "errno %s, wanted the right answer or ENOTSUP/EINVAL/EBADF", en(err));
+	else
+		CHECK(name, 0, "returned %ld with wrong data (silently wrong)", rc);
+}
+
+static void bad_checks(const char *mdir, const char *file, const char *ldir)
+{
+	char *mf = join(mdir, file), *lf = join(ldir, file), *newp = join(mdir, "new-name");
+	size_t wl;
+	char *want = slurp(lf, &wl), buf[4096];
+	int fd = open(mf, O_RDONLY);
+	long r;
+	struct stat st;
+	struct statfs sfs;
+	void *p;
+
+	group = "bad";
+	if (fd < 0 || !want) {
+		CHECK("open", 0, "%s", en(errno));
+		return;
+	}
+	errno = 0;
+	r = syscall(SYS_read, fd, buf, sizeof(buf));
+	right_or_clear("syscall(SYS_read) of a mounted fd",
+		       r == (long)(wl < sizeof(buf) ? wl : sizeof(buf)) && !memcmp(buf, want, (size_t)r),
+		       r, errno);
+	errno = 0;
+	r = syscall(SYS_pread64, fd, buf, (size_t)100, (off_t)10);
+	right_or_clear("syscall(SYS_pread64) of a mounted fd",
+		       r == 100 && wl >= 110 && !memcmp(buf, want + 10, 100), r, errno);
+	errno = 0;
+	memset(&st, 0, sizeof(st));
+	r = syscall(SYS_fstat, fd, &st);
+	right_or_clear("syscall(SYS_fstat) of a mounted fd", r == 0 && (size_t)st.st_size == wl &&
+		       S_ISREG(st.st_mode), r, errno);
+	errno = 0;
+	memset(&st, 0, sizeof(st));
+	r = syscall(SYS_newfstatat, AT_FDCWD, mf, &st, 0);
+	right_or_clear("syscall(SYS_newfstatat) of a mounted path",
+		       r == 0 && (size_t)st.st_size == wl, r, errno);
+	errno = 0;
+	r = syscall(SYS_openat, AT_FDCWD, mf, O_RDONLY);
+	{
+		int ok = 0;
+
+		if (r >= 0) {
+			ssize_t n = read((int)r, buf, sizeof(buf));
+
+			ok = n == (ssize_t)(wl < sizeof(buf) ? wl : sizeof(buf)) &&
+			     !memcmp(buf, want, (size_t)n);
+			close((int)r);
+		}
+		right_or_clear("syscall(SYS_openat) of a mounted path", ok, r, errno);
+	}
+	errno = 0;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	expect_err("mmap PROT_WRITE MAP_SHARED of a read-only fd", p == MAP_FAILED ? -1 : 0, errno,
+		   EACCES, ENOTSUP, EINVAL, EBADF, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	EXPECT("ftruncate", ftruncate(fd, 0), EINVAL, EBADF, EROFS);
+	EXPECT("fallocate", fallocate(fd, 0, 0, 4096), EBADF, EROFS, ENOTSUP);
+	EXPECT("truncate", truncate(mf, 0), EROFS);
+	EXPECT("unlink", unlink(mf), EROFS);
+	EXPECT("rename within the mount", rename(mf, newp), EROFS, EXDEV);
+	EXPECT("mkdir", mkdir(newp, 0755), EROFS);
+	EXPECT("rmdir", rmdir(mdir), EROFS, EBUSY, ENOTEMPTY);
+	EXPECT("chmod", chmod(mf, 0600), EROFS);
+	EXPECT("symlink into the mount", symlink("/etc/hostname", newp), EROFS);
+	EXPECT("utimensat", utimensat(AT_FDCWD, mf, NULL, 0), EROFS);
+	EXPECT("readlink of a file is EINVAL", readlink(mf, buf, sizeof(buf)), EINVAL);
+	EXPECT("getxattr user.x", getxattr(mf, "user.x", buf, sizeof(buf)), ENODATA,
+	       ENOTSUP);
+	EXPECT("lgetxattr security.selinux (ls -l)", lgetxattr(mf, "security.selinux", buf,
+	       sizeof(buf)), ENODATA, ENOTSUP);
+	EXPECT("getxattr system.posix_acl_access (ls -l)",
+	       getxattr(mf, "system.posix_acl_access", NULL, 0), ENODATA, ENOTSUP);
+	errno = 0;
+	r = listxattr(mf, buf, sizeof(buf));
+	CHECK("listxattr: none, or ENOTSUP", r == 0 || (r == -1 && errno == ENOTSUP), "rc %ld %s", r,
+	       en(errno));
+	errno = 0;
+	r = statfs(mdir, &sfs);
+	right_or_clear("statfs of a mounted dir", r == 0, r, errno);
+	errno = 0;
+	r = fstatfs(fd, &sfs);
+	right_or_clear("fstatfs of a mounted fd", r == 0, r, errno);
+	EXPECT("write to a mounted fd is EBADF", write(fd, "x", 1), EBADF);
+	close(fd);
+	free(want);
+	free(mf);
+	free(lf);
+	free(newp);
+}
+
+/* ---------------------------------------------------------------- basic -- */
+
+/* Not constants, so that a fortified build calls __open64_2, __openat64_2,
+ * __read_chk, __pread64_chk, __fgets_chk, __getcwd_chk, __readlink_chk... */
+static volatile int rdonly = O_RDONLY;
+static volatile size_t want_n = 50000;
+
+static void basic_checks(const char *m, const char *l, const char *mdir)
+{
+	size_t wl, n = want_n;
+	char *want = slurp(l, &wl), buf[65536], path[PATH_MAX];
+	int fd;
+	ssize_t r;
+	FILE *f;
+
+	group = "basic";
+	if (!want || wl < 60000) {
+		CHECK("local copy", 0, "%s is missing or smaller than 60000 bytes", l);
+		return;
+	}
+	fd = open(m, rdonly);
+	r = fd >= 0 ? read(fd, buf, n) : -1;
+	CHECK("open (runtime flags) + read (runtime size)", r == (ssize_t)n && !memcmp(buf, want, n),
+	       "read %zd %s", r, r < 0 ? en(errno) : "");
+	r = fd >= 0 ? pread(fd, buf, n - 7, 9999) : -1;
+	CHECK("pread (runtime size)", r == (ssize_t)(n - 7) && !memcmp(buf, want + 9999, n - 7),
+	       "read %zd %s", r, r < 0 ? en(errno) : "");
+	if (fd >= 0)
+		close(fd);
+	fd = openat(AT_FDCWD, m, rdonly);
+	r = fd >= 0 ? read(fd, buf, 1000) : -1;
+	CHECK("openat (runtime flags)", r == 1000 && !memcmp(buf, want, 1000), "%s", en(errno));
+	if (fd >= 0)
+		close(fd);
+	f = fopen(m, "r");
+	if (f) {
+		char *s = fgets(buf, (int)(n / 1000), f);
+
+		CHECK("fgets (runtime size)", s && !strncmp(buf, want, strlen(buf)) && strlen(buf) > 0,
+		       "'%.40s'", s ? buf : "(null)");
+		rewind(f);
+		s = fgets_unlocked(buf, (int)(n / 1000), f);
+		CHECK("fgets_unlocked", s && !strncmp(buf, want, strlen(buf)), "'%.40s'",
+		       s ? buf : "(null)");
+		rewind(f);
+		r = (ssize_t)fread_unlocked(buf, 1, n, f);
+		CHECK("fread_unlocked", r == (ssize_t)n && !memcmp(buf, want, n), "read %zd", r);
+		fclose(f);
+	} else {
+		CHECK("fgets (runtime size)", 0, "fopen: %s", en(errno));
+	}
+	CHECK("realpath of a mounted file", realpath(m, path) && !strcmp(path, m), "'%s' %s", path,
+	       en(errno));
+	errno = 0;
+	r = readlink(m, buf, n);
+	expect_err("readlink of a mounted file is EINVAL", r, errno, EINVAL, 0);
+	if (chdir(mdir) == 0) {
+		char *p = getcwd(buf, n);
+
+		CHECK("getcwd (runtime size) in a mounted dir", p && !strcmp(p, mdir), "'%s'",
+		       p ? p : en(errno));
+		if (chdir("/") != 0)
+			CHECK("chdir /", 0, "%s", en(errno));
+	} else {
+		CHECK("getcwd (runtime size) in a mounted dir", 0, "chdir: %s", en(errno));
+	}
+	free(want);
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(what, "stdio") && argc == 4)
+		stdio_checks(argv[2], argv[3]);
+	else if (!strcmp(what, "dir") && argc == 6)
+		dir_checks(argv[2], argv[3], argv[4], argv[5]);
+	else if (!strcmp(what, "cwd") && argc == 6)
+		cwd_checks(argv[2], argv[3], argv[4], argv[5]);
+	else if (!strcmp(what, "mmap") && argc == 6)
+		mmap_checks(argv[2], argv[3], atoll(argv[4]), atoll(argv[5]));
+	else if (!strcmp(what, "exec") && argc == 4)
+		exec_checks(argv[2], argv[3]);
+	else if (!strcmp(what, "raw") && argc == 5)
+		raw_checks(argv[2], argv[3], argv[4]);
+	else if (!strcmp(what, "basic") && argc == 5)
+		basic_checks(argv[2], argv[3], argv[4]);
+	else if (!strcmp(what, "bad") && argc == 5)
+		bad_checks(argv[2], argv[3], argv[4]);
+	else {
+		fprintf(stderr, "usage: see the head of tests/tools/progcheck.c\n");
+		return 2;
+	}
+	return failed;
+}
