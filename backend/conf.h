@@ -51,6 +51,9 @@ struct engine_conf {
 	long metadata_ttl_ms;	/* how long a HEAD result is trusted */
 	long request_timeout_ms; /* deadline for one request, retries included */
 	enum log_level log_level;
+	char *staging_dir;	/* where writes are staged; NULL: /dev/shm/cloudshim-UID */
+	char *recovery_dir;	/* failed uploads; NULL: /var/tmp/cloudshim-UID/recovery */
+	int sync_close;		/* close waits until durable and reports failure */
 };
 
 #define ENGINE_DEFAULT_CACHE_BYTES	(256UL << 20)

@@ -36,6 +36,12 @@ void engine_fork_child(void);
 /* stat through the metadata cache: at most one store request per TTL. */
 int obj_stat(struct store *st, const char *key, struct store_meta *meta);
 
+/*
+ * key changed in the store by our own hand: meta is what it is now, or
+ * NULL when it is gone.  Listings taken before no longer answer for it.
+ */
+void obj_changed(const struct store *st, const char *key, const struct store_meta *meta);
+
 /* Opens the version of a file that meta (from obj_stat) describes. */
 int obj_open(struct store *st, const char *key, const struct store_meta *meta,
 	     struct obj **out);

@@ -31,6 +31,7 @@
 #include "backend/log.h"
 #include "backend/metacache.h"
 #include "backend/pool.h"
+#include "backend/upload.h"
 
 #define OBJ_IDLE_MAX	256
 #define MIN_PART	((size_t)1 << 20)
@@ -70,6 +71,7 @@ void engine_configure(const struct engine_conf *ec)
 	log_set_level(ec->log_level);
 	cache_set_limit(ec->cache_bytes);
 	pool_configure(&fetch_pool, ec->connections);
+	upload_configure(ec);
 	metacache_set_ttl(ec->metadata_ttl_ms);
 }
 
@@ -82,6 +84,7 @@ void engine_fork_prepare(void)
 {
 	/* the order locks nest in: an object's lock is held around cache ids */
 	pthread_mutex_lock(&lock);
+	upload_fork_lock();
 	cache_fork_lock();
 	metacache_fork_lock();
 	dircache_fork_lock();
@@ -96,6 +99,7 @@ void engine_fork_parent(void)
 	dircache_fork_unlock();
 	metacache_fork_unlock();
 	cache_fork_unlock();
+	upload_fork_unlock();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -103,6 +107,7 @@ void engine_fork_child(void)
 {
 	engine_fork_parent();
 	pool_after_fork_child(&fetch_pool);
+	upload_after_fork_child();
 	cache_after_fork_child();
 	http_after_fork_child();
 }
@@ -123,6 +128,12 @@ int obj_stat(struct store *st, const char *key, struct store_meta *meta)
 		rc = dir_probe(st, key, meta);
 	metacache_put(st, key, rc, meta);
 	return rc;
+}
+
+void obj_changed(const struct store *st, const char *key, const struct store_meta *meta)
+{
+	metacache_forget(st, key);
+	metacache_put(st, key, meta ? 0 : -ENOENT, meta);
 }
 
 static void idle_unlink_locked(struct obj *o)

@@ -4,11 +4,14 @@
  *
  *   cloudshim run [--mount PATH=URL]... [--config FILE] -- COMMAND [ARG]...
  *   cloudshim check [--mount PATH=URL]... [--config FILE]
+ *   cloudshim sync  [--mount PATH=URL]... [--config FILE]
  *
  * run checks the configuration first (so a mistake is reported before the
  * program starts, not as a program that sees no mounts), then executes
  * COMMAND with LD_PRELOAD naming libcloudshim.so beside this executable
- * and the mounts passed on in CLOUDSHIM_MOUNTS / CLOUDSHIM_CONFIG.
+ * and the mounts passed on in CLOUDSHIM_MOUNTS / CLOUDSHIM_CONFIG.  sync
+ * uploads again what failed to upload (the recovery directory's journal),
+ * with the mounts configured as when it was written.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -18,12 +21,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/engine.h"
+#include "backend/recover.h"
+#include "backend/upload.h"
 #include "shim/config.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cloudshim run [--mount PATH=URL]... [--config FILE] -- COMMAND [ARG]...\n"
-		   "       cloudshim check [--mount PATH=URL]... [--config FILE]\n");
+		   "       cloudshim check [--mount PATH=URL]... [--config FILE]\n"
+		   "       cloudshim sync [--mount PATH=URL]... [--config FILE]\n");
 }
 
 /* Appends one PATH=URL to CLOUDSHIM_MOUNTS. */
@@ -74,18 +81,48 @@ static int set_preload(void)
 	return rc;
 }
 
+/* Sends the recovery directory's entries; 0 when nothing is left failing. */
+static int sync_recovery(struct shim_conf *conf)
+{
+	struct store **stores = calloc(conf->nmounts + 1, sizeof(*stores));
+	struct recover_result r;
+	const char *dir;
+	size_t n = 0;
+	char err[512];
+
+	if (!stores)
+		return 1;
+	engine_configure(&conf->engine);
+	for (size_t m = 0; m < conf->nmounts; m++) {
+		if (store_open(&conf->mounts[m].store, &conf->engine, &stores[n], err,
+			       sizeof(err)) == 0)
+			n++;
+		else
+			fprintf(stderr, "cloudshim: mount %s: %s\n", conf->mounts[m].path, err);
+	}
+	dir = upload_recovery_dir();
+	r = recover_dir(dir, stores, n, stdout);
+	printf("cloudshim sync: %d sent, %d failed, %d skipped (%s)\n", r.sent, r.failed,
+	       r.skipped, dir);
+	for (size_t i = 0; i < n; i++)
+		store_close(stores[i]);
+	free(stores);
+	return r.failed || r.skipped ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_conf conf;
 	char err[512];
-	int i, run;
+	int i, run, sync, rc;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
 	run = strcmp(argv[1], "run") == 0;
-	if (!run && strcmp(argv[1], "check") != 0) {
+	sync = strcmp(argv[1], "sync") == 0;
+	if (!run && !sync && strcmp(argv[1], "check") != 0) {
 		usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
@@ -105,6 +142,11 @@ int main(int argc, char **argv)
 	if (config_load(&conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cloudshim: %s\n", err);
 		return 2;
+	}
+	if (sync) {
+		rc = sync_recovery(&conf);
+		config_free(&conf);
+		return rc;
 	}
 	if (!run) {
 		for (size_t m = 0; m < conf.nmounts; m++)

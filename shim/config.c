@@ -35,6 +35,8 @@ void config_free(struct shim_conf *c)
 	for (i = 0; i < c->nmounts; i++)
 		cfg_mount_free(&c->mounts[i]);
 	free(c->mounts);
+	free(c->engine.staging_dir);
+	free(c->engine.recovery_dir);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -225,8 +227,17 @@ static int env_engine(struct engine_conf *ec, char *err, size_t errlen)
 			return rc;
 	}
 	s.name = "CLOUDSHIM_LOG_LEVEL";
+	if ((v = getenv(s.name)) && (rc = cfg_log_level(&s, NULL, v, &ec->log_level)))
+		return rc;
+	s.name = "CLOUDSHIM_STAGING_DIR";
+	if ((v = getenv(s.name)) && (rc = cfg_dir_path(&s, NULL, v, &ec->staging_dir)))
+		return rc;
+	s.name = "CLOUDSHIM_RECOVERY_DIR";
+	if ((v = getenv(s.name)) && (rc = cfg_dir_path(&s, NULL, v, &ec->recovery_dir)))
+		return rc;
+	s.name = "CLOUDSHIM_SYNC_CLOSE";
 	v = getenv(s.name);
-	return v ? cfg_log_level(&s, NULL, v, &ec->log_level) : 0;
+	return v ? cfg_bool(&s, NULL, v, &ec->sync_close) : 0;
 }
 
 /* One per-mount default into d; bit says which. */
@@ -328,6 +339,11 @@ int config_apply_env(struct shim_conf *c, char *err, size_t errlen)
 		rc = env_store(&d, err, errlen);
 	for (i = 0; !rc && i < c->nmounts; i++)
 		rc = apply_defaults(&c->mounts[i], &d);
+	/* of the two values of a directory setting, free the one not kept */
+	if (ec.staging_dir != c->engine.staging_dir)
+		free(rc ? ec.staging_dir : c->engine.staging_dir);
+	if (ec.recovery_dir != c->engine.recovery_dir)
+		free(rc ? ec.recovery_dir : c->engine.recovery_dir);
 	if (!rc)
 		c->engine = ec;
 	cfg_mount_free(&d);

@@ -54,6 +54,13 @@ int cfg_num_set(struct engine_conf *ec, enum cfg_num_id id, long long v,
 
 int cfg_log_level(const struct cfg_src *s, const char *field,
 		  const char *v, enum log_level *out);
+/*
+ * An absolute directory path, copied into *out.  What *out held is the
+ * caller's to free (config_apply_env keeps the old one until it succeeds).
+ */
+int cfg_dir_path(const struct cfg_src *s, const char *field, const char *v, char **out);
+/* "1", "true", "0" or "false". */
+int cfg_bool(const struct cfg_src *s, const char *field, const char *v, int *out);
 int cfg_mount_path(const struct cfg_src *s, const char *field,
 		   const char *v, char **out);
 int cfg_store_url(const struct cfg_src *s, const char *field,

@@ -17,7 +17,8 @@
 #include "shim/config_int.h"
 
 #define TOP_KEYS "mounts, cache_mb, part_size_mb, connections, readahead_mb," \
-		 " metadata_ttl_ms, request_timeout_ms, log_level"
+		 " metadata_ttl_ms, request_timeout_ms, log_level, staging_dir," \
+		 " recovery_dir, sync_close"
 #define MOUNT_KEYS "path, url, endpoint, region, addressing, read_only," \
 		   " credentials"
 
@@ -217,9 +218,10 @@ static int parse_number(struct engine_conf *ec, enum cfg_num_id id,
 static int parse_top(struct shim_conf *c, const cJSON *root,
 		     const struct cfg_src *s)
 {
-	static const char *const keys[CFG_NUM_COUNT + 2] = {
+	static const char *const keys[CFG_NUM_COUNT + 5] = {
 		"cache_mb", "part_size_mb", "connections", "readahead_mb",
 		"metadata_ttl_ms", "request_timeout_ms", "mounts", "log_level",
+		"staging_dir", "recovery_dir", "sync_close",
 	};
 	const cJSON *it;
 	unsigned seen = 0;
@@ -231,17 +233,21 @@ static int parse_top(struct shim_conf *c, const cJSON *root,
 				type_name(root));
 	for (it = root->child; it; it = it->next) {
 		k = key_index(s, NULL, it->string ? it->string : "", keys,
-			      CFG_NUM_COUNT + 2, &seen, TOP_KEYS);
+			      CFG_NUM_COUNT + 5, &seen, TOP_KEYS);
 		if (k < 0)
 			return k;
 		if (k < CFG_NUM_COUNT)
 			rc = parse_number(&c->engine, (enum cfg_num_id)k, it, s);
 		else if (k == CFG_NUM_COUNT)
 			rc = parse_mounts(c, it, s);
-		else if (!(rc = want(s, "log_level", it, cJSON_IsString(it),
-				     "a string")))
-			rc = cfg_log_level(s, "log_level", it->valuestring,
-					   &c->engine.log_level);
+		else if (k == CFG_NUM_COUNT + 4) {
+			rc = want(s, keys[k], it, cJSON_IsBool(it), "true or false");
+			c->engine.sync_close = cJSON_IsTrue(it);
+		} else if (!(rc = want(s, keys[k], it, cJSON_IsString(it), "a string")))
+			rc = k == CFG_NUM_COUNT + 1 ?
+			     cfg_log_level(s, keys[k], it->valuestring, &c->engine.log_level) :
+			     cfg_dir_path(s, keys[k], it->valuestring, k == CFG_NUM_COUNT + 2 ?
+					  &c->engine.staging_dir : &c->engine.recovery_dir);
 		if (rc)
 			return rc;
 	}

@@ -104,6 +104,38 @@ static int pick(const char *v, const char *const *names, int count)
 	return -1;
 }
 
+int cfg_dir_path(const struct cfg_src *s, const char *field, const char *v, char **out)
+{
+	char q[CFG_QUOTE_MAX];
+	char *copy;
+
+	if (v[0] != '/' || strlen(v) >= 2048)
+		return cfg_fail(s, field, "%s is not an absolute path; write a"
+				" directory such as /dev/shm/cloudshim", cfg_quote(v, q));
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return cfg_fail(s, field, "%s has a control character;"
+					" choose a plain directory path", cfg_quote(v, q));
+	if (!(copy = strdup(v)))
+		return -ENOMEM;
+	*out = copy;
+	return 0;
+}
+
+int cfg_bool(const struct cfg_src *s, const char *field, const char *v, int *out)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (!strcmp(v, "1") || !strcmp(v, "true"))
+		*out = 1;
+	else if (!strcmp(v, "0") || !strcmp(v, "false"))
+		*out = 0;
+	else
+		return cfg_fail(s, field, "%s is not a boolean; use 1, 0, true"
+				" or false", cfg_quote(v, q));
+	return 0;
+}
+
 int cfg_log_level(const struct cfg_src *s, const char *field,
 		  const char *v, enum log_level *out)
 {

@@ -10,6 +10,7 @@
 
 #include "backend/log.h"
 #include "shim/exec_env.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
 extern char **environ;
@@ -24,7 +25,8 @@ static const char *self_path;	/* this library, as the loader found it */
 static int is_kept_name(const char *entry)
 {
 	return (strncmp(entry, "CLOUDSHIM_", 10) == 0 &&
-		strncmp(entry, CWD_ENV "=", sizeof(CWD_ENV)) != 0) ||
+		strncmp(entry, CWD_ENV "=", sizeof(CWD_ENV)) != 0 &&
+		strncmp(entry, STAGED_ENV "=", sizeof(STAGED_ENV)) != 0) ||
 	       strncmp(entry, "AWS_", 4) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
 }
 
@@ -91,21 +93,25 @@ static char *cwd_entry(void)
  */
 char **exec_env_build(char *const envp[])
 {
-	char *preload = preload_entry(envp), *cwd = cwd_entry(), **out, *tail;
+	char *preload = preload_entry(envp), *cwd = cwd_entry(), *staged = staged_env_entry();
+	char **out, *tail;
 	size_t n = 0, extra = 0, i = 0;
 
 	for (char *const *e = envp; e && *e; e++)
 		n++;
-	extra = (preload ? strlen(preload) + 1 : 0) + (cwd ? strlen(cwd) + 1 : 0);
-	out = malloc((n + nkept + 3) * sizeof(*out) + extra);
+	extra = (preload ? strlen(preload) + 1 : 0) + (cwd ? strlen(cwd) + 1 : 0) +
+		(staged ? strlen(staged) + 1 : 0);
+	out = malloc((n + nkept + 4) * sizeof(*out) + extra);
 	if (!out) {
 		free(preload);
 		free(cwd);
+		free(staged);
 		return NULL;
 	}
-	tail = (char *)(out + n + nkept + 3);
+	tail = (char *)(out + n + nkept + 4);
 	for (char *const *e = envp; e && *e; e++) {
 		if (strncmp(*e, CWD_ENV "=", sizeof(CWD_ENV)) == 0 ||
+		    strncmp(*e, STAGED_ENV "=", sizeof(STAGED_ENV)) == 0 ||
 		    (preload && strncmp(*e, "LD_PRELOAD=", 11) == 0))
 			continue;
 		out[i++] = *e;
@@ -113,7 +119,7 @@ char **exec_env_build(char *const envp[])
 	for (size_t k = 0; k < nkept; k++)
 		if (!find(envp, kept[k]) && strncmp(kept[k], "LD_PRELOAD=", 11) != 0)
 			out[i++] = kept[k];
-	for (char *add[] = { preload, cwd }, **a = add; a < add + 2; a++) {
+	for (char *add[] = { preload, cwd, staged }, **a = add; a < add + 3; a++) {
 		if (!*a)
 			continue;
 		out[i++] = strcpy(tail, *a);
@@ -126,7 +132,7 @@ char **exec_env_build(char *const envp[])
 
 void exec_env_fix_environ(void)
 {
-	char *preload = preload_entry(environ), *cwd = cwd_entry();
+	char *preload = preload_entry(environ), *cwd = cwd_entry(), *staged = staged_env_entry();
 
 	for (size_t k = 0; k < nkept; k++) {
 		size_t len = name_len(kept[k]);
@@ -145,8 +151,13 @@ void exec_env_fix_environ(void)
 		setenv(CWD_ENV, cwd + sizeof(CWD_ENV), 1);
 	else
 		unsetenv(CWD_ENV);
+	if (staged)
+		setenv(STAGED_ENV, staged + sizeof(STAGED_ENV), 1);
+	else
+		unsetenv(STAGED_ENV);
 	free(preload);
 	free(cwd);
+	free(staged);
 }
 
 void exec_fill_fd(int fd)
@@ -163,11 +174,7 @@ void exec_fill_fd(int fd)
 		log_warn("%s: larger than %lld bytes, so a new program inheriting descriptor %d "
 			 "reads it as empty", path, (long long)FILL_MAX, fd);
 	} else if (vf->kind == VFILE_REG) {
-		rc = vfile_fill(vf, fd, 0, vf->meta.size);
-		pthread_mutex_lock(&vf->lock);
-		if (rc == 0 && REAL(lseek)(fd, vf->pos, SEEK_SET) < 0)
-			rc = -errno;
-		pthread_mutex_unlock(&vf->lock);
+		rc = vfile_fill(vf, fd, 0, vf->meta.size);	/* the offset is the fd's own */
 		if (rc) {
 			vfile_path(vf, path);
 			log_warn("%s: could not be copied for a new program inheriting descriptor %d: %s",

@@ -26,6 +26,7 @@
 #include "shim/mount.h"
 #include "shim/path.h"
 #include "shim/real.h"
+#include "shim/staged.h"
 #include "shim/vfile.h"
 
 #define MAX_COMPONENTS 64
@@ -107,6 +108,12 @@ static void inherit_cwd(void)
 		unsetenv(CWD_ENV);
 }
 
+static void fork_child(void)
+{
+	engine_fork_child();
+	staged_fork_child();
+}
+
 static void init_once(void)
 {
 	char err[512];
@@ -120,17 +127,20 @@ static void init_once(void)
 	exec_env_capture();
 	engine_configure(&conf.engine);
 	engine_set_thread_hook(guard_worker_thread);
-	pthread_atfork(engine_fork_prepare, engine_fork_parent, engine_fork_child);
+	pthread_atfork(engine_fork_prepare, engine_fork_parent, fork_child);
 	mounts = calloc(conf.nmounts ? conf.nmounts : 1, sizeof(*mounts));
 	if (mounts) {
 		for (size_t i = 0; i < conf.nmounts; i++)
 			setup_mount(&mounts[i], &conf.mounts[i], i);
 		nmounts = conf.nmounts;
 	}
+	staged_setup(conf.engine.staging_dir, conf.engine.sync_close);
+	atexit(staged_exit);
 	guard_leave();
 	mount_cwd_changed();
 	atomic_store_explicit(&active, nmounts > 0, memory_order_release);
 	inherit_cwd();
+	staged_adopt();
 }
 
 void shim_init(void)
@@ -143,6 +153,16 @@ void shim_init(void)
 __attribute__((constructor)) static void shim_constructor(void)
 {
 	shim_init();
+}
+
+int mount_index(const struct mount *m)
+{
+	return (int)(m - mounts);
+}
+
+struct mount *mount_at(int index)
+{
+	return index >= 0 && (size_t)index < nmounts ? &mounts[index] : NULL;
 }
 
 void mount_cwd_changed(void)

@@ -36,6 +36,10 @@ void shim_init(void);
  */
 struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key);
 
+/* Mounts by position in the configuration, for state passed across exec. */
+int mount_index(const struct mount *m);
+struct mount *mount_at(int index);
+
 /* The current directory changed to a local one (chdir, fchdir). */
 void mount_cwd_changed(void);
 

@@ -20,6 +20,8 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/time.h>
@@ -52,6 +54,10 @@
 	X(ssize_t, pwritev64, (int, const struct iovec *, int, off64_t)) \
 	X(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int)) \
 	X(ssize_t, pwritev64v2, (int, const struct iovec *, int, off64_t, int)) \
+	X(int, fsync, (int)) \
+	X(void, _exit, (int)) \
+	X(void, _Exit, (int)) \
+	X(int, fdatasync, (int)) \
 	X(off_t, lseek, (int, off_t, int)) \
 	X(off64_t, lseek64, (int, off64_t, int)) \
 	X(int, stat, (const char *, struct stat *)) \
@@ -73,6 +79,15 @@
 	X(int, __fxstatat64, (int, int, const char *, struct stat64 *, int)) \
 	X(int, access, (const char *, int)) \
 	X(int, faccessat, (int, const char *, int, int)) \
+	X(int, euidaccess, (const char *, int)) \
+	X(int, statfs, (const char *, struct statfs *)) \
+	X(int, statfs64, (const char *, struct statfs64 *)) \
+	X(int, fstatfs, (int, struct statfs *)) \
+	X(int, fstatfs64, (int, struct statfs64 *)) \
+	X(int, statvfs, (const char *, struct statvfs *)) \
+	X(int, statvfs64, (const char *, struct statvfs64 *)) \
+	X(int, fstatvfs, (int, struct statvfs *)) \
+	X(int, fstatvfs64, (int, struct statvfs64 *)) \
 	X(int, dup, (int)) \
 	X(int, dup2, (int, int)) \
 	X(int, dup3, (int, int, int)) \
@@ -132,6 +147,9 @@
 	X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
 			      const posix_spawnattr_t *, char *const[], char *const[])) \
 	X(int, posix_spawn_file_actions_adddup2, (posix_spawn_file_actions_t *, int, int)) \
+	X(int, posix_spawn_file_actions_addopen, (posix_spawn_file_actions_t *, int, const char *, \
+						  int, mode_t)) \
+	X(int, posix_spawn_file_actions_destroy, (posix_spawn_file_actions_t *)) \
 	X(int, system, (const char *)) \
 	X(FILE *, popen, (const char *, const char *)) \
 	X(int, mkdir, (const char *, mode_t)) \

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "shim/guard.h"
+#include "shim/mutate.h"
+#include "shim/staged.h"
 #include "shim/vfile.h"
 
 #define FDTAB_SLOTS (1u << 20)
@@ -56,20 +58,31 @@ struct vfile *vfile_get(int fd)
 	return vf;
 }
 
-void vfile_put(struct vfile *vf)
+int vfile_release(struct vfile *vf)
 {
+	int rc = 0;
+
 	if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
-		return;
+		return 0;
+	if (vf->stg)
+		rc = staged_close(vf);
 	if (vf->obj)
 		obj_close(vf->obj);
 	if (vf->dl)
 		dir_close(vf->dl);
+	vfile_drop_extra(vf);
 	pthread_mutex_destroy(&vf->lock);
 	pthread_mutex_destroy(&vf->ppf_lock);
 	pthread_mutex_destroy(&vf->fill_lock);
 	free(vf->filled);
 	free(vf->key);
 	free(vf);
+	return rc;
+}
+
+void vfile_put(struct vfile *vf)
+{
+	vfile_release(vf);
 }
 
 struct vfile *fdtab_set(int fd, struct vfile *vf)
@@ -129,13 +142,26 @@ struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key
 	return vf;
 }
 
+void vfile_drop_extra(struct vfile *vf)
+{
+	while (vf->nextra)
+		free(vf->extra[--vf->nextra]);
+	free(vf->extra);
+	vf->extra = NULL;
+}
+
 int vfile_list_locked(struct vfile *vf)
 {
+	int rc;
+
 	if (vf->kind != VFILE_DIR)
 		return -ENOTDIR;
 	if (vf->dl)
 		return 0;
-	return vf->mnt->st ? dir_open(vf->mnt->st, vf->key, &vf->dl) : -EIO;
+	rc = vf->mnt->st ? dir_open(vf->mnt->st, vf->key, &vf->dl) : -EIO;
+	if (rc == 0)
+		vf->extra = staged_names(vf->mnt, vf->key, vf->dl, &vf->nextra);
+	return rc;
 }
 
 void vfile_path(const struct vfile *vf, char *buf)
@@ -146,14 +172,16 @@ void vfile_path(const struct vfile *vf, char *buf)
 int vfile_dir_path(int fd, char *buf)
 {
 	struct vfile *vf = vfile_get(fd);
+	int dir;
 
 	if (!vf)
 		return 0;
+	dir = vf->kind == VFILE_DIR;
 	vfile_path(vf, buf);
 	guard_enter();
 	vfile_put(vf);
 	guard_leave();
-	return 1;
+	return dir;
 }
 
 /* FNV-1a: stable inode numbers, distinct per key. */
@@ -169,6 +197,8 @@ ino_t vfile_ino(const char *key)
 void vfile_fill_stat(const struct mount *mnt, const char *key,
 		     const struct store_meta *meta, struct stat *sb)
 {
+	mode_t w = mount_writable(mnt) ? 0200 : 0;
+
 	memset(sb, 0, sizeof(*sb));
 	sb->st_dev = mnt->dev;
 	sb->st_ino = vfile_ino(key);
@@ -176,11 +206,11 @@ void vfile_fill_stat(const struct mount *mnt, const char *key,
 	sb->st_gid = getgid();
 	sb->st_blksize = 1 << 20;	/* programs size their buffers by this */
 	if (meta->kind == STORE_DIR) {
-		sb->st_mode = S_IFDIR | 0555;
+		sb->st_mode = S_IFDIR | 0555 | w;
 		sb->st_nlink = 2;
 		sb->st_size = 4096;
 	} else {
-		sb->st_mode = S_IFREG | 0444;
+		sb->st_mode = S_IFREG | 0444 | w;
 		sb->st_nlink = 1;
 		sb->st_size = meta->size;
 		sb->st_blocks = (meta->size + 511) / 512;

@@ -23,9 +23,12 @@
 #include "shim/mount.h"
 
 enum vfile_kind {
-	VFILE_REG,
+	VFILE_REG,		/* read through the cache; fd is a placeholder */
 	VFILE_DIR,
+	VFILE_STAGED,		/* fd is the staged file itself: I/O is native */
 };
+
+struct staged;
 
 struct vfile {
 	atomic_int refs;
@@ -36,12 +39,17 @@ struct vfile {
 	struct obj *obj;		/* VFILE_REG */
 	struct store_meta meta;
 	pthread_mutex_t lock;		/* pos, read-ahead of read(2), dl */
-	off_t pos;			/* VFILE_DIR: index of the next entry */
+	off_t pos;			/* VFILE_DIR: index of the next entry (a file's
+					   offset is its descriptor's, see wrap_rw.c) */
 	struct dirlist *dl;		/* VFILE_DIR: listed on first read */
+	char **extra;			/* VFILE_DIR: names written, not yet listed */
+	size_t nextra;
 	void *dirstream;		/* VFILE_DIR: the DIR* opendir made */
 	struct prefetch pf;
 	pthread_mutex_t ppf_lock;	/* read-ahead of pread(2) */
 	struct prefetch ppf;
+	struct staged *stg;		/* VFILE_STAGED, written: uploaded at last close */
+	int exclusive;			/* VFILE_STAGED: created with O_EXCL */
 	pthread_mutex_t fill_lock;	/* what the placeholder holds: */
 	unsigned char *filled;		/* one bit per FILL_CHUNK of the object */
 };
@@ -51,6 +59,8 @@ struct vfile {
 /* The vfile behind fd with a reference taken, or NULL for other fds. */
 struct vfile *vfile_get(int fd);
 void vfile_put(struct vfile *vf);
+/* vfile_put that reports what the last release did (a strict close). */
+int vfile_release(struct vfile *vf);
 
 /* Makes fd refer to vf (taking a reference); returns what fd held before. */
 struct vfile *fdtab_set(int fd, struct vfile *vf);
@@ -74,13 +84,20 @@ struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key
  */
 int vfile_fill(struct vfile *vf, int fd, off_t off, off_t len);
 
-/* The directory vf, listed if it was not yet; the caller holds vf->lock. */
+/*
+ * The directory vf, listed if it was not yet, with the names written
+ * below it whose uploads are not in the listing; the caller holds vf->lock.
+ */
 int vfile_list_locked(struct vfile *vf);
+void vfile_drop_extra(struct vfile *vf);
 
 /* The mounted path of vf (mount path, '/', key) into buf of PATH_MAX. */
 void vfile_path(const struct vfile *vf, char *buf);
 
-/* 1 with the path of fd in buf when fd is a mounted descriptor, else 0. */
+/*
+ * 1 with the path of fd in buf when fd is a mounted directory, else 0 (a
+ * mounted file then reaches the kernel as a placeholder: ENOTDIR).
+ */
 int vfile_dir_path(int fd, char *buf);
 
 /* The inode number stat reports for key. */

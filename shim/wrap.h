@@ -46,7 +46,9 @@ static inline struct mount *route(int dirfd, const char *path, char *buf, const 
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);
 ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off);
-ssize_t vfile_read(struct vfile *vf, void *buf, size_t len);
+ssize_t vfile_read(struct vfile *vf, int fd, void *buf, size_t len);
+/* 0, or -1 with errno set when fd may not be written (wrap_rw.c). */
+int shim_before_write(int fd);
 /* Defined in wrap_stat.c: statx of (dirfd, path) if it is mounted. */
 int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
 	       int *handled);

@@ -4,9 +4,10 @@
  *
  * The kernel cannot copy from a placeholder, so these are served by
  * reading through the cache and writing to the destination: the same
- * bytes and offsets the kernel would produce.  A mounted destination is
- * refused with EXDEV (copy_file_range) or EINVAL (the others), on which
- * cp, shutil and friends fall back to read and write.
+ * bytes and offsets the kernel would produce.  A mounted destination not
+ * yet written is refused with EXDEV (copy_file_range) or EINVAL (the
+ * others), on which cp, shutil and friends fall back to write, which
+ * stages it.  Staged files are real files: the kernel copies those.
  */
 #include <stdlib.h>
 
@@ -37,8 +38,8 @@ static ssize_t write_all(int fd, const char *buf, size_t n, off64_t *out_off)
  * Copies up to count bytes from vf to out_fd: at *in_off (which moves) or
  * at vf's offset (which moves) when in_off is NULL.
  */
-static ssize_t copy_out(struct vfile *vf, off64_t *in_off, int out_fd, off64_t *out_off,
-			size_t count)
+static ssize_t copy_out(struct vfile *vf, int in_fd, off64_t *in_off, int out_fd,
+			off64_t *out_off, size_t count)
 {
 	size_t chunk = count < COPY_CHUNK ? count : COPY_CHUNK, done = 0;
 	char *buf = malloc(chunk ? chunk : 1);
@@ -53,7 +54,7 @@ static ssize_t copy_out(struct vfile *vf, off64_t *in_off, int out_fd, off64_t *
 		if (in_off)
 			n = vfile_read_at(vf, buf, want, *in_off);
 		else
-			n = vfile_read(vf, buf, want);
+			n = vfile_read(vf, in_fd, buf, want);
 		if (n <= 0) {
 			rc = n;
 			break;
@@ -78,12 +79,21 @@ static ssize_t copy_from(int in_fd, off64_t *in_off, int out_fd, off64_t *out_of
 	struct vfile *in = vfile_get(in_fd), *out = vfile_get(out_fd);
 	ssize_t rc = 0;
 
-	*handled = in || out;
 	guard_enter();
+	/* a staged file is a real one: the kernel copies it */
+	if (in && in->kind == VFILE_STAGED) {
+		vfile_put(in);
+		in = NULL;
+	}
+	if (out && out->kind == VFILE_STAGED) {
+		vfile_put(out);
+		out = NULL;
+	}
+	*handled = in || out;
 	if (out)
 		rc = -out_mounted_errno;
 	else if (in)
-		rc = copy_out(in, in_off, out_fd, out_off, count);
+		rc = copy_out(in, in_fd, in_off, out_fd, out_off, count);
 	vfile_put(in);
 	vfile_put(out);
 	guard_leave();

@@ -70,6 +70,10 @@ static int entry_at(struct vfile *vf, off_t idx, struct dirent64 *ent)
 		name = e->name;
 		type = e->meta.kind == STORE_DIR ? DT_DIR : DT_REG;
 		snprintf(key, sizeof(key), "%s%s%s", vf->key, vf->key[0] ? "/" : "", name);
+	} else if ((size_t)idx - 2 - count < vf->nextra) {
+		name = vf->extra[(size_t)idx - 2 - count];
+		type = DT_REG;
+		snprintf(key, sizeof(key), "%s%s%s", vf->key, vf->key[0] ? "/" : "", name);
 	} else {
 		return 0;
 	}
@@ -296,6 +300,7 @@ EXPORT void rewinddir(DIR *d)
 	sd->vf->pos = 0;
 	old = sd->vf->dl;
 	sd->vf->dl = NULL;
+	vfile_drop_extra(sd->vf);
 	pthread_mutex_unlock(&sd->vf->lock);
 	if (old) {
 		guard_enter();

@@ -13,6 +13,7 @@
  */
 #include <spawn.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "shim/exec_env.h"
@@ -128,6 +129,81 @@ EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int 
 	if (!guard_busy())
 		exec_fill_fd(fd);
 	return REAL(posix_spawn_file_actions_adddup2)(fa, fd, newfd);
+}
+
+/*
+ * A file action opening a mounted path: glibc's child opens it with an
+ * internal call, so the parent opens it now, fills it, and the action
+ * becomes a dup2 of that descriptor, which lives as long as the actions
+ * (closed by posix_spawn_file_actions_destroy).  Reading only: a file
+ * written by the child must be closed by the child.
+ */
+struct held {
+	const posix_spawn_file_actions_t *fa;
+	int fd;
+	struct held *next;
+};
+
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct held *held;
+
+EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int newfd,
+					    const char *path, int flags, mode_t mode)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct held *h;
+	int fd, rc;
+
+	if (!m)
+		return REAL(posix_spawn_file_actions_addopen)(fa, newfd, path, flags, mode);
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
+		return ENOTSUP;
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	exec_fill_fd(fd);
+	h = malloc(sizeof(*h));
+	rc = h ? posix_spawn_file_actions_adddup2(fa, fd, newfd) : ENOMEM;
+	if (rc) {
+		free(h);
+		close(fd);
+		return rc;
+	}
+	*h = (struct held){ fa, fd, NULL };
+	pthread_mutex_lock(&held_lock);
+	h->next = held;
+	held = h;
+	pthread_mutex_unlock(&held_lock);
+	return 0;
+}
+
+EXPORT int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
+{
+	struct held **p = &held, *gone = NULL;
+
+	pthread_mutex_lock(&held_lock);
+	while (*p) {
+		if ((*p)->fa == fa) {
+			struct held *h = *p;
+
+			*p = h->next;
+			h->next = gone;
+			gone = h;
+		} else {
+			p = &(*p)->next;
+		}
+	}
+	pthread_mutex_unlock(&held_lock);
+	while (gone) {
+		struct held *h = gone;
+
+		gone = h->next;
+		close(h->fd);
+		free(h);
+	}
+	return REAL(posix_spawn_file_actions_destroy)(fa);
 }
 
 static void prepare_environ(void)

@@ -5,9 +5,10 @@
  * A mapping of a mounted file maps its placeholder memfd, after the range
  * mapped has been filled with the object's bytes (shim/fill.c): the pages
  * are then the kernel's own, shared by MAP_SHARED mappings of the same
- * descriptor, and only the part mapped is fetched.  Mounted files are
- * read-only, so a shared writable mapping is refused with EACCES, as the
- * kernel refuses it for a file opened read-only.
+ * descriptor, and only the part mapped is fetched.  A shared writable
+ * mapping of a file opened O_RDWR stages it first, and then maps the
+ * staged file; of one opened read-only it is refused with EACCES, as the
+ * kernel does.  A staged file is mapped as it is.
  *
  * Every other mmap (anonymous, or of a local file) is the raw system call
  * after one load from the descriptor table: no lock, no allocation and no
@@ -18,6 +19,7 @@
 #include <sys/syscall.h>
 
 #include "shim/rawsys.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
 static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -28,16 +30,18 @@ static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 static void *map_vfile(struct vfile *vf, void *addr, size_t len, int prot, int flags, int fd,
 		       off_t off)
 {
-	int rc;
+	int shared_write = (flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE), rc;
 
-	if (vf->kind != VFILE_REG)
+	if (vf->kind == VFILE_REG && shared_write && (vf->flags & O_ACCMODE) == O_RDWR)
+		rc = staged_promote(vf);	/* the mapping writes: stage it first */
+	else if (vf->kind == VFILE_DIR)
 		rc = -ENODEV;
-	else if ((flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE))
+	else if (vf->kind == VFILE_REG && shared_write)
 		rc = -EACCES;
 	else if (len == 0 || off < 0 || (off & (sysconf(_SC_PAGESIZE) - 1)))
 		rc = -EINVAL;
 	else
-		rc = vfile_fill(vf, fd, off, (off_t)len);
+		rc = vf->kind == VFILE_REG ? vfile_fill(vf, fd, off, (off_t)len) : 0;
 	if (rc) {
 		errno = -rc;
 		return MAP_FAILED;

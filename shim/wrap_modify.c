@@ -1,222 +1,305 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wrap_modify.c - calls that would change a mounted path or descriptor:
- * mkdir, rmdir, unlink, rename, link, symlink, mknod, chmod, chown,
- * truncate, utime and their *at and f* forms, and fallocate.
+ * wrap_modify.c - calls that change a mounted path or descriptor: mkdir,
+ * rmdir, unlink, rename, link, symlink, mknod, chmod, chown, truncate,
+ * utime and their *at and f* forms, and fallocate.
  *
- * Until the write path lands, every one of them fails with EROFS on a
- * mounted path (EBADF for a descriptor, which is open read-only), rather
- * than reaching the local disk under the mount point, or the placeholder
+ * On a writable mount the namespace calls act on the store
+ * (shim/mutate.c).  A store keeps no modes, owners or times of ours, so
+ * chmod, chown and utime succeed without effect on what exists; it has no
+ * links or device files (EPERM).  On a read-only mount every one of them
+ * fails with EROFS (EBADF for a descriptor open read-only) rather than
+ * reaching the local disk under the mount point, or the placeholder
  * memfd, and succeeding there unnoticed.  A rename or link between a
- * mount and a local path is EXDEV, as between two file systems.
+ * mount and elsewhere is EXDEV, as between two file systems: mv then
+ * copies and unlinks.
  */
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <utime.h>
 
+#include "shim/mutate.h"
 #include "shim/wrap.h"
 
-/* -EROFS when (dirfd, path) is mounted, else 0. */
-static int mounted(int dirfd, const char *path)
+enum op { OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_TOUCH, OP_NOLINK };
+
+/* The op on (dirfd, path) when it is mounted: *handled, and 0 or -errno. */
+static int on_path(int dirfd, const char *path, enum op op, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
+	struct mount *m = route(dirfd, path, buf, &key);
+	int rc;
 
-	return route(dirfd, path, buf, &key) ? -EROFS : 0;
+	*handled = m != NULL;
+	if (!m)
+		return 0;
+	if (!mount_writable(m))
+		return -EROFS;
+	guard_enter();
+	switch (op) {
+	case OP_MKDIR:	rc = mutate_mkdir(m, key); break;
+	case OP_RMDIR:	rc = mutate_rmdir(m, key); break;
+	case OP_UNLINK:	rc = mutate_unlink(m, key); break;
+	case OP_TOUCH:	rc = mutate_exists(m, key); break;
+	default:	rc = -EPERM; break;
+	}
+	guard_leave();
+	return rc;
 }
 
-static int mounted_fd(int fd)
+#define ON_PATH(dirfd, path, op, otherwise) \
+	do { \
+		int handled_, rc_ = on_path(dirfd, path, op, &handled_); \
+		return handled_ ? (int)ret_or_fail(rc_) : (otherwise); \
+	} while (0)
+
+/* Descriptor calls that change nothing a store keeps: *handled, 0 or -errno. */
+static int on_fd(int fd, int *handled)
 {
 	struct vfile *vf = vfile_get(fd);
+	int rc;
 
+	*handled = vf != NULL;
 	if (!vf)
 		return 0;
+	rc = mount_writable(vf->mnt) ? 0 : -EROFS;
 	guard_enter();
 	vfile_put(vf);
 	guard_leave();
-	return -EBADF;
+	return rc;
 }
 
-/* Two paths: EROFS when both are mounted, EXDEV when one is. */
-static int mounted_pair(int d1, const char *p1, int d2, const char *p2)
-{
-	int a = mounted(d1, p1), b = mounted(d2, p2);
-
-	return a && b ? -EROFS : a || b ? -EXDEV : 0;
-}
-
-#define REFUSE(probe, otherwise) \
+#define ON_FD(fd, otherwise) \
 	do { \
-		int rc_ = (probe); \
-		return rc_ ? (int)fail(rc_) : (otherwise); \
+		int handled_, rc_ = on_fd(fd, &handled_); \
+		return handled_ ? (int)ret_or_fail(rc_) : (otherwise); \
 	} while (0)
+
+/* Two paths: both on one mount -> the rename; one mounted -> EXDEV. */
+static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, int *handled)
+{
+	char b1[PATH_MAX], b2[PATH_MAX];
+	const char *k1, *k2;
+	struct mount *m1 = route(d1, p1, b1, &k1), *m2 = route(d2, p2, b2, &k2);
+	int rc;
+
+	*handled = m1 || m2;
+	if (!*handled)
+		return 0;
+	if (m1 != m2)
+		return -EXDEV;
+	if (!mount_writable(m1))
+		return -EROFS;
+	if (is_link)
+		return -EPERM;
+	guard_enter();
+	rc = mutate_rename(m1, k1, k2);
+	guard_leave();
+	return rc;
+}
+
+#define ON_PAIR(d1, p1, d2, p2, is_link, otherwise) \
+	do { \
+		int handled_, rc_ = on_pair(d1, p1, d2, p2, is_link, &handled_); \
+		return handled_ ? (int)ret_or_fail(rc_) : (otherwise); \
+	} while (0)
+
+static int truncate_path(const char *path, off_t len, int *handled)
+{
+	char buf[PATH_MAX];
+	const char *key;
+	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	int rc;
+
+	*handled = m != NULL;
+	if (!m)
+		return 0;
+	if (!mount_writable(m))
+		return -EROFS;
+	if (len < 0)
+		return -EINVAL;
+	guard_enter();
+	rc = mutate_truncate(m, key, len);
+	guard_leave();
+	return rc;
+}
 
 EXPORT int mkdir(const char *p, mode_t m)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(mkdir)(p, m));
+	ON_PATH(AT_FDCWD, p, OP_MKDIR, REAL(mkdir)(p, m));
 }
 
 EXPORT int mkdirat(int d, const char *p, mode_t m)
 {
-	REFUSE(mounted(d, p), REAL(mkdirat)(d, p, m));
+	ON_PATH(d, p, OP_MKDIR, REAL(mkdirat)(d, p, m));
 }
 
 EXPORT int rmdir(const char *p)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(rmdir)(p));
+	ON_PATH(AT_FDCWD, p, OP_RMDIR, REAL(rmdir)(p));
 }
 
 EXPORT int unlink(const char *p)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(unlink)(p));
+	ON_PATH(AT_FDCWD, p, OP_UNLINK, REAL(unlink)(p));
 }
 
 EXPORT int unlinkat(int d, const char *p, int f)
 {
-	REFUSE(mounted(d, p), REAL(unlinkat)(d, p, f));
+	ON_PATH(d, p, (f & AT_REMOVEDIR) ? OP_RMDIR : OP_UNLINK, REAL(unlinkat)(d, p, f));
 }
 
 EXPORT int rename(const char *a, const char *b)
 {
-	REFUSE(mounted_pair(AT_FDCWD, a, AT_FDCWD, b), REAL(rename)(a, b));
+	ON_PAIR(AT_FDCWD, a, AT_FDCWD, b, 0, REAL(rename)(a, b));
 }
 
 EXPORT int renameat(int da, const char *a, int db, const char *b)
 {
-	REFUSE(mounted_pair(da, a, db, b), REAL(renameat)(da, a, db, b));
+	ON_PAIR(da, a, db, b, 0, REAL(renameat)(da, a, db, b));
 }
 
 EXPORT int renameat2(int da, const char *a, int db, const char *b, unsigned f)
 {
-	REFUSE(mounted_pair(da, a, db, b), REAL(renameat2)(da, a, db, b, f));
+	/* RENAME_NOREPLACE and RENAME_EXCHANGE need an atomicity stores lack */
+	if (f) {
+		char buf[PATH_MAX];
+		const char *key;
+
+		if (route(da, a, buf, &key) || route(db, b, buf, &key))
+			return (int)fail(-EINVAL);
+	}
+	ON_PAIR(da, a, db, b, 0, REAL(renameat2)(da, a, db, b, f));
 }
 
 EXPORT int link(const char *a, const char *b)
 {
-	REFUSE(mounted_pair(AT_FDCWD, a, AT_FDCWD, b), REAL(link)(a, b));
+	ON_PAIR(AT_FDCWD, a, AT_FDCWD, b, 1, REAL(link)(a, b));
 }
 
 EXPORT int linkat(int da, const char *a, int db, const char *b, int f)
 {
-	REFUSE(mounted_pair(da, a, db, b), REAL(linkat)(da, a, db, b, f));
+	ON_PAIR(da, a, db, b, 1, REAL(linkat)(da, a, db, b, f));
 }
 
 EXPORT int symlink(const char *target, const char *p)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(symlink)(target, p));
+	ON_PATH(AT_FDCWD, p, OP_NOLINK, REAL(symlink)(target, p));
 }
 
 EXPORT int symlinkat(const char *target, int d, const char *p)
 {
-	REFUSE(mounted(d, p), REAL(symlinkat)(target, d, p));
+	ON_PATH(d, p, OP_NOLINK, REAL(symlinkat)(target, d, p));
 }
 
 EXPORT int mknod(const char *p, mode_t m, dev_t dev)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(mknod)(p, m, dev));
+	ON_PATH(AT_FDCWD, p, OP_NOLINK, REAL(mknod)(p, m, dev));
 }
 
 EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev)
 {
-	REFUSE(mounted(d, p), REAL(mknodat)(d, p, m, dev));
+	ON_PATH(d, p, OP_NOLINK, REAL(mknodat)(d, p, m, dev));
 }
 
 EXPORT int chmod(const char *p, mode_t m)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(chmod)(p, m));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(chmod)(p, m));
 }
 
 EXPORT int fchmodat(int d, const char *p, mode_t m, int f)
 {
-	REFUSE(mounted(d, p), REAL(fchmodat)(d, p, m, f));
+	ON_PATH(d, p, OP_TOUCH, REAL(fchmodat)(d, p, m, f));
 }
 
 EXPORT int fchmod(int fd, mode_t m)
 {
-	REFUSE(mounted_fd(fd), REAL(fchmod)(fd, m));
+	ON_FD(fd, REAL(fchmod)(fd, m));
 }
 
 EXPORT int chown(const char *p, uid_t u, gid_t g)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(chown)(p, u, g));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(chown)(p, u, g));
 }
 
 EXPORT int lchown(const char *p, uid_t u, gid_t g)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(lchown)(p, u, g));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(lchown)(p, u, g));
 }
 
 EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int f)
 {
-	REFUSE(mounted(d, p), REAL(fchownat)(d, p, u, g, f));
+	ON_PATH(d, p, OP_TOUCH, REAL(fchownat)(d, p, u, g, f));
 }
 
 EXPORT int fchown(int fd, uid_t u, gid_t g)
 {
-	REFUSE(mounted_fd(fd), REAL(fchown)(fd, u, g));
+	ON_FD(fd, REAL(fchown)(fd, u, g));
 }
 
 EXPORT int truncate(const char *p, off_t len)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(truncate)(p, len));
+	int handled, rc = truncate_path(p, len, &handled);
+
+	return handled ? (int)ret_or_fail(rc) : REAL(truncate)(p, len);
 }
 
 EXPORT int truncate64(const char *p, off64_t len)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(truncate64)(p, len));
+	int handled, rc = truncate_path(p, len, &handled);
+
+	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(p, len);
 }
 
+/* These change the bytes: a file opened for update is staged first. */
 EXPORT int ftruncate(int fd, off_t len)
 {
-	REFUSE(mounted_fd(fd), REAL(ftruncate)(fd, len));
+	return shim_before_write(fd) ? -1 : REAL(ftruncate)(fd, len);
 }
 
 EXPORT int ftruncate64(int fd, off64_t len)
 {
-	REFUSE(mounted_fd(fd), REAL(ftruncate64)(fd, len));
+	return shim_before_write(fd) ? -1 : REAL(ftruncate64)(fd, len);
 }
 
 EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 {
-	REFUSE(mounted_fd(fd), REAL(fallocate)(fd, mode, off, len));
+	return shim_before_write(fd) ? -1 : REAL(fallocate)(fd, mode, off, len);
 }
 
 EXPORT int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
-	REFUSE(mounted_fd(fd), REAL(fallocate64)(fd, mode, off, len));
+	return shim_before_write(fd) ? -1 : REAL(fallocate64)(fd, mode, off, len);
 }
 
 /* posix_fallocate returns the error number instead of setting errno. */
 EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 {
-	int rc = mounted_fd(fd);
-
-	return rc ? -rc : REAL(posix_fallocate)(fd, off, len);
+	return shim_before_write(fd) ? errno : REAL(posix_fallocate)(fd, off, len);
 }
 
 EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
-	int rc = mounted_fd(fd);
-
-	return rc ? -rc : REAL(posix_fallocate64)(fd, off, len);
+	return shim_before_write(fd) ? errno : REAL(posix_fallocate64)(fd, off, len);
 }
 
 EXPORT int utime(const char *p, const struct utimbuf *t)
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(utime)(p, t));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(utime)(p, t));
 }
 
 EXPORT int utimes(const char *p, const struct timeval t[2])
 {
-	REFUSE(mounted(AT_FDCWD, p), REAL(utimes)(p, t));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(utimes)(p, t));
 }
 
 EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f)
 {
-	REFUSE(mounted(d, p), REAL(utimensat)(d, p, t, f));
+	ON_PATH(d, p, OP_TOUCH, REAL(utimensat)(d, p, t, f));
 }
 
 EXPORT int futimens(int fd, const struct timespec t[2])
 {
-	REFUSE(mounted_fd(fd), REAL(futimens)(fd, t));
+	ON_FD(fd, REAL(futimens)(fd, t));
 }

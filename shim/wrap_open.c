@@ -6,40 +6,108 @@
  * Opening costs at most one metadata request (none while the metadata
  * cache has the answer).  The descriptor returned is a fresh memfd, placed
  * where the kernel puts any new descriptor, with close-on-exec as asked.
- * Writes come with the write path; until then they fail with EROFS.
+ * Writing gives a staged file instead (shim/staged.c).
  */
 #include <stdarg.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
 
 #include "backend/engine.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
-static int refuse_write(struct mount *m, const char *key, int flags)
+#define WRITE_FLAGS(flags) \
+	(((flags) & O_ACCMODE) != O_RDONLY || ((flags) & O_TRUNC) || \
+	 ((flags) & O_TMPFILE) == O_TMPFILE)
+
+static int writable(const struct mount *m)
+{
+	return !m->read_only && (store_caps(m->st) & STORE_CAP_WRITE);
+}
+
+/*
+ * What key is now: unsent writes first (read your own writes), then the
+ * store.  1 in *staged when the answer is a staged file, named in data.
+ */
+static int current(struct mount *m, const char *key, struct store_meta *meta, char *data,
+		   int *staged)
+{
+	*staged = staged_lookup(m, key, meta, data, PATH_MAX);
+	return *staged ? 0 : obj_stat(m->st, key, meta);
+}
+
+/*
+ * Open for writing: a new or truncated file, or one with unsent writes,
+ * is staged now; an existing object opened for update is read through
+ * the cache until its first write stages it (shim/staged.c).
+ */
+static int open_for_write(struct mount *m, const char *key, int flags, int *later)
 {
 	struct store_meta meta;
-	int rc = obj_stat(m->st, key, &meta);
+	char data[PATH_MAX];
+	int staged, rc = current(m, key, &meta, data, &staged);
 
+	*later = 0;
+	if (rc && rc != -ENOENT)
+		return rc;
 	if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL))
 		return -EEXIST;
 	if (rc == 0 && meta.kind == STORE_DIR)
 		return -EISDIR;
-	return rc == 0 || rc == -ENOENT ? -EROFS : rc;
+	if (!writable(m) || (flags & O_TMPFILE) == O_TMPFILE)
+		return rc == 0 || rc == -ENOENT ? -EROFS : rc;
+	if (rc == -ENOENT && !(flags & O_CREAT))
+		return -ENOENT;
+	if (rc == 0 && !(flags & O_TRUNC) && !staged) {
+		*later = 1;
+		return 0;
+	}
+	return staged_open(m, key, flags, rc == 0 && staged && !(flags & O_TRUNC));
+}
+
+/* A descriptor of the staged bytes of key, for reading only. */
+static int open_staged_copy(struct mount *m, const char *key, const struct store_meta *meta,
+			    const char *data, int flags)
+{
+	int fd = REAL(open)(data, O_RDONLY | (flags & O_CLOEXEC));
+	struct vfile *vf;
+
+	if (fd < 0)
+		return -errno;	/* its upload just landed: ask the store */
+	vf = vfile_new(VFILE_STAGED, m, key, flags & ~(O_CREAT | O_NOCTTY | O_CLOEXEC));
+	if (!vf || !fdtab_fits(fd)) {
+		REAL(close)(fd);
+		vfile_put(vf);
+		return vf ? -EMFILE : -ENOMEM;
+	}
+	vf->meta = *meta;
+	vfile_put(fdtab_set(fd, vf));
+	vfile_put(vf);
+	return fd;
 }
 
 int shim_open(struct mount *m, const char *key, int flags)
 {
 	enum vfile_kind kind = VFILE_REG;
 	struct store_meta meta;
+	char data[PATH_MAX];
 	struct vfile *vf;
-	int fd, rc;
+	int fd, rc, staged, later = 0;
 
 	if (!m->st)
 		return -EIO;
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
-	    (flags & O_TMPFILE) == O_TMPFILE)
-		return refuse_write(m, key, flags);
-	rc = obj_stat(m->st, key, &meta);
+	if (WRITE_FLAGS(flags)) {
+		rc = open_for_write(m, key, flags, &later);
+		if (!later)
+			return rc;
+	}
+	rc = current(m, key, &meta, data, &staged);
+	if (rc == 0 && staged) {
+		rc = open_staged_copy(m, key, &meta, data, flags);
+		if (rc != -ENOENT)
+			return rc;
+		rc = obj_stat(m->st, key, &meta);
+	}
 	if (rc == -ENOENT && (flags & O_CREAT))
 		return -EROFS;
 	if (rc)
@@ -172,22 +240,26 @@ EXPORT int creat64(const char *path, mode_t mode)
 	return open64(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-static void release(int fd)
+/* 0, or what the last release of a written file reported (sync_close). */
+static int release(int fd)
 {
 	struct vfile *vf = fdtab_clear(fd);
+	int rc = 0;
 
 	if (vf) {
 		guard_enter();
-		vfile_put(vf);
+		rc = vfile_release(vf);
 		guard_leave();
 	}
+	return rc;
 }
 
 EXPORT int close(int fd)
 {
 	/* out of the table first: the number may be reused the moment it closes */
-	release(fd);
-	return REAL(close)(fd);
+	int rc = release(fd), real = REAL(close)(fd);
+
+	return rc ? (int)fail(rc) : real;
 }
 
 static void release_range(unsigned first, unsigned last)

@@ -61,6 +61,21 @@ EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
 	return handled ? rc : REAL(readlinkat)(dirfd, path, out, len);
 }
 
+EXPORT ssize_t __readlink_chk(const char *path, char *out, size_t len, size_t outlen)
+{
+	if (len > outlen)
+		__chk_fail();
+	return readlink(path, out, len);
+}
+
+EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *out, size_t len,
+				size_t outlen)
+{
+	if (len > outlen)
+		__chk_fail();
+	return readlinkat(dirfd, path, out, len);
+}
+
 EXPORT char *realpath(const char *path, char *resolved)
 {
 	char buf[PATH_MAX];

@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "backend/engine.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -39,25 +40,41 @@ ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off)
 	return obj_read(vf->obj, buf, len, off);
 }
 
-/* Reads at the vfile's offset and moves it; the caller holds vf->lock. */
-static ssize_t read_locked(struct vfile *vf, void *buf, size_t len)
+/*
+ * A file's offset is kept where a real file keeps it: in the placeholder's
+ * open file description.  So descriptors share it across dup, fork and
+ * exec alike (`(head -c 100; cat) < /data/f` in a shell), at the cost of
+ * two lseek(2) calls per read.  The caller holds vf->lock.
+ */
+static off_t pos_get(int fd)
 {
-	ssize_t n = obj_read(vf->obj, buf, len, vf->pos);
+	off_t pos = REAL(lseek)(fd, 0, SEEK_CUR);
 
-	if (n > 0)
-		vf->pos += n;
-	return n;
+	return pos < 0 ? -errno : pos;
 }
 
-ssize_t vfile_read(struct vfile *vf, void *buf, size_t len)
+static void pos_set(int fd, off_t pos)
+{
+	REAL(lseek)(fd, pos, SEEK_SET);
+}
+
+ssize_t vfile_read(struct vfile *vf, int fd, void *buf, size_t len)
 {
 	ssize_t rc = check_readable(vf);
+	off_t pos;
 
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&vf->lock);
-	obj_advise(vf->obj, &vf->pf, vf->pos, len);
-	rc = read_locked(vf, buf, len);
+	pos = pos_get(fd);
+	if (pos < 0) {
+		rc = pos;
+	} else {
+		obj_advise(vf->obj, &vf->pf, pos, len);
+		rc = obj_read(vf->obj, buf, len, pos);
+		if (rc > 0)
+			pos_set(fd, pos + rc);
+	}
 	pthread_mutex_unlock(&vf->lock);
 	return rc;
 }
@@ -72,7 +89,7 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 }
 
 /* Scatter read: at off, or at (and moving) the offset when off is -1. */
-static ssize_t vfile_readv(struct vfile *vf, const struct iovec *iov, int cnt, off_t off)
+static ssize_t vfile_readv(struct vfile *vf, int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	ssize_t rc = check_readable(vf), done = 0;
 	int at_pos = off == -1;
@@ -84,8 +101,10 @@ static ssize_t vfile_readv(struct vfile *vf, const struct iovec *iov, int cnt, o
 	if (!at_pos && off < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&vf->lock);
-	if (at_pos)
-		off = vf->pos;
+	if (at_pos && (off = pos_get(fd)) < 0) {
+		pthread_mutex_unlock(&vf->lock);
+		return off;
+	}
 	obj_advise(vf->obj, at_pos ? &vf->pf : &vf->ppf, off, iov_total(iov, cnt));
 	for (int i = 0; i < cnt; i++) {
 		ssize_t n = obj_read(vf->obj, iov[i].iov_base, iov[i].iov_len, off + done);
@@ -99,18 +118,27 @@ static ssize_t vfile_readv(struct vfile *vf, const struct iovec *iov, int cnt, o
 			break;
 	}
 	if (at_pos && done > 0)
-		vf->pos += done;
+		pos_set(fd, off + done);
 	pthread_mutex_unlock(&vf->lock);
 	return rc < 0 ? rc : done;
 }
 
-/* Runs a vfile operation with the guard held and errno set on failure. */
+/*
+ * Runs a vfile operation with the guard held and errno set on failure.  A
+ * staged file is a real file: the C library does it (otherwise).
+ */
 #define ON_VFILE(fd, expr, otherwise) \
 	do { \
 		struct vfile *vf = vfile_get(fd); \
 		ssize_t rc_; \
 		if (!vf) \
 			return otherwise; \
+		if (vf->kind == VFILE_STAGED) { \
+			guard_enter(); \
+			vfile_put(vf); \
+			guard_leave(); \
+			return otherwise; \
+		} \
 		guard_enter(); \
 		rc_ = (expr); \
 		vfile_put(vf); \
@@ -120,7 +148,7 @@ static ssize_t vfile_readv(struct vfile *vf, const struct iovec *iov, int cnt, o
 
 EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-	ON_VFILE(fd, vfile_read(vf, buf, len), REAL(read)(fd, buf, len));
+	ON_VFILE(fd, vfile_read(vf, fd, buf, len), REAL(read)(fd, buf, len));
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -156,44 +184,48 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off64_t off, size_t 
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	ON_VFILE(fd, vfile_readv(vf, iov, cnt, -1), REAL(readv)(fd, iov, cnt));
+	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, -1), REAL(readv)(fd, iov, cnt));
 }
 
 EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, iov, cnt, off),
+	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off),
 		 REAL(preadv)(fd, iov, cnt, off));
 }
 
 EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, iov, cnt, off),
+	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off),
 		 REAL(preadv64)(fd, iov, cnt, off));
 }
 
 /* preadv2: an offset of -1 means the current offset, as for readv. */
 EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	ON_VFILE(fd, vfile_readv(vf, iov, cnt, off), REAL(preadv2)(fd, iov, cnt, off, flags));
+	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, off), REAL(preadv2)(fd, iov, cnt, off, flags));
 }
 
 EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
-	ON_VFILE(fd, vfile_readv(vf, iov, cnt, off),
+	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, off),
 		 REAL(preadv64v2)(fd, iov, cnt, off, flags));
 }
 
-static off_t vfile_seek(struct vfile *vf, off_t off, int whence)
+/* A directory's offset is its vfile's: an index into its listing. */
+static off_t vfile_seek(struct vfile *vf, int fd, off_t off, int whence)
 {
 	off_t size = vf->kind == VFILE_REG ? vf->meta.size : 0, pos;
+	int dir = vf->kind == VFILE_DIR;
+	off_t cur;
 
 	pthread_mutex_lock(&vf->lock);
+	cur = dir ? vf->pos : pos_get(fd);
 	switch (whence) {
 	case SEEK_SET:
 		pos = off;
 		break;
 	case SEEK_CUR:
-		pos = vf->pos + off;
+		pos = cur + off;
 		break;
 	case SEEK_END:
 		pos = size + off;
@@ -207,61 +239,125 @@ static off_t vfile_seek(struct vfile *vf, off_t off, int whence)
 	default:
 		pos = -EINVAL;
 	}
-	if (pos < 0 && pos != -ENXIO)
+	if (cur < 0)
+		pos = cur;
+	else if (pos < 0 && pos != -ENXIO)
 		pos = -EINVAL;
-	if (pos >= 0)
+	if (pos >= 0 && dir)
 		vf->pos = pos;
+	else if (pos >= 0)
+		pos_set(fd, pos);
 	pthread_mutex_unlock(&vf->lock);
 	return pos;
 }
 
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
-	ON_VFILE(fd, vfile_seek(vf, off, whence), REAL(lseek)(fd, off, whence));
+	ON_VFILE(fd, vfile_seek(vf, fd, off, whence), REAL(lseek)(fd, off, whence));
 }
 
 EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 {
-	ON_VFILE(fd, vfile_seek(vf, off, whence), REAL(lseek64)(fd, off, whence));
+	ON_VFILE(fd, vfile_seek(vf, fd, off, whence), REAL(lseek64)(fd, off, whence));
 }
 
-/* Mounted files are open read-only until the write path lands. */
+/*
+ * A write to a file opened for update stages it first (then the write is
+ * the kernel's); to one opened read-only it fails as the kernel's would.
+ */
+static ssize_t before_write(struct vfile *vf)
+{
+	if (vf->kind == VFILE_DIR)
+		return -EISDIR;
+	if ((vf->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	return staged_promote(vf);
+}
+
+#define ON_WRITE(fd, call) \
+	do { \
+		struct vfile *vf = vfile_get(fd); \
+		ssize_t rc_ = 0; \
+		if (vf) { \
+			guard_enter(); \
+			if (vf->kind != VFILE_STAGED) \
+				rc_ = before_write(vf); \
+			vfile_put(vf); \
+			guard_leave(); \
+			if (rc_) \
+				return fail(rc_); \
+		} \
+		return call; \
+	} while (0)
+
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	ON_VFILE(fd, -EBADF, REAL(write)(fd, buf, len));
+	ON_WRITE(fd, REAL(write)(fd, buf, len));
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwrite)(fd, buf, len, off));
+	ON_WRITE(fd, REAL(pwrite)(fd, buf, len, off));
 }
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwrite64)(fd, buf, len, off));
+	ON_WRITE(fd, REAL(pwrite64)(fd, buf, len, off));
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	ON_VFILE(fd, -EBADF, REAL(writev)(fd, iov, cnt));
+	ON_WRITE(fd, REAL(writev)(fd, iov, cnt));
 }
 
 EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwritev)(fd, iov, cnt, off));
+	ON_WRITE(fd, REAL(pwritev)(fd, iov, cnt, off));
 }
 
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwritev64)(fd, iov, cnt, off));
+	ON_WRITE(fd, REAL(pwritev64)(fd, iov, cnt, off));
 }
 
 EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwritev2)(fd, iov, cnt, off, flags));
+	ON_WRITE(fd, REAL(pwritev2)(fd, iov, cnt, off, flags));
 }
 
 EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
-	ON_VFILE(fd, -EBADF, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
+	ON_WRITE(fd, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
+}
+
+/* ftruncate and fallocate change the bytes too (wrap_modify.c). */
+int shim_before_write(int fd)
+{
+	ON_WRITE(fd, 0);
+}
+
+static int sync_fd(int fd, int (*real)(int))
+{
+	struct vfile *vf = vfile_get(fd);
+	int rc = 0;
+
+	if (!vf)
+		return real(fd);
+	guard_enter();
+	if (vf->kind == VFILE_STAGED)
+		rc = staged_sync(vf);
+	vfile_put(vf);
+	guard_leave();
+	return (int)ret_or_fail(rc);
+}
+
+/* fsync: the file as it is now is durable in the store, or EIO. */
+EXPORT int fsync(int fd)
+{
+	return sync_fd(fd, REAL(fsync));
+}
+
+EXPORT int fdatasync(int fd)
+{
+	return sync_fd(fd, REAL(fdatasync));
 }

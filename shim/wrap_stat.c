@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "backend/engine.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 layout");
@@ -23,7 +24,8 @@ static int stat_key(struct mount *m, const char *key, struct stat *sb)
 	if (!m->st)
 		return -EIO;
 	guard_enter();
-	rc = obj_stat(m->st, key, &meta);
+	/* unsent writes first: a program sees what it wrote */
+	rc = staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat(m->st, key, &meta);
 	guard_leave();
 	if (rc == 0)
 		vfile_fill_stat(m, key, &meta, sb);
@@ -34,10 +36,18 @@ static int stat_vfile(int fd, struct stat *sb, int *handled)
 {
 	struct vfile *vf = vfile_get(fd);
 
+	struct store_meta meta;
+
 	*handled = vf != NULL;
 	if (!vf)
 		return 0;
-	vfile_fill_stat(vf->mnt, vf->key, &vf->meta, sb);
+	meta = vf->meta;
+	if (vf->kind == VFILE_STAGED && REAL(fstat)(fd, sb) == 0) {
+		meta.kind = STORE_FILE;
+		meta.size = sb->st_size;
+		meta.mtime = sb->st_mtim;
+	}
+	vfile_fill_stat(vf->mnt, vf->key, &meta, sb);
 	guard_enter();
 	vfile_put(vf);
 	guard_leave();
@@ -204,7 +214,7 @@ static int access_at(int dirfd, const char *path, int mode, int *handled)
 
 	if (!*handled || rc != 0)
 		return rc;
-	if (mode & W_OK)
+	if ((mode & W_OK) && !(sb.st_mode & S_IWUSR))
 		return (int)fail(-EROFS);
 	if ((mode & X_OK) && !S_ISDIR(sb.st_mode))
 		return (int)fail(-EACCES);
@@ -216,6 +226,19 @@ EXPORT int access(const char *path, int mode)
 	int handled, rc = access_at(AT_FDCWD, path, mode, &handled);
 
 	return handled ? rc : REAL(access)(path, mode);
+}
+
+/* glibc's eaccess answers through an internal fstatat: wrapped itself. */
+EXPORT int euidaccess(const char *path, int mode)
+{
+	int handled, rc = access_at(AT_FDCWD, path, mode, &handled);
+
+	return handled ? rc : REAL(euidaccess)(path, mode);
+}
+
+EXPORT int eaccess(const char *path, int mode)
+{
+	return euidaccess(path, mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)

@@ -5,13 +5,14 @@
  *
  * glibc's stdio reads through internal calls no preload can see, so a
  * stream on a mounted file is a fopencookie stream whose functions call
- * our own read, lseek and close.  Such a stream has no descriptor of its
+ * our own read, write, lseek and close (so fclose of a written file starts
+ * its upload).  Such a stream has no descriptor of its
  * own as far as glibc knows (fileno -1), so fileno is wrapped to give the
  * mounted descriptor back: libstdc++'s ifstream and many programs need it.
  *
  * freopen cannot swap a cookie in under an existing FILE (stdin, most
  * often), so it reopens the stream on the placeholder memfd, filled with
- * the object's bytes, and glibc reads that natively.
+ * the object's bytes, and glibc reads that natively; for reading only.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +37,13 @@ static atomic_int nstreams;
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	return read(((struct stream *)c)->fd, buf, n);
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	ssize_t w = write(((struct stream *)c)->fd, buf, n);
+
+	return w < 0 ? 0 : w;	/* fopencookie: 0 is the error */
 }
 
 static int cookie_seek(void *c, off64_t *off, int whence)
@@ -82,6 +90,7 @@ static FILE *stream_open(int fd, const char *mode)
 {
 	cookie_io_functions_t io = {
 		.read = cookie_read,
+		.write = cookie_write,
 		.seek = cookie_seek,
 		.close = cookie_close,
 	};
@@ -140,7 +149,7 @@ static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
 		errno = -fd;
 		return NULL;
 	}
-	fp = stream_open(fd, mode);
+	fp = stream_open(fd, mode);	/* its first write stages an existing file */
 	if (!fp) {
 		close(fd);
 		errno = ENOMEM;
@@ -183,8 +192,8 @@ static FILE *freopen_mounted(struct mount *m, const char *key, const char *mode,
 	struct vfile *vf;
 	FILE *out;
 
-	if (flags < 0) {
-		errno = EINVAL;
+	if (flags < 0 || (flags & O_ACCMODE) != O_RDONLY) {
+		errno = flags < 0 ? EINVAL : ENOTSUP;	/* see the README */
 		return NULL;
 	}
 	guard_enter();
@@ -231,11 +240,18 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 	struct vfile *vf = vfile_get(fd);
 
 	if (vf) {
+		int flags = mode_flags(mode), staged = vf->kind == VFILE_STAGED,
+		    access = vf->flags & O_ACCMODE;
+
 		guard_enter();
 		vfile_put(vf);
 		guard_leave();
-		if (mode_flags(mode) < 0 || (mode_flags(mode) & O_ACCMODE) != O_RDONLY) {
-			errno = mode_flags(mode) < 0 ? EINVAL : EBADF;
+		if (flags < 0) {
+			errno = EINVAL;
+			return NULL;
+		}
+		if (!staged && (flags & O_ACCMODE) != O_RDONLY && access == O_RDONLY) {
+			errno = EINVAL;	/* as glibc: the mode asks more than the descriptor has */
 			return NULL;
 		}
 		return stream_open(fd, mode);

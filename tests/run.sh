@@ -4,7 +4,8 @@
 # run.sh - every test, as `make test` runs it:
 #   1. unit tests, plain and under AddressSanitizer+UBSan
 #   2. the engine and cache under ThreadSanitizer (the engine also over HTTP),
-#      and directory listings against s3rver and radosgw (plain, ASan, TSan)
+#      directory listings and the store's writes against s3rver and radosgw
+#      (plain, ASan, TSan), writes also through the fault proxy
 #   3. integration tests against real servers, with the plain library and
 #      with the ASan+UBSan library
 # Ends with "N passed, M failed" over all of them.
@@ -40,7 +41,7 @@ echo "== building"
 make -s -j2 all units tools || exit 1
 make -s -j2 SAN=asan BUILD=build/asan all units || exit 1
 make -s -j2 SAN=tsan BUILD=build/tsan build/tsan/test_engine build/tsan/test_cache \
-	build/tsan/test_dirlist || exit 1
+	build/tsan/test_dirlist build/tsan/test_store_write build/tsan/test_upload || exit 1
 cc -shared -fPIC -O2 -o build/no_freelocale.so tests/preload/no_freelocale.c || exit 1
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -66,6 +67,7 @@ else
 fi
 rm -rf "$rundir"
 tally build/tsan/test_cache build/tsan/test_cache
+tally build/tsan/test_upload build/tsan/test_upload
 
 # Directory listings against both S3 servers, plain, ASan+UBSan and TSan.
 # The test uploads its tree once per server and counts requests itself.
@@ -84,6 +86,39 @@ for server in s3rver radosgw; do
 	rm -rf "$rundir"
 done
 
+# The store's writes against both S3 servers, plain, ASan+UBSan and TSan.
+# s3rver also gets the fault proxy in front (S3_PROXY): the test sends
+# writes through it unsigned, since the proxy changes the signed path.
+for server in s3rver radosgw; do
+	rundir=$(mktemp -d /tmp/cloudshim-write.XXXXXX)
+	if tests/servers/$server.sh start "$rundir" >/dev/null; then
+		proxy= proxy_pid=
+		if [ "$server" = s3rver ]; then
+			/usr/bin/python3 tests/servers/faultproxy.py \
+				"$(sed -n 's/^S3_ENDPOINT=//p' "$rundir/s3rver.env")" \
+				"$rundir/proxy.port" "$rundir/proxy.log" &
+			proxy_pid=$!
+			for _ in $(seq 100); do [ -s "$rundir/proxy.port" ] && break; sleep 0.1; done
+			if [ -s "$rundir/proxy.port" ]; then
+				proxy="S3_PROXY=http://127.0.0.1:$(cat "$rundir/proxy.port")"
+			else
+				echo "FAIL the fault proxy did not start for the write tests"
+				failed=$((failed + 1))
+			fi
+		fi
+		for build in build build/asan build/tsan; do
+			tally "$build/test_store_write ($server)" env $(cat "$rundir/$server.env") \
+				S3_SERVER=$server $proxy "$build/test_store_write"
+		done
+		[ -n "$proxy_pid" ] && kill "$proxy_pid" && wait "$proxy_pid" 2>/dev/null
+		tests/servers/$server.sh stop "$rundir" >/dev/null
+	else
+		echo "FAIL $server did not start for the write tests"
+		failed=$((failed + 1))
+	fi
+	rm -rf "$rundir"
+done
+
 tally "integration, plain library" tests/integration/test_read.sh "$top/build/libcloudshim.so"
 tally "retries, plain library" tests/integration/test_retry.sh "$top/build/libcloudshim.so"
 # With the ASan runtime preloaded, this system's libcurl dependencies
@@ -97,6 +132,12 @@ LC_ALL=C PY_CHECKS=0 ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_o
 	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
 LC_ALL=C ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
 	tally "retries, ASan+UBSan library" tests/integration/test_retry.sh \
+	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
+tally "programs, plain library" tests/integration/test_programs.sh "$top/build/libcloudshim.so"
+# bash hangs at start-up under the ASan runtime (the locale lock, above)
+LC_ALL=C PY_CHECKS=0 PROG_BASH=0 PROG_RGW=0 PROG_FILE=0 \
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
+	tally "programs, ASan+UBSan library" tests/integration/test_programs.sh \
 	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
 
 echo

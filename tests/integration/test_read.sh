@@ -62,6 +62,7 @@ export CLOUDSHIM_CONFIG=$RUN/rgw.json
 export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag"
 export CLOUDSHIM_ENDPOINT=$S3_ENDPOINT
 export CLOUDSHIM_METADATA_TTL_MS=0
+export CLOUDSHIM_READ_ONLY=1	# the read path; writes are test_write.sh's
 
 same() {	# same FILE CMD...: CMD's output equals FILE
 	local want=$1

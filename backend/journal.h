@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.h - the record of staged files not yet in the store.
+ *
+ * Every staged file has a journal entry beside it, a small JSON file:
+ * the program's path, the store URL and key, and once an upload failed,
+ * the size, MD5 and error.  A failed upload moves both into the recovery
+ * directory; `cloudshim sync` reads the entries there and uploads again.
+ * Entries hold no secret: credentials come from the configuration.
+ */
+#ifndef CLOUDSHIM_JOURNAL_H
+#define CLOUDSHIM_JOURNAL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct journal_entry {
+	char *path;		/* as the program named it: "/data/out.bin" */
+	char *url;		/* the mount's store URL: "s3://bucket/prefix" */
+	char *key;		/* the object key below url */
+	off_t size;		/* -1 until an upload failed */
+	char md5[33];		/* hex; "" until an upload failed */
+	char *error;		/* NULL until an upload failed */
+};
+
+/* Writes e to file (mode 0600, replaced atomically).  0 or -errno. */
+int journal_write(const char *file, const struct journal_entry *e);
+
+/* Reads file into e (free with journal_free).  0, -ENOENT or -EINVAL. */
+int journal_read(const char *file, struct journal_entry *e);
+void journal_free(struct journal_entry *e);
+
+/*
+ * Moves a failed upload's staged bytes (data) and its entry (file) into
+ * dir, created 0700 if needed, recording size, MD5 and error.  On return
+ * *kept_data names the data file kept (malloc'd).  0 or -errno.
+ */
+int journal_keep(const char *dir, const char *data, const char *file, struct journal_entry *e,
+		 const char *error, char **kept_data);
+
+/* The MD5 of fd's bytes as 32 hex digits.  0 or -errno. */
+int journal_md5(int fd, char hex[33]);
+
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stage.c - the staging directory, staged files and who holds them.
+ */
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "backend/journal.h"
+#include "backend/store.h"
+#include "shim/stage.h"
+#include "shim/wrap.h"
+
+#define DIR_MAX (PATH_MAX / 2)	/* room left for the names made inside */
+#define NAME_MAX_ (DIR_MAX + 64)
+
+static char stage_dir[DIR_MAX];
+static atomic_uint counter;
+
+int fd_private_dup(int fd)
+{
+	static int floor_fd = -1;
+	struct rlimit rl;
+
+	if (floor_fd < 0)
+		floor_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256 ?
+			   (int)(rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2) - 256 : 3;
+	fd = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor_fd);
+	return fd < 0 ? -errno : fd;
+}
+
+int stage_setup(const char *dir)
+{
+	struct stat sb;
+
+	if (dir && strlen(dir) >= sizeof(stage_dir))
+		return -ENAMETOOLONG;
+	if (dir)
+		snprintf(stage_dir, sizeof(stage_dir), "%s", dir);
+	else
+		snprintf(stage_dir, sizeof(stage_dir), "/dev/shm/cloudshim-%u", (unsigned)getuid());
+	if (REAL(mkdir)(stage_dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	/* never a directory someone else made for us, nor a link to one */
+	if (REAL(lstat)(stage_dir, &sb) != 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != getuid() || (sb.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+/* A fresh name: pid, a counter and random bits, nothing from the path. */
+static void fresh_name(char *out, size_t n)
+{
+	unsigned char r[8] = { 0 };
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r[0] = (unsigned char)clock();
+	snprintf(out, n, "%s/w-%d-%u-%02x%02x%02x%02x%02x%02x%02x%02x", stage_dir, (int)getpid(),
+		 atomic_fetch_add(&counter, 1), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+/* For an exclusive create: one name per (store, key), whoever asks. */
+static void claim_name(const struct mount *m, const char *key, char *out, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+	char hex[17] = "";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_DigestUpdate(ctx, store_url(m->st), strlen(store_url(m->st)) + 1);
+		EVP_DigestUpdate(ctx, key, strlen(key));
+		EVP_DigestFinal_ex(ctx, md, &len);
+	}
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < 8 && i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, n, "%s/x-%s", stage_dir, hex);
+}
+
+static int hold(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	return REAL(fcntl)(fd, F_SETLK, &fl) == 0 ? 0 : -errno;
+}
+
+int stage_create(struct mount *m, const char *key, const char *path, int exclusive,
+		 int flags, struct staged *s)
+{
+	struct journal_entry e = { (char *)path, (char *)store_url(m->st), (char *)key, -1, "", NULL };
+	char base[NAME_MAX_];
+	int fd, rc;
+
+	if (!stage_dir[0])
+		return -EROFS;
+	s->lock_fd = s->own_fd = -1;
+	if (exclusive)
+		claim_name(m, key, base, sizeof(base));
+	else
+		fresh_name(base, sizeof(base));
+	snprintf(s->data, sizeof(s->data), "%s", base);
+	snprintf(s->journal, sizeof(s->journal), "%s.json", base);
+	/* the entry first, created exclusively: it is also the claim */
+	s->lock_fd = REAL(open)(s->journal, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0600);
+	if (s->lock_fd < 0)
+		return errno == EEXIST && exclusive ? -EEXIST : -errno;
+	rc = journal_write(s->journal, &e);
+	if (rc == 0) {
+		/* journal_write replaced the file: lock the entry as it is now */
+		REAL(close)(s->lock_fd);
+		s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		rc = s->lock_fd < 0 ? -errno : hold(s->lock_fd, F_RDLCK);
+	}
+	fd = rc ? -1 : REAL(open)(s->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+				  (flags & O_CLOEXEC), 0600);
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	if (rc == 0 && (s->own_fd = fd_private_dup(fd)) < 0)
+		rc = s->own_fd;
+	if (rc) {
+		if (fd >= 0)
+			REAL(close)(fd);
+		stage_discard(s);
+		return rc;
+	}
+	return fd;
+}
+
+int stage_release(struct staged *s)
+{
+	int last;
+
+	hold(s->lock_fd, F_UNLCK);
+	last = hold(s->lock_fd, F_WRLCK) == 0;
+	if (!last) {
+		REAL(close)(s->lock_fd);
+		s->lock_fd = -1;
+	}
+	return last;
+}
+
+void stage_discard(struct staged *s)
+{
+	REAL(unlink)(s->data);
+	REAL(unlink)(s->journal);
+	if (s->lock_fd >= 0)
+		REAL(close)(s->lock_fd);
+	if (s->own_fd >= 0)
+		REAL(close)(s->own_fd);
+	s->lock_fd = s->own_fd = -1;
+}
+
+int stage_adopt(int fd, const char *data, struct staged *s)
+{
+	struct stat a, b;
+
+	s->lock_fd = s->own_fd = -1;
+	if (strncmp(data, stage_dir, strlen(stage_dir)) != 0 ||
+	    snprintf(s->data, sizeof(s->data), "%s", data) >= (int)sizeof(s->data))
+		return -EINVAL;
+	snprintf(s->journal, sizeof(s->journal), "%s.json", data);
+	if (REAL(fstat)(fd, &a) != 0 || REAL(stat)(data, &b) != 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -EINVAL;
+	s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (s->lock_fd < 0 || hold(s->lock_fd, F_RDLCK) != 0 || (s->own_fd = fd_private_dup(fd)) < 0) {
+		if (s->lock_fd >= 0)
+			REAL(close)(s->lock_fd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void stage_rehold(struct staged *s)
+{
+	if (s->lock_fd >= 0)
+		hold(s->lock_fd, F_RDLCK);
+}

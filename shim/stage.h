@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stage.h - staged files: where writes to mounted paths land.
+ *
+ * A write opens a real file in the staging directory (default
+ * /dev/shm/cloudshim-UID, 0700; files 0600, created O_EXCL|O_NOFOLLOW),
+ * so every write path of every program works natively at memory speed.
+ * Beside each staged file is its journal entry (backend/journal.h), which
+ * also says who still holds the file: each process holding it keeps a
+ * POSIX read lock on the entry.  Such locks are per process and are not
+ * inherited by fork, so the process that closes last, and only it, can
+ * take the write lock, and uploads.  Names carry no path or secret.
+ */
+#ifndef CLOUDSHIM_STAGE_H
+#define CLOUDSHIM_STAGE_H
+
+#include <limits.h>
+
+#include "shim/mount.h"
+
+struct staged {
+	char data[PATH_MAX];		/* the staged bytes */
+	char journal[PATH_MAX];		/* its journal entry */
+	int lock_fd;			/* the entry, read-locked while we hold it */
+	int own_fd;			/* our descriptor of the data, for the upload */
+};
+
+/* Sets up the staging directory (NULL: the default).  0 or -errno. */
+int stage_setup(const char *dir);
+
+/*
+ * A new staged file for key under m, which path names: the program's
+ * descriptor (flags: O_CLOEXEC honoured) and *s.  exclusive: fails with
+ * -EEXIST while another process on this machine creates the same key.
+ */
+int stage_create(struct mount *m, const char *key, const char *path, int exclusive,
+		 int flags, struct staged *s);
+
+/*
+ * This process lets go of s: 1 when no other process holds it.  The
+ * caller then uploads it, and lock_fd, now write-locked, goes with the
+ * upload so that `cloudshim sync` leaves the entry alone meanwhile.
+ */
+int stage_release(struct staged *s);
+
+/* Forgets s entirely: the bytes are not wanted (a failed open). */
+void stage_discard(struct staged *s);
+
+/*
+ * After exec: take hold of the staged file data that fd (inherited) is,
+ * with its entry.  0 or -errno (fd is not that file, or it is gone).
+ */
+int stage_adopt(int fd, const char *data, struct staged *s);
+
+/* In a forked child: take this process's hold again. */
+void stage_rehold(struct staged *s);
+
+/* A descriptor of fd for the shim's own use: high, close-on-exec. */
+int fd_private_dup(int fd);
+
+#endif

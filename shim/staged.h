@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * staged.h - writing to mounted paths: staged files from open to upload.
+ *
+ * open for writing gives the program a descriptor of a staged file
+ * (shim/stage.h); its I/O is then the kernel's own.  The last close, in
+ * the last process holding it, hands the file to the uploader
+ * (backend/upload.h) and returns at once, or waits when sync_close is
+ * set.  fsync waits until the file as it is now is durable.  At exit,
+ * written files still open are uploaded and the process waits for every
+ * upload.  Until an upload lands, stat and open of its path see the
+ * staged bytes (read your own writes).
+ */
+#ifndef CLOUDSHIM_STAGED_H
+#define CLOUDSHIM_STAGED_H
+
+#include <stddef.h>
+
+#include "backend/store.h"
+#include "shim/mount.h"
+
+struct vfile;
+struct dirlist;
+
+/* Settings, once at set-up: the staging directory and strict close. */
+void staged_setup(const char *staging_dir, int sync_close);
+
+/*
+ * open(2) of key under m for writing, staged now: the descriptor, or
+ * -errno.  copy: start from key's current bytes (else empty).
+ */
+int staged_open(struct mount *m, const char *key, int flags, int copy);
+
+/* The first write to a file opened for update: stage it now. */
+int staged_promote(struct vfile *vf);
+
+/* The last reference of a written vfile is gone: upload it. */
+int staged_close(struct vfile *vf);
+
+/* fsync(2) and fdatasync(2): 0 once the bytes as they are now are durable. */
+int staged_sync(struct vfile *vf);
+
+/* 1 with meta (and the staged file in data) when key has unsent writes. */
+int staged_lookup(const struct mount *m, const char *key, struct store_meta *meta, char *data,
+		  size_t n);
+
+/*
+ * Names directly below directory key with unsent writes that listing
+ * dl does not have: a malloc'd array of malloc'd names, *n of them.
+ */
+char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
+		    size_t *n);
+
+/* At exit: flush stdio, upload what is still open, wait for every upload. */
+void staged_exit(void);
+/* The same for _exit, which flushes nothing. */
+void staged_quit(void);
+
+/* In a forked child: hold the inherited staged files again. */
+void staged_fork_child(void);
+
+/* exec: "CLOUDSHIM_STAGED=..." naming inherited staged descriptors, or NULL. */
+char *staged_env_entry(void);
+
+/* At set-up: adopt the staged descriptors a parent passed across exec. */
+void staged_adopt(void);
+
+#define STAGED_ENV "CLOUDSHIM_STAGED"
+
+#endif
