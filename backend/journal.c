@@ -17,6 +17,7 @@
 #include "backend/journal.h"
 
 #define JOURNAL_MAX (64 << 10)
+#define COPY_BUF (1 << 16)
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -74,23 +75,31 @@ static char *string_of(const cJSON *o, const char *name)
 	return cJSON_IsString(it) ? strdup(it->valuestring) : NULL;
 }
 
+/*
+ * Buffers here are on the heap: these run on upload workers, whose stacks
+ * are small.
+ */
 int journal_read(const char *file, struct journal_entry *e)
 {
-	char buf[JOURNAL_MAX + 1];
+	char *buf = malloc(JOURNAL_MAX + 1);
 	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
-	cJSON *o, *it;
+	ssize_t n = -1;
+	cJSON *o = NULL, *it;
 
 	memset(e, 0, sizeof(*e));
 	e->size = -1;
-	if (fd < 0)
+	if (fd < 0) {
+		free(buf);
 		return -errno;
-	n = read(fd, buf, JOURNAL_MAX);
+	}
+	if (buf)
+		n = read(fd, buf, JOURNAL_MAX);
 	close(fd);
-	if (n < 0)
-		return -EINVAL;
-	buf[n] = '\0';
-	o = cJSON_Parse(buf);
+	if (n >= 0) {
+		buf[n] = '\0';
+		o = cJSON_Parse(buf);
+	}
+	free(buf);
 	if (!o)
 		return -EINVAL;
 	e->path = string_of(o, "path");
@@ -123,21 +132,23 @@ void journal_free(struct journal_entry *e)
 int journal_md5(int fd, char hex[33])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
+	unsigned char *buf = malloc(COPY_BUF), md[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
 	off_t off = 0;
 	ssize_t n;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
 		EVP_MD_CTX_free(ctx);
+		free(buf);
 		return -ENOMEM;
 	}
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+	while ((n = pread(fd, buf, COPY_BUF, off)) > 0) {
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		off += n;
 	}
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
+	free(buf);
 	if (n < 0)
 		return -errno;
 	for (unsigned i = 0; i < len; i++)
@@ -171,19 +182,26 @@ static int make_dirs(const char *dir)
 static int copy_file(const char *data, const char *dst)
 {
 	int in = open(data, O_RDONLY | O_CLOEXEC), out, rc = 0;
-	char buf[1 << 16];
+	char *buf = malloc(COPY_BUF);
 	ssize_t n;
 
-	if (in < 0)
-		return -errno;
+	if (in < 0 || !buf) {
+		rc = in < 0 ? -errno : -ENOMEM;
+		if (in >= 0)
+			close(in);
+		free(buf);
+		return rc;
+	}
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0) {
 		rc = -errno;
 		close(in);
+		free(buf);
 		return rc;
 	}
-	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0)
+	while (rc == 0 && (n = read(in, buf, COPY_BUF)) != 0)
 		rc = n < 0 ? -errno : write_all(out, buf, (size_t)n);
+	free(buf);
 	if (close(out) != 0 && rc == 0)
 		rc = -errno;
 	close(in);

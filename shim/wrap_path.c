@@ -13,20 +13,18 @@
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "shim/mutate.h"
 #include "shim/wrap.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* 0 when (dirfd, path) exists in its mount, else -errno. */
+/* 0 when key exists in m (written and unsent counts), else -errno. */
 static int exists(struct mount *m, const char *key)
 {
-	struct store_meta meta;
 	int rc;
 
-	if (!m->st)
-		return -EIO;
 	guard_enter();
-	rc = obj_stat(m->st, key, &meta);
+	rc = mutate_exists(m, key);
 	guard_leave();
 	return rc;
 }
