@@ -46,6 +46,7 @@ struct upload {
 	int nparts, parts_left;
 	char (*etags)[STORE_ETAG_MAX];
 	int rc;				/* the first failure */
+	int deferred;			/* waits for an earlier upload of its key */
 	int done;
 	struct store_meta meta;
 	struct upload *prev, *next;	/* in flight, oldest first */
@@ -152,8 +153,27 @@ static void keep_for_recovery(struct upload *u)
 	free(kept);
 }
 
+static void start_tasks(struct upload *u);
+
+/* The oldest upload of key in flight; the caller holds the lock. */
+static struct upload *first_of_key(const struct store *st, const char *key)
+{
+	for (struct upload *o = head; o; o = o->next)
+		if (o->st == st && strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * Uploads of one key land in the order they were started: a later one is
+ * deferred until the earlier one finishes (a file closed, reopened with >>
+ * and closed again must end as the second version).  Deferring, not
+ * waiting, keeps every worker free for the earlier one's parts.
+ */
 static void finish(struct upload *u, int rc)
 {
+	struct upload *next;
+
 	if (rc == 0 && !u->meta.mtime.tv_sec)
 		u->meta.mtime = u->mtime;
 	u->rc = rc;
@@ -188,9 +208,16 @@ static void finish(struct upload *u, int rc)
 		tail = u->prev;
 	inflight--;
 	bytes_inflight -= u->size;
+	next = first_of_key(u->st, u->key);
+	if (next && next->deferred)
+		next->deferred = 0;
+	else
+		next = NULL;
 	pthread_cond_broadcast(&changed);
 	pthread_mutex_unlock(&lock);
 	upload_put(u);		/* the list's reference */
+	if (next)
+		start_tasks(next);
 }
 
 static void run(pool_task_fn fn, void *arg)
@@ -313,6 +340,7 @@ int upload_start(const struct upload_req *req, struct upload **out)
 		return -EFBIG;
 	}
 	pthread_mutex_lock(&lock);
+	u->deferred = first_of_key(u->st, u->key) != NULL;
 	u->prev = tail;
 	if (tail)
 		tail->next = u;
@@ -323,8 +351,14 @@ int upload_start(const struct upload_req *req, struct upload **out)
 	bytes_inflight += u->size;
 	pthread_mutex_unlock(&lock);
 	*out = u;
-	run(u->nparts ? task_begin : task_put, u);
+	if (!u->deferred)
+		start_tasks(u);
 	return 0;
+}
+
+static void start_tasks(struct upload *u)
+{
+	run(u->nparts ? task_begin : task_put, u);
 }
 
 int upload_wait(struct upload *u)

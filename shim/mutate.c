@@ -42,6 +42,8 @@ int mutate_unlink(struct mount *m, const char *key)
 	struct store_meta meta;
 	int rc = settled_stat(m, key, &meta);
 
+	if (rc == -ENOENT && staged_is_dir(m, key))
+		return -EISDIR;
 	if (rc)
 		return rc;
 	if (meta.kind == STORE_DIR)
@@ -91,6 +93,8 @@ int mutate_rmdir(struct mount *m, const char *key)
 
 	if (!key[0])
 		return -EBUSY;		/* the mount itself */
+	if (staged_is_dir(m, key))
+		return -ENOTEMPTY;	/* files written below it, not yet sent */
 	rc = dir_open(m->st, key, &dl);
 	if (rc)
 		return rc;
@@ -158,7 +162,7 @@ static int rename_dir(struct mount *m, const char *from, const char *to)
 		free(mk);
 	}
 	obj_changed(m->st, from, NULL);
-	obj_changed(m->st, to, NULL);
+	obj_changed(m->st, to, &(struct store_meta){ .kind = STORE_DIR });
 	return rc;
 }
 
@@ -181,7 +185,10 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 		return -EISDIR;
 	if (drc == 0 && dst.kind != STORE_DIR && meta.kind == STORE_DIR)
 		return -ENOTDIR;
-	return meta.kind == STORE_DIR ? rename_dir(m, from, to) : rename_file(m, from, to);
+	if (meta.kind != STORE_DIR)
+		return rename_file(m, from, to);
+	upload_drain();		/* what was written below from is in the store first */
+	return rename_dir(m, from, to);
 }
 
 int mutate_truncate(struct mount *m, const char *key, off_t len)

@@ -74,6 +74,33 @@ static void forget(struct vfile *vf)
 	pthread_mutex_unlock(&open_lock);
 }
 
+struct below {
+	const char *key;
+	size_t len;
+	int found;
+};
+
+static void has_below(void *arg, const char *k)
+{
+	struct below *b = arg;
+
+	b->found |= strncmp(k, b->key, b->len) == 0 && k[b->len] == '/';
+}
+
+int staged_is_dir(const struct mount *m, const char *key)
+{
+	struct below b = { key, strlen(key), 0 };
+
+	pthread_mutex_lock(&open_lock);
+	for (struct written *w = open_files; w; w = w->next)
+		if (w->vf->mnt == m)
+			has_below(&b, w->vf->key);
+	pthread_mutex_unlock(&open_lock);
+	if (!b.found && m->st)
+		upload_each(m->st, has_below, &b);
+	return b.found;
+}
+
 int staged_lookup(const struct mount *m, const char *key, struct store_meta *meta, char *data,
 		  size_t n)
 {
@@ -345,33 +372,44 @@ void staged_quit(void)
 
 struct names {
 	const char *dir;		/* "" or "a/b" */
-	const struct dirlist *dl;
-	char **v;
+	const struct dirlist *dl;	/* NULL: the store has no such directory */
+	char **v;			/* a directory's name ends in '/' */
 	size_t n;
 };
 
-/* Adds key's last component if key is directly below dir and new. */
+static int listed(const struct dirlist *dl, const char *name, size_t len)
+{
+	for (size_t i = 0; dl && i < dirlist_count(dl); i++) {
+		const char *have = dirlist_entry(dl, i)->name;
+
+		if (strlen(have) == len && strncmp(have, name, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Adds what key makes appear directly below dir, if it is new: a file, or a directory. */
 static void add_name(void *arg, const char *key)
 {
 	struct names *ns = arg;
-	size_t dl = strlen(ns->dir);
+	size_t dl = strlen(ns->dir), len;
 	const char *name = key + dl + (dl ? 1 : 0);
 	char **grown;
 
-	if ((dl && (strncmp(key, ns->dir, dl) != 0 || key[dl] != '/')) || strchr(name, '/') ||
-	    !*name)
+	if (dl && (strncmp(key, ns->dir, dl) != 0 || key[dl] != '/'))
 		return;
-	for (size_t i = 0; i < dirlist_count(ns->dl); i++)
-		if (strcmp(dirlist_entry(ns->dl, i)->name, name) == 0)
-			return;
+	len = strcspn(name, "/");
+	if (!len || listed(ns->dl, name, len))
+		return;
 	for (size_t i = 0; i < ns->n; i++)
-		if (strcmp(ns->v[i], name) == 0)
+		if (strncmp(ns->v[i], name, len) == 0 && strspn(ns->v[i] + len, "/") == strlen(ns->v[i] + len))
 			return;
 	grown = realloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
 	if (!grown)
 		return;
 	ns->v = grown;
-	if ((ns->v[ns->n] = strdup(name)))
+	/* "name" for a file, "name/" for a directory the key is below */
+	if ((ns->v[ns->n] = strndup(name, len + (name[len] == '/'))))
 		ns->n++;
 }
 
@@ -389,6 +427,44 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
 		upload_each(m->st, add_name, &ns);
 	*n = ns.n;
 	return ns.v;
+}
+
+/* 1 when some descriptor of vf stays open across exec. */
+static int survives_exec(struct vfile *vf, int high)
+{
+	for (int fd = 0; fd <= high; fd++) {
+		struct vfile *o = fdtab_has(fd) ? vfile_get(fd) : NULL;
+		int fl = o == vf ? REAL(fcntl)(fd, F_GETFD) : -1;
+
+		vfile_put(o);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			return 1;
+	}
+	return 0;
+}
+
+void staged_before_exec(void)
+{
+	int high = fdtab_high();
+
+	if (!ready)
+		return;
+	for (int fd = 0; fd <= high; fd++) {
+		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
+		struct staged *s = NULL;
+
+		if (vf && vf->stg && !survives_exec(vf, high)) {
+			pthread_mutex_lock(&vf->lock);
+			forget(vf);
+			s = vf->stg;
+			vf->stg = NULL;
+			pthread_mutex_unlock(&vf->lock);
+		}
+		if (s)
+			let_go(vf, s);
+		vfile_put(vf);
+	}
+	upload_drain();
 }
 
 void staged_exit(void)

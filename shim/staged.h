@@ -45,16 +45,28 @@ int staged_lookup(const struct mount *m, const char *key, struct store_meta *met
 		  size_t n);
 
 /*
- * Names directly below directory key with unsent writes that listing
- * dl does not have: a malloc'd array of malloc'd names, *n of them.
+ * Names directly below directory key that unsent writes make appear and
+ * listing dl (NULL: none) does not have: a malloc'd array of malloc'd
+ * names, *n of them; a directory's ends in '/'.
  */
 char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
 		    size_t *n);
+
+/* 1 when unsent writes below key make it a directory. */
+int staged_is_dir(const struct mount *m, const char *key);
 
 /* At exit: flush stdio, upload what is still open, wait for every upload. */
 void staged_exit(void);
 /* The same for _exit, which flushes nothing. */
 void staged_quit(void);
+
+/*
+ * Before this process image is replaced: upload the written files no
+ * descriptor of which survives the exec, and wait for every upload (the
+ * workers go with the image).  Those that survive are adopted by the new
+ * image (staged_adopt).
+ */
+void staged_before_exec(void);
 
 /* In a forked child: hold the inherited staged files again. */
 void staged_fork_child(void);

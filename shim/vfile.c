@@ -156,9 +156,11 @@ int vfile_list_locked(struct vfile *vf)
 
 	if (vf->kind != VFILE_DIR)
 		return -ENOTDIR;
-	if (vf->dl)
+	if (vf->dl || vf->extra)
 		return 0;
 	rc = vf->mnt->st ? dir_open(vf->mnt->st, vf->key, &vf->dl) : -EIO;
+	if (rc == -ENOENT && staged_is_dir(vf->mnt, vf->key))
+		rc = 0;		/* only unsent writes below it so far: no listing */
 	if (rc == 0)
 		vf->extra = staged_names(vf->mnt, vf->key, vf->dl, &vf->nextra);
 	return rc;

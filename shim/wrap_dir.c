@@ -54,8 +54,9 @@ static int entry_at(struct vfile *vf, off_t idx, struct dirent64 *ent)
 {
 	char key[PATH_MAX];
 	const char *name;
+	size_t len = 0;
 	unsigned char type = DT_DIR;
-	size_t count = dirlist_count(vf->dl);
+	size_t count = vf->dl ? dirlist_count(vf->dl) : 0;
 
 	if (idx == 0 || idx == 1) {
 		name = idx == 0 ? "." : "..";
@@ -71,19 +72,24 @@ static int entry_at(struct vfile *vf, off_t idx, struct dirent64 *ent)
 		type = e->meta.kind == STORE_DIR ? DT_DIR : DT_REG;
 		snprintf(key, sizeof(key), "%s%s%s", vf->key, vf->key[0] ? "/" : "", name);
 	} else if ((size_t)idx - 2 - count < vf->nextra) {
+		/* a name unsent writes make appear; "name/" is a directory */
 		name = vf->extra[(size_t)idx - 2 - count];
-		type = DT_REG;
-		snprintf(key, sizeof(key), "%s%s%s", vf->key, vf->key[0] ? "/" : "", name);
+		len = strcspn(name, "/");
+		type = name[len] ? DT_DIR : DT_REG;
+		snprintf(key, sizeof(key), "%s%s%.*s", vf->key, vf->key[0] ? "/" : "", (int)len, name);
 	} else {
 		return 0;
 	}
-	if (strlen(name) >= sizeof(ent->d_name))
+	if (!len)
+		len = strlen(name);
+	if (len >= sizeof(ent->d_name))
 		return -ENAMETOOLONG;
 	ent->d_ino = vfile_ino(key);
 	ent->d_off = idx + 1;
 	ent->d_type = type;
-	ent->d_reclen = (unsigned short)((offsetof(struct dirent64, d_name) + strlen(name) + 8) & ~7ul);
-	memcpy(ent->d_name, name, strlen(name) + 1);
+	ent->d_reclen = (unsigned short)((offsetof(struct dirent64, d_name) + len + 8) & ~7ul);
+	memcpy(ent->d_name, name, len);
+	ent->d_name[len] = '\0';
 	return 1;
 }
 

@@ -17,26 +17,32 @@
 #include <stdlib.h>
 
 #include "shim/exec_env.h"
+#include "shim/staged.h"
 #include "shim/wrap.h"
 
 extern char **environ;
 
-/* The environment to pass on, with the inherited descriptors filled. */
-static char **prepare_env(char *const envp[])
+/*
+ * The environment to pass on, with the inherited descriptors filled.
+ * replacing: this process image is about to go (exec, not spawn).
+ */
+static char **prepare_env(char *const envp[], int replacing)
 {
 	char **env;
 
 	if (!mounts_active() || guard_busy())
 		return (char **)envp;
+	if (replacing)
+		staged_before_exec();
 	exec_fill_inherited();
 	env = exec_env_build(envp);
 	return env ? env : (char **)envp;
 }
 
 /* Runs call with env standing for the environment built from envp. */
-#define WITH_ENV(envp, call) \
+#define WITH_ENV(envp, replacing, call) \
 	do { \
-		char **env = prepare_env(envp); \
+		char **env = prepare_env(envp, replacing); \
 		int rc_ = (call), err_ = errno; \
 		if (env != (char **)(envp)) \
 			free(env); \
@@ -46,7 +52,7 @@ static char **prepare_env(char *const envp[])
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	WITH_ENV(envp, REAL(execve)(path, argv, env));
+	WITH_ENV(envp, 1, REAL(execve)(path, argv, env));
 }
 
 EXPORT int execv(const char *path, char *const argv[])
@@ -56,7 +62,7 @@ EXPORT int execv(const char *path, char *const argv[])
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	WITH_ENV(envp, REAL(execvpe)(file, argv, env));
+	WITH_ENV(envp, 1, REAL(execvpe)(file, argv, env));
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
@@ -66,13 +72,13 @@ EXPORT int execvp(const char *file, char *const argv[])
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	WITH_ENV(envp, REAL(fexecve)(fd, argv, env));
+	WITH_ENV(envp, 1, REAL(fexecve)(fd, argv, env));
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		    int flags)
 {
-	WITH_ENV(envp, REAL(execveat)(dirfd, path, argv, env, flags));
+	WITH_ENV(envp, 1, REAL(execveat)(dirfd, path, argv, env, flags));
 }
 
 /* The variadic arguments of execl* up to the NULL, as an argv on the stack. */
@@ -114,13 +120,13 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	WITH_ENV(envp, REAL(posix_spawn)(pid, path, fa, attr, argv, env));
+	WITH_ENV(envp, 0, REAL(posix_spawn)(pid, path, fa, attr, argv, env));
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	WITH_ENV(envp, REAL(posix_spawnp)(pid, file, fa, attr, argv, env));
+	WITH_ENV(envp, 0, REAL(posix_spawnp)(pid, file, fa, attr, argv, env));
 }
 
 /* The child gets this descriptor as it is now: fill it now. */

@@ -9,6 +9,7 @@
  * Writing gives a staged file instead (shim/staged.c).
  */
 #include <stdarg.h>
+#include <string.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
 
@@ -32,14 +33,25 @@ static int writable(const struct mount *m)
 static int current(struct mount *m, const char *key, struct store_meta *meta, char *data,
 		   int *staged)
 {
+	int rc;
+
 	*staged = staged_lookup(m, key, meta, data, PATH_MAX);
-	return *staged ? 0 : obj_stat(m->st, key, meta);
+	rc = *staged ? 0 : obj_stat(m->st, key, meta);
+	if (rc == -ENOENT && staged_is_dir(m, key)) {
+		memset(meta, 0, sizeof(*meta));
+		meta->kind = STORE_DIR;	/* made by writes below it, not yet sent */
+		rc = 0;
+	}
+	return rc;
 }
 
 /*
  * Open for writing: a new or truncated file, or one with unsent writes,
- * is staged now; an existing object opened for update is read through
- * the cache until its first write stages it (shim/staged.c).
+ * or one opened write-only, is staged now; an existing object opened
+ * O_RDWR is read through the cache until its first write stages it
+ * (shim/staged.c).  Write-only opens are never lazy: a shell's stdout
+ * redirected with >> is written by glibc's stdio through internal calls
+ * we do not see, and must land in the staged file itself.
  */
 static int open_for_write(struct mount *m, const char *key, int flags, int *later)
 {
@@ -58,11 +70,11 @@ static int open_for_write(struct mount *m, const char *key, int flags, int *late
 		return rc == 0 || rc == -ENOENT ? -EROFS : rc;
 	if (rc == -ENOENT && !(flags & O_CREAT))
 		return -ENOENT;
-	if (rc == 0 && !(flags & O_TRUNC) && !staged) {
+	if (rc == 0 && !(flags & O_TRUNC) && !staged && (flags & O_ACCMODE) == O_RDWR) {
 		*later = 1;
 		return 0;
 	}
-	return staged_open(m, key, flags, rc == 0 && staged && !(flags & O_TRUNC));
+	return staged_open(m, key, flags, rc == 0 && !(flags & O_TRUNC));
 }
 
 /* A descriptor of the staged bytes of key, for reading only. */

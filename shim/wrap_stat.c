@@ -26,6 +26,11 @@ static int stat_key(struct mount *m, const char *key, struct stat *sb)
 	guard_enter();
 	/* unsent writes first: a program sees what it wrote */
 	rc = staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat(m->st, key, &meta);
+	if (rc == -ENOENT && staged_is_dir(m, key)) {
+		memset(&meta, 0, sizeof(meta));
+		meta.kind = STORE_DIR;
+		rc = 0;
+	}
 	guard_leave();
 	if (rc == 0)
 		vfile_fill_stat(m, key, &meta, sb);
