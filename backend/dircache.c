@@ -171,7 +171,9 @@ int dircache_stat(const struct store *st, const char *key, int *rc,
 	pthread_mutex_lock(&lock);
 	s = find_locked(st, parent);
 	if (s) {
-		e = bsearch(name, s->dl->entries, s->dl->count, sizeof(*e), by_name);
+		/* an empty listing may have no array at all */
+		e = s->dl->count ? bsearch(name, s->dl->entries, s->dl->count, sizeof(*e),
+					   by_name) : NULL;
 		*rc = e ? 0 : -ENOENT;
 		if (e)
 			*meta = e->meta;
