@@ -645,3 +645,5 @@ fi
 
 # listing: ls -l and find against one ListObjectsV2 pagination with curl
 "$ROOT/bench/lsfind.sh" || echo "bench/lsfind.sh failed"
+# writes: 1 GiB until close and until durable, and 1,000 small files
+"$ROOT/bench/write.sh" || echo "bench/write.sh failed"

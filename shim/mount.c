@@ -135,7 +135,7 @@ static void init_once(void)
 		nmounts = conf.nmounts;
 	}
 	staged_setup(conf.engine.staging_dir, conf.engine.sync_close);
-	atexit(staged_exit);
+	on_exit(staged_exit, NULL);
 	guard_leave();
 	mount_cwd_changed();
 	atomic_store_explicit(&active, nmounts > 0, memory_order_release);

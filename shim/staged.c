@@ -338,12 +338,12 @@ int staged_sync(struct vfile *vf)
 	return rc;
 }
 
-void staged_quit(void)
+int staged_quit(void)
 {
 	int high = fdtab_high(), failed;
 
 	if (!ready)
-		return;
+		return 0;
 	guard_enter();
 	for (int fd = 0; fd <= high; fd++) {
 		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
@@ -368,6 +368,7 @@ void staged_quit(void)
 		fprintf(stderr, "cloudshim: %d upload%s failed; the bytes are in the recovery"
 			" directory, and `cloudshim sync` sends them\n", failed,
 			failed == 1 ? "" : "s");
+	return failed;
 }
 
 struct names {
@@ -467,10 +468,13 @@ void staged_before_exec(void)
 	upload_drain();
 }
 
-void staged_exit(void)
+void staged_exit(int status, void *unused)
 {
-	fflush(NULL);	/* stdio flushes only after atexit handlers: too late for us */
-	staged_quit();
+	(void)unused;
+	fflush(NULL);	/* stdio flushes only after exit handlers: too late for us */
+	/* registered first, so run last: nothing is left to run but _exit */
+	if (staged_quit() && status == 0)
+		REAL(_exit)(EXIT_FAILURE);
 }
 
 void staged_fork_child(void)

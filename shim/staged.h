@@ -55,10 +55,14 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
 /* 1 when unsent writes below key make it a directory. */
 int staged_is_dir(const struct mount *m, const char *key);
 
-/* At exit: flush stdio, upload what is still open, wait for every upload. */
-void staged_exit(void);
-/* The same for _exit, which flushes nothing. */
-void staged_quit(void);
+/*
+ * At exit (an on_exit handler): flush stdio, upload what is still open,
+ * wait for every upload; a process that failed an upload and would exit
+ * with status 0 exits with 1 instead.
+ */
+void staged_exit(int status, void *unused);
+/* The same for _exit, which flushes nothing: returns how many failed. */
+int staged_quit(void);
 
 /*
  * Before this process image is replaced: upload the written files no

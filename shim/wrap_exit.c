@@ -11,16 +11,20 @@
 
 typedef void (*exit_fn)(int) __attribute__((noreturn));
 
+/* A failed upload turns a status of 0 into 1, as at exit (shim/staged.c). */
+static int settle(int status)
+{
+	if (mounts_active() && !guard_busy() && staged_quit() && status == 0)
+		return EXIT_FAILURE;
+	return status;
+}
+
 EXPORT void _exit(int status)
 {
-	if (mounts_active() && !guard_busy())
-		staged_quit();
-	((exit_fn)REAL(_exit))(status);
+	((exit_fn)REAL(_exit))(settle(status));
 }
 
 EXPORT void _Exit(int status)
 {
-	if (mounts_active() && !guard_busy())
-		staged_quit();
-	((exit_fn)REAL(_Exit))(status);
+	((exit_fn)REAL(_Exit))(settle(status));
 }

@@ -9,7 +9,7 @@
 # child), read-your-own-writes in one process, unlink/rename/mkdir/rmdir/
 # truncate, EROFS on http:// and read-only mounts, O_EXCL, fsync and strict
 # close, a store that is down (recovery directory, then `cloudshim sync`
-# through the fault proxy), concurrent writers, and what the staging
+# once it is back), concurrent writers, and what the staging
 # directory looks like.
 #
 #   test_write.sh PRELOAD     PRELOAD: what LD_PRELOAD gets (the library, or a
@@ -20,15 +20,17 @@
 # Environment:
 #   WRITE_BIG=1   also write 2 GiB sequentially with the staging directory on
 #                 a 256 MiB tmpfs (needs root for mount; minutes on s3rver)
-#   PY_CHECKS=0   skip the checks run by python3
+#   PY_CHECKS=0   skip the checks run by python3 (tests/run.sh's ASan pass)
 #   WRITE_BASH=0  skip the bash redirection checks
 #   KEEP=1        keep the run directory
 #
 # Mounts: /data = s3://test/w on s3rver (signed), /web = nginx (http://, so
 # read-only by nature), /ro = the same bucket with "read_only": true in a
-# CLOUDSHIM_CONFIG file.  The store-down checks reach s3rver through
-# tests/servers/faultproxy.py: endpoint http://PROXY/down (every request
-# answers 503), and back up as http://PROXY/up (passed through).
+# CLOUDSHIM_CONFIG file.  Store down: before the open, through
+# tests/servers/faultproxy.py (endpoint http://PROXY/down: every request
+# answers 503); during the upload, through a TCP relay (writecheck.py gate)
+# that stops listening and cuts its connections after the programs wrote,
+# then listens again on the same port for `cloudshim sync`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -41,9 +43,11 @@ WC=$here/writecheck.py
 RUN=$(mktemp -d /tmp/cloudshim-write.XXXXXX)
 chmod 755 "$RUN"
 proxy_pid=
+gate_pid=
 bigmnt=
 
 cleanup() {
+	[ -n "$gate_pid" ] && kill "$gate_pid" 2>/dev/null && wait "$gate_pid" 2>/dev/null
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
 	[ -n "$bigmnt" ] && mountpoint -q "$bigmnt" && umount "$bigmnt"
 	"$top/tests/servers/nginx.sh" stop "$RUN" >/dev/null 2>&1
@@ -51,6 +55,7 @@ cleanup() {
 	if [ -n "${KEEP:-}" ]; then echo "run directory kept: $RUN"; else rm -rf "$RUN"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM	# killed: still stop the servers (s3rver runs in its own session)
 
 info() { echo "info $*"; }	# shown, not counted
 skip() { echo "skip $*"; }
@@ -381,8 +386,10 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	t0=$EPOCHREALTIME
 	hold_end one
 	info "store down during upload: 1 MiB writer: close: $HOLD_LINE; exit status $HOLD_RC after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }") s; stderr: $(head -c 500 "$RUN/hold.one.err" | tr '\n' '|')"
+	check "store down: a writer whose upload failed exits 1, not 0" test "$HOLD_RC" = 1
 	hold_end twenty
 	info "store down during upload: 20 MiB writer: exit status $HOLD_RC"
+	check "store down: the 20 MiB writer exits 1, not 0" test "$HOLD_RC" = 1
 	hold_end strict
 	check "store down, SYNC_CLOSE=1: close reports the failure ($HOLD_LINE)" sh -c \
 		"case '$HOLD_LINE' in 'closed rc=0'*|'') exit 1;; esac"

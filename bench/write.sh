@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# SPDX-License-Identifier: MIT
+#
+# bench/write.sh - writing through the shim beside the same bytes written to
+# tmpfs and PUT by curl, against s3rver and Ceph's radosgw, in one run.
+# Prints one table (the columns of bench/run.sh); nothing is asserted.
+#
+#   bench/write.sh          (bench/run.sh may call it after its own table)
+#
+# Rows:
+#   7  one 1 GiB file written sequentially (8 MiB writes) by one program
+#      (bench/writebench.c): to tmpfs; through the shim until close returns
+#      (target >= 0.8 x tmpfs speed); through the shim until durable, that
+#      is until the program has exited (the shim waits for its uploads at
+#      exit), beside N parallel curl PUTs of the same bytes as 8 MiB objects
+#      (N = the shim's connections; target <= 1.2 x curl's time)
+#   8  1,000 files of 64 KiB written by one program, until durable (exit),
+#      beside the same PUTs by curl (xargs -P 16): files per second
+#
+# Environment:
+#   BENCH_WRITE_MB=1024        row 7's file
+#   BENCH_WRITE_FILES=1000     row 8's files (64 KiB each)
+#   BENCH_WRITE_SERVERS="s3rver radosgw"
+#   BENCH_QUICK=1              256 MiB, 200 files, one run per cell
+#   BENCH_BUILD=DIR            where libcloudshim.so is (default build/)
+#   BENCH_KEEP=1               keep the run directory
+#   BENCH_TMPDIR               where the run directory goes (default /dev/shm
+#                              when it is a tmpfs, else /tmp); the shim's
+#                              staging directory is made in it
+#   CLOUDSHIM_CONNECTIONS, CLOUDSHIM_PART_SIZE_MB   passed to the shim, and
+#                              used for curl's parallelism and part size
+#
+# curl signs with its own SigV4 (--aws-sigv4) and sends
+# x-amz-content-sha256: UNSIGNED-PAYLOAD, which radosgw requires.  Every
+# object is checked once (MD5 of a signed GET) before its numbers count.
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SERVERS=$ROOT/tests/servers
+# shellcheck source=../tests/servers/lib.sh
+. "$SERVERS/lib.sh"
+
+BUILD=${BENCH_BUILD:-$ROOT/build}
+SHIM=$BUILD/libcloudshim.so
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	SIZE_MB=${BENCH_WRITE_MB:-256} FILES=${BENCH_WRITE_FILES:-200} REPS=1
+else
+	SIZE_MB=${BENCH_WRITE_MB:-1024} FILES=${BENCH_WRITE_FILES:-1000} REPS=3
+fi
+FILE_KB=64
+SERVER_LIST=${BENCH_WRITE_SERVERS:-s3rver radosgw}
+CONNS=${CLOUDSHIM_CONNECTIONS:-16}
+PART_MB=${CLOUDSHIM_PART_SIZE_MB:-8}
+SMALL_PAR=16
+MNT=/cloudshim-wbench
+
+for v in SIZE_MB FILES CONNS PART_MB; do
+	case "${!v}" in '' | *[!0-9]* | 0) echo "write.sh: $v must be a positive number" >&2; exit 2 ;; esac
+done
+[ -f "$SHIM" ] || { echo "write.sh: $SHIM missing: run make" >&2; exit 1; }
+unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
+
+say() { echo "write: $*" >&2; }
+calc() { awk "BEGIN { print $1 }"; }
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+		END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+base=${BENCH_TMPDIR:-}
+if [ -z "$base" ]; then
+	base=/tmp
+	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && base=/dev/shm
+fi
+RUNDIR=$(mktemp -d "$base/cloudshim-wbench.XXXXXX")
+chmod 755 "$RUNDIR"
+FSTYPE=$(stat -f -c %T "$RUNDIR")
+ERRLOG=$RUNDIR/stderr.log
+cleanup() {
+	set +e
+	local s
+	for s in $SERVER_LIST; do "$SERVERS/$s.sh" stop "$RUNDIR/$s" >/dev/null 2>&1; done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "run directory kept: $RUNDIR"; else rm -rf "$RUNDIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the program and the bytes -------------------------------------------------------
+gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$RUNDIR/writebench" "$ROOT/bench/writebench.c"
+WB=$RUNDIR/writebench
+say "run directory $RUNDIR ($FSTYPE): $SIZE_MB MiB file, $FILES x $FILE_KB KiB files"
+SRC=$RUNDIR/src.bin
+head -c "${SIZE_MB}M" /dev/urandom >"$SRC"
+SRC_MD5=$(md5sum <"$SRC" | cut -d' ' -f1)
+mkdir -p "$RUNDIR/parts" "$RUNDIR/small" "$RUNDIR/staging"
+chmod 700 "$RUNDIR/staging"
+split -b "${PART_MB}M" -d -a 5 "$SRC" "$RUNDIR/parts/p"
+NPARTS=$(find "$RUNDIR/parts" -type f | wc -l)
+head -c $((FILES * FILE_KB))K /dev/urandom >"$RUNDIR/small.bin"
+split -b "${FILE_KB}K" -d -a 5 "$RUNDIR/small.bin" "$RUNDIR/small/f"
+
+# --- measuring ---------------------------------------------------------------------------
+declare -A TIMES=() FAIL=() BUSY=() TOTAL=()
+cpu_snap() {
+	local _cpu u n s i w q sq st _rest
+	read -r _cpu u n s i w q sq st _rest </proc/stat
+	echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
+}
+# timed KEY CMD...: the wall time of CMD into TIMES[KEY]; when CMD prints
+# writebench's line, also its close time (KEY_close) and the time from its
+# first open to its exit (KEY, instead of the wall time: start-up and
+# loading the source are not counted)
+timed() {
+	local key=$1 t0 t1 rc=0 c0 c1 out e0 cl op
+	shift
+	echo "== $key: $*" >>"$ERRLOG"
+	c0=$(cpu_snap)
+	t0=$EPOCHREALTIME
+	out=$("$@" 2>>"$ERRLOG") || rc=$?
+	t1=$EPOCHREALTIME
+	c1=$(cpu_snap)
+	BUSY[$key]=$((${BUSY[$key]:-0} + ${c1% *} - ${c0% *}))
+	TOTAL[$key]=$((${TOTAL[$key]:-0} + ${c1#* } - ${c0#* }))
+	e0=$(sed -n 's/.*t0_epoch=\([0-9.]*\).*/\1/p' <<<"$out")
+	cl=$(sed -n 's/.*close_s=\([0-9.]*\).*/\1/p' <<<"$out")
+	op=$(sed -n 's/.*open_s=\([0-9.]*\).*/\1/p' <<<"$out")
+	if [ -n "$e0" ]; then
+		TIMES[$key]+="$(calc "$t1 - $e0") "
+		TIMES[${key}_close]+="$cl "
+		TIMES[${key}_open]+="$op "
+	else
+		TIMES[$key]+="$(calc "$t1 - $t0") "
+	fi
+	[ "$rc" = 0 ] || FAIL[$key]="exit $rc: $(tail -n 1 "$ERRLOG" | cut -c1-70)"
+	return 0
+}
+secs() { # KEY -> median seconds
+	# shellcheck disable=SC2086 # a list of numbers
+	median ${TIMES[$1]}
+}
+rate() { # KEY AMOUNT -> AMOUNT / median seconds, or FAILED
+	if [ -n "${FAIL[$1]:-}" ]; then echo FAILED; return; fi
+	awk -v a="$2" -v t="$(secs "$1")" 'BEGIN { printf "%.0f", a / t }'
+}
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
+		else printf "%.2f", a / b }'
+}
+verdict() {
+	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
+		if (r !~ /^[0-9.]+$/) { printf "%s %s", op, t; exit }
+		ok = (op == ">=") ? (r + 0 >= t + 0) : (r + 0 <= t + 0)
+		printf "%s %s %s", op, t, ok ? "met" : "MISSED" }'
+}
+cpu_note() {
+	awk -v b="${BUSY[$1]:-0}" -v t="${TOTAL[$1]:-0}" 'BEGIN { if (t > 0) printf "cpu %.0f%%", 100 * b / t }'
+}
+runs_note() {
+	local n
+	# shellcheck disable=SC2086
+	n=$(printf '%s\n' ${TIMES[$1]:-} | grep -c . || true)
+	if [ "$n" -gt 1 ]; then echo "median of $n"; else echo "$n run"; fi
+}
+TABLE=()
+row() { TABLE+=("$(printf '%-3s %-38s %-15s %-22s %-13s %s' "$@")"); }
+
+# curl, signed
+curl_s3() { curl -sf -o /dev/null --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"; }
+EMPTY_SHA=$(printf '' | sha256sum | cut -d' ' -f1)
+obj_md5() { # KEY -> MD5 of the object, from a signed GET
+	curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: $EMPTY_SHA" "$S3_ENDPOINT/$S3_BUCKET/$1" | md5sum | cut -d' ' -f1
+}
+# put_dir DIR PREFIX N: every file of DIR PUT as PREFIX/NAME, N at a time
+put_dir() {
+	find "$1" -type f -printf '%f\n' | xargs -P "$3" -I{} curl -sf -o /dev/null \
+		--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$1/{}" "$S3_ENDPOINT/$S3_BUCKET/$2/{}"
+}
+# complete_note SERVER: how long the server took to complete the last
+# multipart upload of wb/seq.bin, from its log
+complete_note() {
+	local v
+	case $1 in
+	s3rver) v=$(awk -F'\t' '$1 == "POST" && $2 ~ /wb\/seq.bin\?uploadId=/ { v = $7 / 1000 } END { if (v != "") print v }' \
+		"$RUNDIR/s3rver/s3rver_access.log") ;;
+	radosgw) v=$(grep ' beast: ' "$RUNDIR/radosgw/radosgw.log" | grep 'POST /[^ ]*wb/seq.bin?uploadId=' |
+		sed -n 's/.*latency=\([0-9.]*\)s.*/\1/p' | tail -n 1) ;;
+	esac
+	[ -n "${v:-}" ] && printf 'CompleteMultipartUpload took %.2f s; ' "$v"
+	return 0
+}
+shim() {
+	env LD_PRELOAD="$SHIM" CLOUDSHIM_ENDPOINT="$S3_ENDPOINT" CLOUDSHIM_STAGING_DIR="$RUNDIR/staging" \
+		CLOUDSHIM_RECOVERY_DIR="$RUNDIR/recovery" CLOUDSHIM_MOUNTS="$MNT=s3://$S3_BUCKET/wb" "$@"
+}
+
+# === tmpfs ================================================================================
+say "tmpfs: $REPS runs"
+for ((r = 0; r < REPS; r++)); do
+	timed tmpfs "$WB" seq "$SRC" "$RUNDIR/tmpfs.out" 8192
+	rm -f "$RUNDIR/tmpfs.out"
+done
+# shellcheck disable=SC2086 # a list of numbers
+tmpfs_mibs=$(awk -v m="$SIZE_MB" -v t="$(median ${TIMES[tmpfs_close]})" 'BEGIN { printf "%.0f", m / t }')
+row 7 "write $SIZE_MB MiB, $FSTYPE (same program)" "$tmpfs_mibs MiB/s" "" "" \
+	"$(runs_note tmpfs_close), 8 MiB writes; $(cpu_note tmpfs)"
+
+# === per server ============================================================================
+for server in $SERVER_LIST; do
+	say "$server: starting"
+	if ! "$SERVERS/$server.sh" start "$RUNDIR/$server" >>"$ERRLOG" 2>&1; then
+		row 7 "$server" "-" "" "" "$server.sh start failed: $(tail -n 1 "$ERRLOG" | cut -c1-60)"
+		continue
+	fi
+	# shellcheck disable=SC1090
+	. "$RUNDIR/$server/$server.env"
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+	s=$server
+	say "$server: $REPS runs of each ($SIZE_MB MiB; $FILES files)"
+	for ((r = 0; r < REPS; r++)); do
+		# the same big keys each run: radosgw keeps objects in memory
+		timed "${s}_seq" shim "$WB" seq "$SRC" "$MNT/seq.bin" 8192
+		timed "${s}_parts" put_dir "$RUNDIR/parts" wb/parts "$CONNS"
+		# new keys each run: creating a file costs more than replacing one
+		timed "${s}_many" shim "$WB" many "$RUNDIR/small.bin" "$MNT/small$r" "$FILES" "$FILE_KB"
+		timed "${s}_smallcurl" put_dir "$RUNDIR/small" "wb/curlsmall$r" "$SMALL_PAR"
+		if [ "$r" = 0 ]; then	# the bytes must be right before the numbers count
+			[ "$(obj_md5 wb/seq.bin)" = "$SRC_MD5" ] || FAIL[${s}_seq]="wrong bytes in the object"
+			[ "$(obj_md5 wb/parts/p00000)" = "$(md5sum <"$RUNDIR/parts/p00000" | cut -d' ' -f1)" ] ||
+				FAIL[${s}_parts]="wrong bytes in the object"
+			last=$(printf 'f%05d' $((FILES - 1)))
+			[ "$(obj_md5 "wb/small0/$last")" = "$(md5sum <"$RUNDIR/small/$last" | cut -d' ' -f1)" ] ||
+				FAIL[${s}_many]="wrong bytes in the object"
+		fi
+	done
+	[ -n "${FAIL[${s}_seq]:-}" ] && FAIL[${s}_seq_close]=${FAIL[${s}_seq]}
+	close_mibs=$(rate "${s}_seq_close" "$SIZE_MB")
+	durable_mibs=$(rate "${s}_seq" "$SIZE_MB")
+	curl_mibs=$(rate "${s}_parts" "$SIZE_MB")
+	r_close=$(ratio "$close_mibs" "$tmpfs_mibs")
+	r_durable=$(ratio "$(secs "${s}_seq")" "$(secs "${s}_parts")")
+	[ -n "${FAIL[${s}_seq]:-}${FAIL[${s}_parts]:-}" ] && r_durable=-
+	row 7 "$s: shim, until close returns" "$close_mibs MiB/s" "$r_close x tmpfs speed" \
+		"$(verdict "$r_close" '>=' 0.8)" \
+		"${FAIL[${s}_seq]:-$(runs_note "${s}_seq_close"); open took $(printf '%.3f' "$(secs "${s}_seq_open")") s; staging on $FSTYPE}"
+	row 7 "$s: $CONNS parallel curl PUTs, $PART_MB MiB" "$curl_mibs MiB/s" "" "" \
+		"${FAIL[${s}_parts]:-$NPARTS objects; $(runs_note "${s}_parts"); $(cpu_note "${s}_parts")}"
+	row 7 "$s: shim, until durable (exit)" "$durable_mibs MiB/s" "$r_durable x curl's time" \
+		"$(verdict "$r_durable" '<=' 1.2)" "${FAIL[${s}_seq]:-$(complete_note "$s")$(cpu_note "${s}_seq")}"
+	many_fps=$(rate "${s}_many" "$FILES")
+	curl_fps=$(rate "${s}_smallcurl" "$FILES")
+	row 8 "$s: curl PUTs, xargs -P $SMALL_PAR" "$curl_fps files/s" "" "" \
+		"${FAIL[${s}_smallcurl]:-$FILES x $FILE_KB KiB, new keys; one curl process a file; $(cpu_note "${s}_smallcurl")}"
+	row 8 "$s: shim, one program, until durable" "$many_fps files/s" "$(ratio "$many_fps" "$curl_fps") x curl" "-" \
+		"${FAIL[${s}_many]:-$(runs_note "${s}_many"); $(cpu_note "${s}_many")}"
+	"$SERVERS/$server.sh" stop "$RUNDIR/$server" >/dev/null 2>&1 || true
+done
+
+{
+	echo
+	echo "cloudshim writes  $(date -u '+%Y-%m-%d %H:%M UTC')  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+changes')  $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "$SIZE_MB MiB file; $FILES files of $FILE_KB KiB; shim connections $CONNS, part size $PART_MB MiB"
+	printf '%-3s %-38s %-15s %-22s %-13s %s\n' "#" "measurement" "result" "ratio" "target" "notes"
+	printf '%s\n' "${TABLE[@]}"
+	echo "durable: from the program's first open until it has exited (the shim waits for its uploads at exit)."
+	echo "cpu: whole machine, 100% = all cores, client and server together."
+} | sed 's/ *$//'
