@@ -45,7 +45,7 @@ static size_t ncomps;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cwd[PATH_MAX] = "/";
-static int cwd_virtual;			/* cwd is a mounted directory */
+static atomic_int cwd_virtual;		/* cwd is a mounted directory */
 static atomic_int cwd_near_mount;	/* cwd inside a mount, or above one */
 
 int mounts_active(void)
@@ -184,7 +184,7 @@ void mount_cwd_changed(void)
 	}
 	pthread_mutex_lock(&cwd_lock);
 	memcpy(cwd, buf, strlen(buf) + 1);
-	cwd_virtual = 0;
+	atomic_store(&cwd_virtual, 0);
 	pthread_mutex_unlock(&cwd_lock);
 	atomic_store(&cwd_near_mount, near);
 }
@@ -193,7 +193,7 @@ void mount_set_cwd(const char *path)
 {
 	pthread_mutex_lock(&cwd_lock);
 	snprintf(cwd, sizeof(cwd), "%s", path);
-	cwd_virtual = 1;
+	atomic_store(&cwd_virtual, 1);
 	pthread_mutex_unlock(&cwd_lock);
 	atomic_store(&cwd_near_mount, 1);
 }
@@ -202,8 +202,10 @@ int mount_virtual_cwd(char *out, size_t n)
 {
 	int virt;
 
+	if (!atomic_load_explicit(&cwd_virtual, memory_order_relaxed))
+		return 0;	/* getcwd outside mounts: no lock */
 	pthread_mutex_lock(&cwd_lock);
-	virt = cwd_virtual;
+	virt = atomic_load(&cwd_virtual);
 	if (virt)
 		snprintf(out, n, "%s", cwd);
 	pthread_mutex_unlock(&cwd_lock);
