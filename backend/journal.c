@@ -16,7 +16,7 @@
 
 #include "backend/journal.h"
 
-#define JOURNAL_MAX (64 << 10)
+#define JOURNAL_MAX (4 << 20)	/* 10,000 parts fit */
 #define COPY_BUF (1 << 16)
 
 static int write_all(int fd, const char *p, size_t n)
@@ -30,6 +30,62 @@ static int write_all(int fd, const char *p, size_t n)
 			return -errno;
 		p += k;
 		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static char *string_of(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(it) ? strdup(it->valuestring) : NULL;
+}
+
+/* "upload_id", "part_base" and "parts": [[n, len, etag], ...]. */
+static int add_parts(cJSON *o, const struct journal_entry *e)
+{
+	cJSON *parts = cJSON_AddArrayToObject(o, "parts");
+
+	if (!parts || !cJSON_AddStringToObject(o, "upload_id", e->upload_id) ||
+	    !cJSON_AddNumberToObject(o, "part_base", (double)e->part_base))
+		return -ENOMEM;
+	for (int i = 0; i < e->nparts; i++) {
+		cJSON *p = cJSON_CreateArray();
+
+		if (!p || !cJSON_AddItemToArray(parts, p) ||
+		    !cJSON_AddItemToArray(p, cJSON_CreateNumber(e->parts[i].n)) ||
+		    !cJSON_AddItemToArray(p, cJSON_CreateNumber((double)e->parts[i].len)) ||
+		    !cJSON_AddItemToArray(p, cJSON_CreateString(e->parts[i].etag)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The parts of an entry that has them; -EINVAL when they are malformed. */
+static int read_parts(const cJSON *o, struct journal_entry *e)
+{
+	const cJSON *parts = cJSON_GetObjectItemCaseSensitive(o, "parts");
+	const cJSON *base = cJSON_GetObjectItemCaseSensitive(o, "part_base"), *p;
+	int n = cJSON_GetArraySize(parts);
+
+	if (!(e->upload_id = string_of(o, "upload_id")))
+		return 0;
+	if (!cJSON_IsArray(parts) || !cJSON_IsNumber(base) || base->valuedouble <= 0)
+		return -EINVAL;
+	e->part_base = (off_t)base->valuedouble;
+	e->parts = calloc((size_t)n + 1, sizeof(*e->parts));
+	if (!e->parts)
+		return -ENOMEM;
+	cJSON_ArrayForEach(p, parts) {
+		const cJSON *num = cJSON_GetArrayItem(p, 0), *len = cJSON_GetArrayItem(p, 1);
+		const cJSON *etag = cJSON_GetArrayItem(p, 2);
+
+		if (!cJSON_IsNumber(num) || !cJSON_IsNumber(len) || !cJSON_IsString(etag))
+			return -EINVAL;
+		e->parts[e->nparts] = (struct journal_part){
+			(int)num->valuedouble, (off_t)len->valuedouble, strdup(etag->valuestring) };
+		if (!e->parts[e->nparts++].etag)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -51,6 +107,10 @@ int journal_write(const char *file, const struct journal_entry *e)
 		cJSON_AddStringToObject(o, "md5", e->md5);
 	if (e->error)
 		cJSON_AddStringToObject(o, "error", e->error);
+	if (e->upload_id && add_parts(o, e) != 0) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!text)
@@ -66,13 +126,6 @@ int journal_write(const char *file, const struct journal_entry *e)
 		unlink(tmp);
 	free(text);
 	return rc;
-}
-
-static char *string_of(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(it) ? strdup(it->valuestring) : NULL;
 }
 
 /*
@@ -112,8 +165,9 @@ int journal_read(const char *file, struct journal_entry *e)
 	it = cJSON_GetObjectItemCaseSensitive(o, "md5");
 	if (cJSON_IsString(it) && strlen(it->valuestring) == 32)
 		memcpy(e->md5, it->valuestring, 33);
+	n = read_parts(o, e);
 	cJSON_Delete(o);
-	if (!e->path || !e->url || !e->key) {
+	if (n != 0 || !e->path || !e->url || !e->key) {
 		journal_free(e);
 		return -EINVAL;
 	}
@@ -126,6 +180,10 @@ void journal_free(struct journal_entry *e)
 	free(e->url);
 	free(e->key);
 	free(e->error);
+	free(e->upload_id);
+	for (int i = 0; i < e->nparts; i++)
+		free(e->parts[i].etag);
+	free(e->parts);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -178,36 +236,63 @@ static int make_dirs(const char *dir)
 	return 0;
 }
 
-/* Copies data to dst (0600), for a recovery directory on another disk. */
+/* Copies [off, off+len) of in to out, at the same offset. */
+static int copy_range(int in, int out, char *buf, off_t off, off_t len)
+{
+	while (len > 0) {
+		ssize_t n = pread(in, buf, len < COPY_BUF ? (size_t)len : COPY_BUF, off);
+
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
+
+			if (k < 0)
+				return -errno;
+			w += k;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Copies data to dst (0600), for a recovery directory on another disk.
+ * Only the data is copied: the holes of parts dropped from staging stay
+ * holes, and the copy takes no more room than the original.
+ */
 static int copy_file(const char *data, const char *dst)
 {
-	int in = open(data, O_RDONLY | O_CLOEXEC), out, rc = 0;
+	int in = open(data, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
 	char *buf = malloc(COPY_BUF);
-	ssize_t n;
+	off_t size = in >= 0 ? lseek(in, 0, SEEK_END) : -1, off = 0;
 
-	if (in < 0 || !buf) {
-		rc = in < 0 ? -errno : -ENOMEM;
-		if (in >= 0)
-			close(in);
-		free(buf);
-		return rc;
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0) {
+	if (in < 0 || !buf || size < 0)
+		rc = in < 0 || size < 0 ? -errno : -ENOMEM;
+	else if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		rc = -errno;
-		close(in);
-		free(buf);
-		return rc;
+	while (rc == 0 && off < size) {
+		off_t data_at = lseek(in, off, SEEK_DATA), hole_at;
+
+		if (data_at < 0)
+			break;		/* ENXIO: only a hole is left */
+		hole_at = lseek(in, data_at, SEEK_HOLE);
+		if (hole_at < 0)
+			hole_at = size;
+		rc = copy_range(in, out, buf, data_at, hole_at - data_at);
+		off = hole_at;
 	}
-	while (rc == 0 && (n = read(in, buf, COPY_BUF)) != 0)
-		rc = n < 0 ? -errno : write_all(out, buf, (size_t)n);
+	if (rc == 0 && ftruncate(out, size) != 0)
+		rc = -errno;
 	free(buf);
-	if (close(out) != 0 && rc == 0)
+	if (out >= 0 && close(out) != 0 && rc == 0)
 		rc = -errno;
-	close(in);
+	if (in >= 0)
+		close(in);
 	if (rc == 0)
 		rc = unlink(data) == 0 ? 0 : -errno;
-	else
+	else if (out >= 0)
 		unlink(dst);
 	return rc;
 }

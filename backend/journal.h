@@ -4,7 +4,8 @@
  *
  * Every staged file has a journal entry beside it, a small JSON file:
  * the program's path, the store URL and key, and once an upload failed,
- * the size, MD5 and error.  A failed upload moves both into the recovery
+ * the size, MD5 and error (and the parts of a multipart upload the store
+ * already holds, where they hold bytes the kept file no longer has).  A failed upload moves both into the recovery
  * directory; `cloudshim sync` reads the entries there and uploads again.
  * Entries hold no secret: credentials come from the configuration.
  */
@@ -14,6 +15,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* A part of a multipart upload that the store holds. */
+struct journal_part {
+	int n;			/* from 1 */
+	off_t len;
+	char *etag;
+};
+
 struct journal_entry {
 	char *path;		/* as the program named it: "/data/out.bin" */
 	char *url;		/* the mount's store URL: "s3://bucket/prefix" */
@@ -21,6 +29,16 @@ struct journal_entry {
 	off_t size;		/* -1 until an upload failed */
 	char md5[33];		/* hex; "" until an upload failed */
 	char *error;		/* NULL until an upload failed */
+	/*
+	 * A failed upload some of whose bytes were dropped from staging, and
+	 * exist only in the parts of its multipart upload: the upload, its
+	 * part layout (backend/partplan.h) and the parts the store holds.
+	 * The kept file has holes where those parts' bytes were.
+	 */
+	char *upload_id;	/* NULL: every byte is in the kept file */
+	off_t part_base;
+	struct journal_part *parts;
+	int nparts;
 };
 
 /* Writes e to file (mode 0600, replaced atomically).  0 or -errno. */
@@ -33,7 +51,8 @@ void journal_free(struct journal_entry *e);
 /*
  * Moves a failed upload's staged bytes (data) and its entry (file) into
  * dir, created 0700 if needed, recording size, MD5 and error.  On return
- * *kept_data names the data file kept (malloc'd).  0 or -errno.
+ * *kept_data names the data file kept (malloc'd).  Holes stay holes.
+ * 0 or -errno.
  */
 int journal_keep(const char *dir, const char *data, const char *file, struct journal_entry *e,
 		 const char *error, char **kept_data);

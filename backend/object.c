@@ -92,7 +92,7 @@ void engine_fork_prepare(void)
 	http_fork_lock();
 }
 
-void engine_fork_parent(void)
+static void fork_unlock(void)
 {
 	http_fork_unlock();
 	pool_fork_unlock(&fetch_pool);
@@ -103,9 +103,15 @@ void engine_fork_parent(void)
 	pthread_mutex_unlock(&lock);
 }
 
+void engine_fork_parent(void)
+{
+	fork_unlock();
+	upload_after_fork_parent();
+}
+
 void engine_fork_child(void)
 {
-	engine_fork_parent();
+	fork_unlock();
 	pool_after_fork_child(&fetch_pool);
 	upload_after_fork_child();
 	cache_after_fork_child();

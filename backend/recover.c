@@ -75,13 +75,17 @@ static int recover_one(const char *file, const char *data, struct store *const *
 					  .staged = data, .journal = file, .hold_fd = hold };
 
 		fd = hold = -1;		/* the upload's now */
-		rc = upload_start(&req, &u);
+		rc = e.upload_id ? upload_resume(&req, &e, &u) : upload_start(&req, &u);
 		if (rc == 0) {
 			rc = upload_wait(u);
 			upload_put(u);
 		}
 		if (rc == 0)
 			fprintf(out, "sent %s (%lld bytes) to %s\n", e.path, (long long)e.size, e.url);
+		else if (e.upload_id && rc == -ENOENT)
+			fprintf(out, "failed %s: the store no longer has the parts it was sent"
+				" before (its multipart upload was aborted or expired); still kept\n",
+				e.path);
 		else
 			fprintf(out, "failed %s: %s; still kept\n", e.path, strerror(-rc));
 		rc = rc == 0;

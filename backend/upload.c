@@ -1,17 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * upload.c - the upload workers and the list of uploads in flight.
+ * upload.c - the upload workers, streams, and the list of uploads in flight.
  *
  * DESIGN
- * An upload is a small state machine run by pool tasks: a single PUT, or
- * BEGIN, then one task per part (in parallel, each with a reference), and
- * whichever part finishes last completes or aborts the upload.  Parts
- * after a failure are skipped.  finish() runs exactly once per upload: it
- * publishes the new metadata (read your own writes) or keeps the bytes
- * for recovery, then wakes every waiter.  One mutex guards the list, the
- * counters and each upload's part bookkeeping.
+ * An upload is a small state machine driven by kick(): one PUT, or a
+ * multipart upload: BEGIN, one pool task per part (in parallel), and
+ * COMPLETE once every part is in.  kick() decides under the lock what is
+ * to be done next (next_step) and does it outside the lock; each event
+ * (begun, a part in, sealed, bytes settled, an earlier upload of the key
+ * landed) kicks again.  Store calls are never made under the lock.
+ *
+ * A stream is an upload opened while its file is being written.  It is
+ * not in the list of uploads in flight yet: its writer reports what it
+ * writes, and parts wholly below the settled mark (the end of what was
+ * written in one run from the start) go out as soon as the multipart
+ * upload is begun, which happens once the file outgrows one PUT.  A write
+ * into a part already sent marks it to be sent again at the end.  When the
+ * staging file system is more than half full, parts the store holds are
+ * dropped from the staged file (holes punched), and a writer with nothing
+ * to drop waits for a part in flight: back pressure, so a sequential file
+ * larger than the staging space gets through.  upload_seal ends the
+ * stream: its size is then final, it enters the list, and it completes as
+ * any other upload.
+ *
+ * Uploads of one key land in the order they were sealed: a later one is
+ * deferred (its PUT, or its COMPLETE) until the earlier one finishes.
+ * Deferring, not waiting, keeps every worker free for the earlier one.
+ *
+ * finish() runs exactly once per listed upload: it publishes the new
+ * metadata (read your own writes) or keeps the bytes for recovery, with
+ * the multipart upload's parts when some bytes exist only there, then
+ * wakes every waiter.  One mutex guards the lists, the counters and the
+ * part bookkeeping of every upload.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,20 +42,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend/clock.h"
-#include "backend/journal.h"
-#include "backend/log.h"
 #include "backend/engine.h"
+#include "backend/log.h"
+#include "backend/partplan.h"
 #include "backend/pool.h"
 #include "backend/upload.h"
 
-#define PART_MIN	((off_t)STORE_PART_MIN)
-#define PART_MAX	((off_t)STORE_PUT_MAX)
-#define PARTS_MAX	STORE_PARTS_MAX
-#define PARTS_PER_STEP	1000			/* part size doubles after each */
+#define DROP_CHECK_STEP	((off_t)1 << 20)	/* look at the staging space this often */
+#define SPACE_RESERVE_MAX (4ULL << 30)	/* short of space below this much free */
+
+enum part_state {
+	PART_UNSENT,		/* to send (again) */
+	PART_SENDING,
+	PART_IN,		/* the store has it: etag */
+	PART_DROPPED,		/* the store has it, and the staged bytes are gone */
+};
+
+struct part {
+	char etag[STORE_ETAG_MAX];
+	off_t len;			/* what was sent (PART_IN, PART_DROPPED) */
+	unsigned char state;
+	unsigned char again;		/* written after it went: sent at the end */
+};
+
+enum step {
+	STEP_IDLE,			/* nothing asked of the store yet */
+	STEP_PUT,			/* the PUT in flight */
+	STEP_BEGIN,			/* the multipart upload being begun */
+	STEP_PARTS,			/* begun: parts go out */
+	STEP_COMPLETE,			/* the COMPLETE in flight */
+	STEP_OVER,
+};
 
 struct upload {
 	atomic_int refs;
@@ -40,28 +85,38 @@ struct upload {
 	char *key, *path, *staged, *journal;
 	int fd, hold_fd;
 	int exclusive, snapshot;
-	off_t size;
+	off_t base;			/* part layout (backend/partplan.h) */
+	off_t size;			/* final once sealed */
 	struct timespec mtime;
+	enum step step;
+	int sealed, listed, deferred, cancelled, multipart;
+	int abort_counted;		/* cancelled: counted in aborting */
 	char *upload_id;
-	int nparts, parts_left;
-	char (*etags)[STORE_ETAG_MAX];
+	struct part *parts;		/* grown as needed; parts past cap are unsent */
+	int cap, nparts;		/* nparts: the object's, once sealed */
+	int scan, drop_scan;		/* no part below is to send, or to drop */
+	int sending;			/* part tasks in flight */
+	int dropped;			/* parts dropped from the staged file */
+	int no_punch;			/* the staging file system cannot punch holes */
+	off_t settled;			/* stream: written in one run from 0 */
+	off_t checked;			/* stream: settled when the space was last looked at */
 	int rc;				/* the first failure */
-	int deferred;			/* waits for an earlier upload of its key */
 	int done;
 	struct store_meta meta;
-	struct upload *prev, *next;	/* in flight, oldest first */
+	struct upload *prev, *next;	/* in the list of streams, or of uploads in flight */
 };
 
-struct part {
+struct part_job {
 	struct upload *u;
-	int n;				/* from 1 */
+	int n;
 	off_t off, len;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
-static struct upload *head, *tail;
-static int inflight;
+static struct upload *head, *tail;	/* in flight, oldest first */
+static struct upload *streams;		/* open streams */
+static int inflight, aborting;		/* aborting: cancelled streams' parts */
 static off_t bytes_inflight;
 static int failures;
 static struct pool upload_pool = POOL_INIT("upload", 8);
@@ -76,7 +131,7 @@ void upload_configure(const struct engine_conf *ec)
 	 * SigV4 and TLS need it), so it must register none.
 	 */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
-	part_base = (off_t)ec->part_size > PART_MIN ? (off_t)ec->part_size : PART_MIN;
+	part_base = (off_t)ec->part_size > STORE_PART_MIN ? (off_t)ec->part_size : STORE_PART_MIN;
 	pool_configure(&upload_pool, ec->connections);
 	free(recovery_dir);
 	if (ec->recovery_dir)
@@ -90,38 +145,20 @@ const char *upload_recovery_dir(void)
 	return recovery_dir;
 }
 
-/* Size of part n (from 1): the base, doubled every PARTS_PER_STEP parts. */
-static off_t part_size(int n)
-{
-	off_t size = part_base;
-
-	for (int step = (n - 1) / PARTS_PER_STEP; step > 0 && size < PART_MAX; step--)
-		size *= 2;
-	return size < PART_MAX ? size : PART_MAX;
-}
-
-/* How many parts size bytes take, or -EFBIG past 10,000. */
-static int count_parts(off_t size)
-{
-	off_t done = 0;
-	int n = 0;
-
-	while (done < size) {
-		if (++n > PARTS_MAX)
-			return -EFBIG;
-		done += part_size(n);
-	}
-	return n;
-}
+/* ---- life and death ------------------------------------------------------ */
 
 static void upload_free(struct upload *u)
 {
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->hold_fd >= 0)
+		close(u->hold_fd);
 	free(u->key);
 	free(u->path);
 	free(u->staged);
 	free(u->journal);
 	free(u->upload_id);
-	free(u->etags);
+	free(u->parts);
 	free(u);
 }
 
@@ -131,6 +168,91 @@ void upload_put(struct upload *u)
 		upload_free(u);
 }
 
+/* A new upload of req with one reference, or NULL (req->fd closed). */
+static struct upload *upload_new(const struct upload_req *req)
+{
+	struct upload *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		close(req->fd);
+		if (req->hold_fd >= 0)
+			close(req->hold_fd);
+		return NULL;
+	}
+	atomic_init(&u->refs, 1);
+	u->st = req->st;
+	u->exclusive = req->exclusive;
+	u->fd = req->fd;
+	u->hold_fd = req->hold_fd;
+	u->snapshot = req->snapshot;
+	u->base = part_base;
+	u->scan = u->drop_scan = 1;
+	u->key = strdup(req->key);
+	u->path = strdup(req->path);
+	u->staged = strdup(req->staged);
+	u->journal = strdup(req->journal);
+	if (!u->key || !u->path || !u->staged || !u->journal) {
+		upload_free(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Room for parts 1..n; the caller holds the lock.  0 or -ENOMEM. */
+static int ensure_parts(struct upload *u, int n)
+{
+	struct part *grown;
+	int cap = u->cap ? u->cap : 64;
+
+	if (n <= u->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	grown = realloc(u->parts, (size_t)cap * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	memset(grown + u->cap, 0, (size_t)(cap - u->cap) * sizeof(*grown));
+	u->parts = grown;
+	u->cap = cap;
+	return 0;
+}
+
+/* The size part n has in the object: a whole part, or the tail of a sealed file. */
+static off_t part_want(const struct upload *u, int n)
+{
+	off_t start = partplan_start(u->base, n), size = partplan_size(u->base, n);
+
+	return u->sealed && u->size - start < size ? u->size - start : size;
+}
+
+/* ---- the end of an upload ------------------------------------------------ */
+
+/* The parts the store holds, for a journal entry: e->parts, e->nparts. */
+static int record_parts(const struct upload *u, struct journal_entry *e)
+{
+	/* a resumed entry had some: these replace them */
+	for (int i = 0; i < e->nparts; i++)
+		free(e->parts[i].etag);
+	free(e->parts);
+	free(e->upload_id);
+	e->upload_id = NULL;
+	e->nparts = 0;
+	e->parts = calloc((size_t)(u->nparts ? u->nparts : 1), sizeof(*e->parts));
+	if (!e->parts || !(e->upload_id = strdup(u->upload_id)))
+		return -ENOMEM;
+	e->part_base = u->base;
+	for (int n = 1; n <= u->nparts && n <= u->cap; n++) {
+		const struct part *p = &u->parts[n - 1];
+
+		if (p->state != PART_IN && p->state != PART_DROPPED)
+			continue;
+		e->parts[e->nparts] = (struct journal_part){ n, p->len, strdup(p->etag) };
+		if (!e->parts[e->nparts++].etag)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The failed upload's bytes go to the recovery directory, loudly. */
 static void keep_for_recovery(struct upload *u)
 {
@@ -138,13 +260,16 @@ static void keep_for_recovery(struct upload *u)
 	char *kept = NULL;
 	int rc = journal_read(u->journal, &e);
 
+	if (rc == 0 && u->dropped)
+		rc = record_parts(u, &e);
 	if (rc == 0)
 		rc = recovery_dir ? journal_keep(recovery_dir, u->staged, u->journal, &e, strerror(-u->rc), &kept)
 				  : -ENOMEM;
 	if (rc == 0)
-		log_error("%s: upload to %s failed (%s); its %lld bytes are kept in %s;"
+		log_error("%s: upload to %s failed (%s); its %lld bytes are kept in %s%s;"
 			  " `cloudshim sync` uploads them again", u->path, store_url(u->st),
-			  strerror(-u->rc), (long long)u->size, kept);
+			  strerror(-u->rc), (long long)u->size, kept,
+			  u->dropped ? " and in the parts the store holds" : "");
 	else
 		log_error("%s: upload to %s failed (%s), and keeping it in the recovery"
 			  " directory failed too (%s); its bytes stay in %s", u->path,
@@ -153,7 +278,7 @@ static void keep_for_recovery(struct upload *u)
 	free(kept);
 }
 
-static void start_tasks(struct upload *u);
+static void kick(struct upload *u);
 
 /* The oldest upload of key in flight; the caller holds the lock. */
 static struct upload *first_of_key(const struct store *st, const char *key)
@@ -164,16 +289,26 @@ static struct upload *first_of_key(const struct store *st, const char *key)
 	return NULL;
 }
 
-/*
- * Uploads of one key land in the order they were started: a later one is
- * deferred until the earlier one finishes (a file closed, reopened with >>
- * and closed again must end as the second version).  Deferring, not
- * waiting, keeps every worker free for the earlier one's parts.
- */
+static void unlink_from(struct upload **first, struct upload **last, struct upload *u)
+{
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		*first = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	else if (last)
+		*last = u->prev;
+	u->prev = u->next = NULL;
+}
+
+/* A listed upload is over: publish or keep, then wake its waiters. */
 static void finish(struct upload *u, int rc)
 {
 	struct upload *next;
 
+	if (rc && u->upload_id && !u->dropped)
+		store_mpu_abort(u->st, u->key, u->upload_id);	/* every byte is staged */
 	if (rc == 0 && !u->meta.mtime.tv_sec)
 		u->meta.mtime = u->mtime;
 	u->rc = rc;
@@ -185,27 +320,22 @@ static void finish(struct upload *u, int rc)
 			unlink(u->staged);
 			unlink(u->journal);
 		}
-	} else if (u->snapshot) {
+	} else if (u->snapshot && !u->dropped) {
 		log_warn("%s: could not be made durable (%s); it stays staged", u->path,
 			 strerror(-rc));
 	} else {
 		keep_for_recovery(u);
 	}
 	close(u->fd);
+	u->fd = -1;
 	if (u->hold_fd >= 0)
 		close(u->hold_fd);
+	u->hold_fd = -1;
 	pthread_mutex_lock(&lock);
 	u->done = 1;
 	if (rc)
 		failures++;
-	if (u->prev)
-		u->prev->next = u->next;
-	else
-		head = u->next;
-	if (u->next)
-		u->next->prev = u->prev;
-	else
-		tail = u->prev;
+	unlink_from(&head, &tail, u);
 	inflight--;
 	bytes_inflight -= u->size;
 	next = first_of_key(u->st, u->key);
@@ -217,8 +347,10 @@ static void finish(struct upload *u, int rc)
 	pthread_mutex_unlock(&lock);
 	upload_put(u);		/* the list's reference */
 	if (next)
-		start_tasks(next);
+		kick(next);
 }
+
+/* ---- the tasks ------------------------------------------------------------ */
 
 static void run(pool_task_fn fn, void *arg)
 {
@@ -232,116 +364,254 @@ static void task_put(void *arg)
 	struct store_body body = { u->fd, 0, u->size };
 
 	finish(u, store_put(u->st, u->key, &body, u->exclusive, &u->meta));
-}
-
-/* A part (or the begin task's own hold) is done; the last one completes. */
-static void part_done(struct upload *u, int rc)
-{
-	int failed, left;
-
-	pthread_mutex_lock(&lock);
-	if (rc && !u->rc)
-		u->rc = rc;
-	failed = u->rc;
-	left = --u->parts_left;
-	pthread_mutex_unlock(&lock);
-	if (left > 0)
-		return;
-	rc = failed ? failed : store_mpu_complete(u->st, u->key, u->upload_id, u->etags,
-						  u->nparts, &u->meta);
-	if (rc)
-		store_mpu_abort(u->st, u->key, u->upload_id);
-	finish(u, rc);
-}
-
-static void task_part(void *arg)
-{
-	struct part *p = arg;
-	struct upload *u = p->u;
-	struct store_body body = { u->fd, p->off, p->len };
-	int rc = 0, failed;
-
-	pthread_mutex_lock(&lock);
-	failed = u->rc;
-	pthread_mutex_unlock(&lock);
-	if (!failed)
-		rc = store_mpu_part(u->st, u->key, u->upload_id, p->n, &body, u->etags[p->n - 1]);
-	free(p);
-	part_done(u, rc);
-	upload_put(u);		/* the part's own reference */
+	upload_put(u);
 }
 
 static void task_begin(void *arg)
 {
 	struct upload *u = arg;
-	off_t off = 0;
-	int rc;
+	char *id = NULL;
+	int rc = store_mpu_begin(u->st, u->key, &id);
 
-	u->etags = calloc((size_t)u->nparts, sizeof(*u->etags));
-	rc = u->etags ? store_mpu_begin(u->st, u->key, &u->upload_id) : -ENOMEM;
-	if (rc) {
-		finish(u, rc);
-		return;
+	pthread_mutex_lock(&lock);
+	if (rc == 0) {
+		u->upload_id = id;
+		u->step = STEP_PARTS;
+	} else {
+		if (!u->rc)
+			u->rc = rc;
+		u->step = STEP_IDLE;	/* with rc: finished when sealed */
 	}
-	u->parts_left = 1;	/* this task's hold: no part completes before all are queued */
-	for (int n = 1; n <= u->nparts && rc == 0; n++) {
-		struct part *p = malloc(sizeof(*p));
-		off_t len = part_size(n) < u->size - off ? part_size(n) : u->size - off;
-
-		if (!p) {
-			rc = -ENOMEM;
-			break;
-		}
-		*p = (struct part){ u, n, off, len };
-		atomic_fetch_add(&u->refs, 1);
-		pthread_mutex_lock(&lock);
-		u->parts_left++;
-		pthread_mutex_unlock(&lock);
-		run(task_part, p);
-		off += len;
-	}
-	part_done(u, rc);
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	kick(u);
+	upload_put(u);
 }
 
-int upload_start(const struct upload_req *req, struct upload **out)
+static void task_part(void *arg)
 {
-	struct upload *u = calloc(1, sizeof(*u));
-	struct stat sb;
+	struct part_job *j = arg;
+	struct upload *u = j->u;
+	struct store_body body = { u->fd, j->off, j->len };
+	char etag[STORE_ETAG_MAX] = "";
+	int rc = store_mpu_part(u->st, u->key, u->upload_id, j->n, &body, etag);
+	struct part *p;
 
-	if (!u)
-		return -ENOMEM;
-	atomic_init(&u->refs, 2);	/* the caller's and the list's */
-	u->st = req->st;
-	u->exclusive = req->exclusive;
-	u->fd = req->fd;
-	u->hold_fd = req->hold_fd;
-	u->snapshot = req->snapshot;
-	u->key = strdup(req->key);
-	u->path = strdup(req->path);
-	u->staged = strdup(req->staged);
-	u->journal = strdup(req->journal);
-	if (fstat(u->fd, &sb) != 0 || !u->key || !u->path || !u->staged || !u->journal) {
-		int rc = !u->key || !u->path || !u->staged || !u->journal ? -ENOMEM : -errno;
-
-		close(u->fd);
-		if (u->hold_fd >= 0)
-			close(u->hold_fd);
-		upload_free(u);
-		return rc;
-	}
-	u->size = sb.st_size;
-	u->mtime = sb.st_mtim;
-	u->nparts = u->size > 2 * part_base ? count_parts(u->size) : 0;
-	if (u->nparts < 0) {
-		close(u->fd);
-		if (u->hold_fd >= 0)
-			close(u->hold_fd);
-		upload_free(u);
-		return -EFBIG;
-	}
 	pthread_mutex_lock(&lock);
+	p = &u->parts[j->n - 1];
+	u->sending--;
+	if (p->again) {
+		/* changed while on its way (cut short, even): goes again, whatever happened */
+		p->state = PART_UNSENT;
+	} else if (rc) {
+		p->state = PART_UNSENT;
+		if (!u->rc)
+			u->rc = rc;
+	} else {
+		p->state = PART_IN;
+		p->len = j->len;
+		memcpy(p->etag, etag, sizeof(etag));
+		if (j->n < u->drop_scan)
+			u->drop_scan = j->n;
+	}
+	if (p->state == PART_UNSENT && j->n < u->scan)
+		u->scan = j->n;
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	free(j);
+	kick(u);
+	upload_put(u);
+}
+
+static void task_complete(void *arg)
+{
+	struct upload *u = arg;
+	char (*etags)[STORE_ETAG_MAX] = calloc((size_t)u->nparts, sizeof(*etags));
+	int rc = etags ? 0 : -ENOMEM;
+
+	/* nothing changes parts 1..nparts now: every one is in */
+	for (int n = 1; etags && n <= u->nparts; n++)
+		memcpy(etags[n - 1], u->parts[n - 1].etag, STORE_ETAG_MAX);
+	if (rc == 0)
+		rc = store_mpu_complete(u->st, u->key, u->upload_id, etags, u->nparts, &u->meta);
+	free(etags);
+	finish(u, rc);
+	upload_put(u);
+}
+
+/* A cancelled stream is over; the caller holds the lock. */
+static void aborted(struct upload *u)
+{
+	u->step = STEP_OVER;
+	if (u->abort_counted) {
+		u->abort_counted = 0;
+		aborting--;
+		pthread_cond_broadcast(&changed);
+	}
+}
+
+/* A cancelled stream's parts are not wanted: the whole file goes another way. */
+static void task_abort(void *arg)
+{
+	struct upload *u = arg;
+
+	store_mpu_abort(u->st, u->key, u->upload_id);
+	pthread_mutex_lock(&lock);
+	aborted(u);
+	pthread_mutex_unlock(&lock);
+	upload_put(u);
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+/*
+ * The next part to send: a sealed upload sends every part of the object
+ * the store lacks (or holds with the wrong length); a stream only parts
+ * wholly settled, sent never before.  0 when there is none.  The caller
+ * holds the lock; the part is then marked as sent, its job made in *j.
+ */
+static int pick(struct upload *u, struct part_job *j)
+{
+	int last = u->sealed ? u->nparts : partplan_index(u->base, u->settled) - 1;
+
+	if (ensure_parts(u, last) != 0) {
+		u->rc = -ENOMEM;
+		return 0;
+	}
+	for (int n = u->scan; n <= last; n++) {
+		struct part *p = &u->parts[n - 1];
+		off_t want = part_want(u, n);
+
+		if (u->sealed && p->state == PART_IN && p->len != want)
+			p->state = PART_UNSENT;		/* the file was cut short in it */
+		if (u->sealed && p->state == PART_DROPPED && p->len != want) {
+			log_error("%s: part %d changed after its bytes were dropped from staging",
+				  u->path, n);
+			u->rc = -EIO;
+			return 0;
+		}
+		if (p->state != PART_UNSENT || (!u->sealed && p->again)) {
+			if (n == u->scan)
+				u->scan = n + 1;	/* sealing looks again from 1 */
+			continue;
+		}
+		p->state = PART_SENDING;
+		p->again = 0;
+		u->sending++;
+		*j = (struct part_job){ u, n, partplan_start(u->base, n), want };
+		return n;
+	}
+	return 0;
+}
+
+enum act { ACT_NONE, ACT_PUT, ACT_BEGIN, ACT_PART, ACT_COMPLETE, ACT_FINISH, ACT_ABORT };
+
+/* What u does next; the caller holds the lock.  Marks it as under way. */
+static enum act next_step(struct upload *u, struct part_job *j)
+{
+	switch (u->step) {
+	case STEP_IDLE:
+		if (u->cancelled) {
+			aborted(u);	/* nothing was begun, or begin failed */
+			return ACT_NONE;
+		}
+		if (u->rc)
+			return u->sealed ? (u->step = STEP_OVER, ACT_FINISH) : ACT_NONE;
+		if (!u->sealed ? u->settled <= 2 * u->base : u->deferred)
+			return ACT_NONE;
+		u->step = !u->sealed || u->multipart ? STEP_BEGIN : STEP_PUT;
+		return u->step == STEP_BEGIN ? ACT_BEGIN : ACT_PUT;
+	case STEP_PARTS:
+		if (u->cancelled || u->rc) {
+			if (u->sending || !(u->cancelled || u->sealed))
+				return ACT_NONE;
+			u->step = u->cancelled ? STEP_COMPLETE : STEP_OVER;	/* COMPLETE: aborting */
+			return u->cancelled ? ACT_ABORT : ACT_FINISH;
+		}
+		if (pick(u, j))
+			return ACT_PART;
+		if (u->rc)
+			return next_step(u, j);
+		if (!u->sealed || u->deferred || u->sending)
+			return ACT_NONE;
+		u->step = STEP_COMPLETE;
+		return ACT_COMPLETE;
+	default:
+		return ACT_NONE;	/* a task is at it, or it is over */
+	}
+}
+
+/* Does whatever u can do next, outside the lock; each task holds a reference. */
+static void kick(struct upload *u)
+{
+	for (;;) {
+		struct part_job j, *job;
+		enum act act;
+
+		pthread_mutex_lock(&lock);
+		act = next_step(u, &j);
+		if (act != ACT_NONE && act != ACT_FINISH)
+			atomic_fetch_add(&u->refs, 1);
+		pthread_mutex_unlock(&lock);
+		switch (act) {
+		case ACT_NONE:
+			return;
+		case ACT_PUT:
+			run(task_put, u);
+			return;
+		case ACT_BEGIN:
+			run(task_begin, u);
+			return;
+		case ACT_COMPLETE:
+			run(task_complete, u);
+			return;
+		case ACT_ABORT:
+			run(task_abort, u);
+			return;
+		case ACT_FINISH:
+			finish(u, u->rc);
+			return;
+		case ACT_PART:
+			job = malloc(sizeof(*job));
+			if (job) {
+				*job = j;
+				run(task_part, job);
+				break;
+			}
+			pthread_mutex_lock(&lock);
+			u->parts[j.n - 1].state = PART_UNSENT;
+			u->sending--;
+			u->rc = -ENOMEM;
+			pthread_mutex_unlock(&lock);
+			upload_put(u);
+			break;
+		}
+	}
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+/*
+ * Seals u: its size is final (size, mtime of its staged file, read by
+ * the caller) and it enters the list of uploads in flight, with the
+ * list's own reference.  The caller holds the lock.
+ */
+static void enlist_locked(struct upload *u, off_t size, struct timespec mtime)
+{
+	int n = partplan_count(u->base, size);
+
+	u->size = size;
+	u->mtime = mtime;
+	u->nparts = n > 0 ? n : 0;
+	if (n < 0 && !u->rc)
+		u->rc = n;
+	u->sealed = 1;
+	u->scan = 1;
+	u->listed = 1;
+	atomic_fetch_add(&u->refs, 1);
 	u->deferred = first_of_key(u->st, u->key) != NULL;
 	u->prev = tail;
+	u->next = NULL;
 	if (tail)
 		tail->next = u;
 	else
@@ -349,16 +619,72 @@ int upload_start(const struct upload_req *req, struct upload **out)
 	tail = u;
 	inflight++;
 	bytes_inflight += u->size;
+}
+
+int upload_start(const struct upload_req *req, struct upload **out)
+{
+	struct upload *u = upload_new(req);
+	struct stat sb;
+
+	if (!u)
+		return -ENOMEM;
+	if (fstat(u->fd, &sb) != 0) {
+		int rc = -errno;
+
+		upload_free(u);
+		return rc;
+	}
+	pthread_mutex_lock(&lock);
+	u->multipart = sb.st_size > 2 * u->base;
+	enlist_locked(u, sb.st_size, sb.st_mtim);
 	pthread_mutex_unlock(&lock);
 	*out = u;
-	if (!u->deferred)
-		start_tasks(u);
+	kick(u);
 	return 0;
 }
 
-static void start_tasks(struct upload *u)
+int upload_resume(const struct upload_req *req, const struct journal_entry *e,
+		  struct upload **out)
 {
-	run(u->nparts ? task_begin : task_put, u);
+	struct upload *u = upload_new(req);
+	struct stat sb;
+	int n = -EINVAL, rc;
+
+	if (!u)
+		return -ENOMEM;
+	u->base = e->part_base;
+	rc = fstat(u->fd, &sb) != 0 ? -errno : u->base < STORE_PART_MIN ? -EINVAL : 0;
+	if (rc == 0)
+		n = partplan_count(u->base, sb.st_size);
+	if (rc == 0 && n < 0)
+		rc = n;
+	if (rc == 0)
+		rc = (u->upload_id = strdup(e->upload_id)) ? ensure_parts(u, n) : -ENOMEM;
+	for (int i = 0; rc == 0 && i < e->nparts; i++) {
+		const struct journal_part *jp = &e->parts[i];
+
+		if (jp->n < 1 || jp->n > n || strlen(jp->etag) >= STORE_ETAG_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		/* its bytes may be a hole in the kept file: never sent again */
+		u->parts[jp->n - 1].state = PART_DROPPED;
+		u->parts[jp->n - 1].len = jp->len;
+		snprintf(u->parts[jp->n - 1].etag, STORE_ETAG_MAX, "%s", jp->etag);
+		u->dropped++;
+	}
+	if (rc) {
+		upload_free(u);
+		return rc;
+	}
+	u->multipart = 1;
+	u->step = STEP_PARTS;
+	pthread_mutex_lock(&lock);
+	enlist_locked(u, sb.st_size, sb.st_mtim);
+	pthread_mutex_unlock(&lock);
+	*out = u;
+	kick(u);
+	return 0;
 }
 
 int upload_wait(struct upload *u)
@@ -373,6 +699,262 @@ int upload_wait(struct upload *u)
 	return rc;
 }
 
+/* ---- streams -------------------------------------------------------------- */
+
+struct upload *upload_stream(const struct upload_req *req)
+{
+	struct upload *u = upload_new(req);
+
+	if (!u)
+		return NULL;
+	u->hold_fd = -1;
+	u->snapshot = 0;
+	pthread_mutex_lock(&lock);
+	u->next = streams;
+	if (streams)
+		streams->prev = u;
+	streams = u;
+	pthread_mutex_unlock(&lock);
+	return u;
+}
+
+int upload_stream_check(struct upload *u, off_t off, off_t len)
+{
+	int first = partplan_index(u->base, off), rc = 0;
+	int last = len ? partplan_index(u->base, off + len - 1) : first;
+
+	pthread_mutex_lock(&lock);
+	for (int n = first; n <= last && n <= u->cap && !rc; n++) {
+		/* a cut at a part's start leaves it whole: gone, not changed */
+		if (!len && off == partplan_start(u->base, n))
+			break;
+		rc = u->parts[n - 1].state == PART_DROPPED ? -ENOSPC : 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/* Parts n (from first) that were sent are to be sent again; the caller holds the lock. */
+static void resend(struct upload *u, int first, int last)
+{
+	for (int n = first; n <= last && n <= u->cap; n++) {
+		struct part *p = &u->parts[n - 1];
+
+		if (p->state == PART_SENDING || p->state == PART_IN)
+			p->again = 1;
+		if (p->state == PART_IN)
+			p->state = PART_UNSENT;
+		if (p->state == PART_UNSENT && n < u->scan)
+			u->scan = n;
+	}
+}
+
+/*
+ * Less than a quarter of the staging file system is free (or 4 GiB, on a
+ * large one): what a small /dev/shm, or a container's, runs into first.
+ */
+static int short_of_space(int fd)
+{
+	struct statvfs v;
+	unsigned long long reserve;
+
+	if (fstatvfs(fd, &v) != 0 || !v.f_frsize)
+		return 0;
+	reserve = v.f_blocks / 4;
+	if (reserve > SPACE_RESERVE_MAX / v.f_frsize)
+		reserve = SPACE_RESERVE_MAX / v.f_frsize;
+	return v.f_bavail < reserve;
+}
+
+/*
+ * The staging file system is short of space: drop the parts the store
+ * holds, and with none to drop, wait for one in flight.
+ */
+static void relieve(struct upload *u)
+{
+	pthread_mutex_lock(&lock);
+	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
+		int n = u->drop_scan;
+
+		while (n <= u->cap && u->parts[n - 1].state != PART_IN)
+			n++;
+		u->drop_scan = n;
+		if (n <= u->cap) {
+			off_t off = partplan_start(u->base, n), len = u->parts[n - 1].len;
+			int rc;
+
+			u->parts[n - 1].state = PART_DROPPED;
+			u->dropped++;
+			pthread_mutex_unlock(&lock);
+			rc = fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+			pthread_mutex_lock(&lock);
+			if (rc != 0) {
+				log_warn("%s: the staging file system cannot punch holes (%s);"
+					 " the whole file stays staged", u->path, strerror(errno));
+				u->parts[n - 1].state = PART_IN;
+				u->dropped--;
+				u->no_punch = 1;
+			}
+			continue;
+		}
+		if (!u->sending)
+			break;
+		pthread_cond_wait(&changed, &lock);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void upload_stream_wrote(struct upload *u, off_t off, off_t len)
+{
+	int look;
+
+	if (len <= 0)
+		return;
+	pthread_mutex_lock(&lock);
+	resend(u, partplan_index(u->base, off), partplan_index(u->base, off + len - 1));
+	if (off <= u->settled && off + len > u->settled)
+		u->settled = off + len;
+	look = u->settled - u->checked >= DROP_CHECK_STEP && u->step == STEP_PARTS;
+	if (look)
+		u->checked = u->settled;
+	pthread_mutex_unlock(&lock);
+	kick(u);
+	if (look)
+		relieve(u);
+}
+
+void upload_stream_truncated(struct upload *u, off_t size)
+{
+	int cut = partplan_index(u->base, size);
+
+	pthread_mutex_lock(&lock);
+	if (size > partplan_start(u->base, cut))
+		resend(u, cut, cut);		/* cut short inside: send again */
+	else
+		cut--;
+	for (int n = cut + 1; n <= u->cap; n++) {
+		struct part *p = &u->parts[n - 1];
+
+		/* wholly past the end: what comes there later is new */
+		if (p->state == PART_DROPPED)
+			u->dropped--;
+		if (p->state == PART_SENDING)
+			p->again = 1;
+		else
+			*p = (struct part){ .state = PART_UNSENT };
+		if (n < u->scan)
+			u->scan = n;
+	}
+	if (u->settled > size)
+		u->settled = u->checked = size;
+	pthread_mutex_unlock(&lock);
+}
+
+int upload_stream_holes(struct upload *u)
+{
+	int holes;
+
+	pthread_mutex_lock(&lock);
+	holes = u->dropped > 0;
+	pthread_mutex_unlock(&lock);
+	return holes;
+}
+
+int upload_stream_cancelled(struct upload *u)
+{
+	int cancelled;
+
+	pthread_mutex_lock(&lock);
+	cancelled = u->cancelled;
+	pthread_mutex_unlock(&lock);
+	return cancelled;
+}
+
+/*
+ * Gives u up unless it has holes: its parts are aborted once none is in
+ * flight, and whoever kicks it next starts that.  The caller holds the
+ * lock.  1 when it is given up.
+ */
+static int cancel_locked(struct upload *u)
+{
+	if (u->cancelled || u->dropped || u->sealed)
+		return u->cancelled;
+	u->cancelled = 1;
+	unlink_from(&streams, NULL, u);
+	if (u->step == STEP_BEGIN || u->step == STEP_PARTS) {
+		u->abort_counted = 1;	/* upload_drain waits for the abort */
+		aborting++;
+	}
+	return 1;
+}
+
+void upload_stream_share(struct upload *u)
+{
+	int kicked;
+
+	pthread_mutex_lock(&lock);
+	kicked = cancel_locked(u);
+	pthread_mutex_unlock(&lock);
+	if (kicked)
+		kick(u);
+}
+
+/* An upload of u's whole staged file, as it is now, in place of u. */
+static void replace(struct upload *u, int hold_fd, int snapshot, struct upload **out)
+{
+	int fd = fcntl(u->fd, F_DUPFD_CLOEXEC, u->fd);	/* as high as the shim keeps its own */
+	struct upload_req req = {
+		.st = u->st, .key = u->key, .path = u->path, .fd = fd, .staged = u->staged,
+		.journal = u->journal, .hold_fd = hold_fd, .exclusive = u->exclusive,
+		.snapshot = snapshot,
+	};
+
+	*out = NULL;
+	if (fd < 0 || upload_start(&req, out) != 0) {
+		log_error("%s: cannot start its upload (%s); the bytes stay in %s", u->path,
+			  strerror(fd < 0 ? errno : ENOMEM), u->staged);
+		if (fd < 0 && hold_fd >= 0)
+			close(hold_fd);
+	}
+}
+
+void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **out)
+{
+	struct stat sb;
+	int whole, rc = fstat(u->fd, &sb) == 0 ? 0 : -errno;
+
+	pthread_mutex_lock(&lock);
+	/* one PUT does for what shrank back below two parts, or was given up */
+	whole = u->cancelled || (!rc && !u->dropped && sb.st_size <= 2 * u->base);
+	if (whole) {
+		cancel_locked(u);
+		pthread_mutex_unlock(&lock);
+		kick(u);
+		replace(u, hold_fd, snapshot, out);
+		upload_put(u);		/* the stream's reference */
+		return;
+	}
+	unlink_from(&streams, NULL, u);
+	if (rc && !u->rc)
+		u->rc = rc;
+	u->hold_fd = hold_fd;
+	u->snapshot = snapshot;
+	u->multipart = 1;
+	enlist_locked(u, rc ? 0 : sb.st_size, sb.st_mtim);
+	pthread_mutex_unlock(&lock);
+	*out = u;		/* the stream's reference */
+	kick(u);
+}
+
+void upload_stream_forget(struct upload *u)
+{
+	/* the child's copy: the parent's tasks and locks are not ours */
+	u->hold_fd = -1;
+	upload_free(u);
+}
+
+/* ---- what is in flight ---------------------------------------------------- */
+
 int upload_pending(const struct store *st, const char *key, struct store_meta *meta,
 		   char *staged, size_t n)
 {
@@ -386,7 +968,7 @@ int upload_pending(const struct store *st, const char *key, struct store_meta *m
 		meta->kind = STORE_FILE;
 		meta->size = u->size;
 		meta->mtime = u->mtime;
-		snprintf(staged, n, "%s", u->staged);
+		snprintf(staged, n, "%s", u->dropped ? "" : u->staged);
 		found = 1;
 	}
 	pthread_mutex_unlock(&lock);
@@ -404,16 +986,9 @@ void upload_each(const struct store *st, void (*fn)(void *arg, const char *key),
 
 void upload_settle(const struct store *st, const char *key)
 {
-	int busy = 1;
-
 	pthread_mutex_lock(&lock);
-	while (busy) {
-		busy = 0;
-		for (struct upload *u = head; u && !busy; u = u->next)
-			busy = u->st == st && strcmp(u->key, key) == 0;
-		if (busy)
-			pthread_cond_wait(&changed, &lock);
-	}
+	while (first_of_key(st, key))
+		pthread_cond_wait(&changed, &lock);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -423,11 +998,11 @@ int upload_drain(void)
 	int failed;
 
 	pthread_mutex_lock(&lock);
-	while (inflight > 0) {
+	while (inflight > 0 || aborting > 0) {
 		struct timespec until;
 		long now = clock_ms();
 
-		if (now - start >= 1000 && now - said >= 1000) {
+		if (inflight && now - start >= 1000 && now - said >= 1000) {
 			fprintf(stderr, "cloudshim: waiting for %d upload%s (%.1f MiB) to finish\n",
 				inflight, inflight == 1 ? "" : "s", (double)bytes_inflight / (1 << 20));
 			said = now;
@@ -441,10 +1016,28 @@ int upload_drain(void)
 	return failed;
 }
 
+/* ---- fork ----------------------------------------------------------------- */
+
+#define FORK_KICKS 256
+
+static struct upload *fork_kicks[FORK_KICKS];	/* streams a fork gave up */
+static int nfork_kicks;
+
 void upload_fork_lock(void)
 {
+	struct upload *u, *next;
+
 	pool_fork_lock(&upload_pool);
 	pthread_mutex_lock(&lock);
+	/* the child holds every staged file too from now on */
+	nfork_kicks = 0;
+	for (u = streams; u; u = next) {
+		next = u->next;
+		if (cancel_locked(u) && nfork_kicks < FORK_KICKS) {
+			atomic_fetch_add(&u->refs, 1);
+			fork_kicks[nfork_kicks++] = u;
+		}
+	}
 }
 
 void upload_fork_unlock(void)
@@ -453,11 +1046,23 @@ void upload_fork_unlock(void)
 	pool_fork_unlock(&upload_pool);
 }
 
+void upload_after_fork_parent(void)
+{
+	/* the streams given up let their parts go (a kick past the limit waits for their owner) */
+	for (int i = 0; i < nfork_kicks; i++) {
+		kick(fork_kicks[i]);
+		upload_put(fork_kicks[i]);
+	}
+	nfork_kicks = 0;
+}
+
 void upload_after_fork_child(void)
 {
 	/* the parent sends what it queued; the child's copies are left alone */
 	head = tail = NULL;
-	inflight = 0;
+	streams = NULL;
+	nfork_kicks = 0;
+	inflight = aborting = 0;
 	bytes_inflight = 0;
 	failures = 0;
 	pthread_cond_init(&changed, NULL);

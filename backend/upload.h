@@ -5,19 +5,29 @@
  * The POSIX face stages every write in a real file.  When the last
  * descriptor of one closes, the file is handed over here and close
  * returns at once; upload workers send it: one PUT below two parts'
- * worth, else a multipart upload whose parts go out in parallel, with a
- * part size that grows so that 10,000 parts reach past 5 TiB.
+ * worth, else a multipart upload whose parts go out in parallel, laid out
+ * by backend/partplan.h.
  *
- * Nothing is dropped: an upload that fails after the store's retries
- * moves its bytes into the recovery directory with a journal entry
- * (backend/journal.h), says so on stderr with the path, and reports the
- * failure to whoever waits for it.
+ * A file written by one sequential writer need not wait for its close: a
+ * stream (upload_stream) sends each part as soon as the writer has gone
+ * past it, and when the staging file system runs short of space, drops
+ * the parts the store holds from the staged file, so that a file larger
+ * than the staging space gets through.  A write into a part already sent
+ * sends it again at the end; into a part dropped, it cannot be honoured:
+ * -ENOSPC, as the staging space would have said without the stream.
+ *
+ * Nothing is dropped silently: an upload that fails after the store's
+ * retries moves its bytes into the recovery directory with a journal
+ * entry (backend/journal.h), with the multipart upload's parts when some
+ * of the bytes exist only there, says so on stderr with the path, and
+ * reports the failure to whoever waits for it.
  */
 #ifndef CLOUDSHIM_UPLOAD_H
 #define CLOUDSHIM_UPLOAD_H
 
 #include <stddef.h>
 
+#include "backend/journal.h"
 #include "backend/store.h"
 
 struct upload;
@@ -45,13 +55,68 @@ const char *upload_recovery_dir(void);
  */
 int upload_start(const struct upload_req *req, struct upload **out);
 
+/*
+ * `cloudshim sync` of an entry whose multipart upload had parts in the
+ * store already (e->upload_id): sends the others and completes it.
+ */
+int upload_resume(const struct upload_req *req, const struct journal_entry *e,
+		  struct upload **out);
+
 /* Blocks until the upload is durable (0) or has failed (-errno). */
 int upload_wait(struct upload *u);
 void upload_put(struct upload *u);
 
 /*
+ * Streams.  upload_stream opens one for a staged file being written
+ * (req->fd passes to it; hold_fd and snapshot are ignored).  The writer
+ * calls the others, one at a time, for every change of the file's bytes.
+ */
+struct upload *upload_stream(const struct upload_req *req);
+
+/* Before changing [off, off+len): 0, or -ENOSPC when it lies in a part dropped. */
+int upload_stream_check(struct upload *u, off_t off, off_t len);
+
+/*
+ * [off, off+len) was written.  Sends the parts it completes, and when the
+ * staging space runs short, drops parts the store holds, waiting for one
+ * in flight if none is in yet (back pressure on the writer).
+ */
+void upload_stream_wrote(struct upload *u, off_t off, off_t len);
+
+/* The file was truncated to size (after upload_stream_check(u, size, 0)). */
+void upload_stream_truncated(struct upload *u, off_t size);
+
+/* 1 when parts were dropped: the staged file no longer holds every byte. */
+int upload_stream_holes(struct upload *u);
+
+/*
+ * 1 when the stream was given up (another process came to share its file
+ * while nothing was dropped): the staged file is whole, and is uploaded
+ * as any other; the stream's parts are aborted in the background (and
+ * upload_drain waits for that).
+ */
+int upload_stream_cancelled(struct upload *u);
+
+/*
+ * Another program will hold the stream's file (exec, spawn): it is given
+ * up unless it has holes, as a fork does (upload_fork_lock).
+ */
+void upload_stream_share(struct upload *u);
+
+/*
+ * The file is complete (last close; snapshot: fsync): its size is final,
+ * the remaining parts go out and the upload completes.  The stream's own
+ * reference is gone, and *out has one for the caller, as upload_start
+ * gives (NULL when the upload could not even start: said on stderr).
+ * hold_fd as for upload_start.  A stream given up, or shrunk back to one
+ * PUT's worth, is uploaded whole instead.
+ */
+void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **out);
+
+/*
  * Read your own writes: 1 with what key will be once its newest pending
- * upload lands (its size, and the staged file's path in staged), or 0.
+ * upload lands (its size, and the staged file's path in staged, or ""
+ * when the staged file no longer holds every byte), or 0.
  */
 int upload_pending(const struct store *st, const char *key, struct store_meta *meta,
 		   char *staged, size_t n);
@@ -68,9 +133,19 @@ void upload_settle(const struct store *st, const char *key);
  */
 int upload_drain(void);
 
-/* fork: the child keeps none of the parent's uploads (the parent sends them). */
+/*
+ * fork: every open stream is shared with the child from now on: one with
+ * nothing dropped is given up (both processes then hold a whole staged
+ * file); one with holes stays the parent's alone, and upload_stream_holes
+ * tells the child to keep its hands off it.  The child keeps none of the
+ * parent's uploads (the parent sends them).
+ */
 void upload_fork_lock(void);
 void upload_fork_unlock(void);
+void upload_after_fork_parent(void);
 void upload_after_fork_child(void);
+
+/* The child's copy of a parent's stream: forgotten, the parent sends it. */
+void upload_stream_forget(struct upload *u);
 
 #endif

@@ -93,7 +93,8 @@ static int hold(int fd, short type)
 int stage_create(struct mount *m, const char *key, const char *path, int exclusive,
 		 int flags, struct staged *s)
 {
-	struct journal_entry e = { (char *)path, (char *)store_url(m->st), (char *)key, -1, "", NULL };
+	struct journal_entry e = { .path = (char *)path, .url = (char *)store_url(m->st),
+				   .key = (char *)key, .size = -1 };
 	char base[NAME_MAX_];
 	int fd, rc;
 

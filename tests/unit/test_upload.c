@@ -33,7 +33,7 @@ static int stage(const char *name, const char *key, off_t size, unsigned seed, c
 		 char *journal)
 {
 	static unsigned char buf[1 << 16];
-	struct journal_entry e = { (char *)key, url, (char *)key, -1, "", NULL };
+	struct journal_entry e = { .path = (char *)key, .url = url, .key = (char *)key, .size = -1 };
 	int fd;
 
 	snprintf(data, 256, "%s/%s", staging, name);

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_stream.c - the part layout, and streams (files sent while they are
+ * written) against a file:// store: parts go out before the file is
+ * sealed; a write into a part sent sends it again; a staging file system
+ * short of space gets parts dropped from the staged file with the writer
+ * held back, so 120 MiB pass through a 40 MiB tmpfs, while a roomy one
+ * (512 MiB) keeps every byte (both mounted here: the test runs as root,
+ * as `make test` does); a write into a dropped part
+ * gives ENOSPC; truncation; a stream that shrinks back to one PUT; a
+ * failed stream kept with its parts, and `cloudshim sync` resuming a
+ * multipart upload from a kept entry.  Run under ThreadSanitizer too.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "backend/engine.h"
+#include "backend/journal.h"
+#include "backend/partplan.h"
+#include "backend/recover.h"
+#include "backend/upload.h"
+#include "tests/unit/check.h"
+
+#define MiB ((off_t)1 << 20)
+#define BASE (5 * MiB)		/* the smallest part S3 takes */
+
+static char root[64], staging[128], small[128], recovery[128], url[128];
+
+static unsigned char byte_at(unsigned seed, off_t off)
+{
+	return (unsigned char)(((off + seed) * 2654435761u) >> 13);
+}
+
+static void fill(unsigned char *buf, size_t n, unsigned seed, off_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = byte_at(seed, off + (off_t)i);
+}
+
+/* key in the store holds size bytes: seed's pattern, but patch at patch_off. */
+static int stored_right(const char *key, off_t size, unsigned seed, off_t patch_off,
+			const char *patch)
+{
+	static unsigned char buf[1 << 16];
+	char path[256];
+	struct stat sb;
+	off_t off = 0;
+	ssize_t n;
+	int fd, ok = 1;
+
+	snprintf(path, sizeof(path), "%s/%s", root, key);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size != size) {
+		printf("# %s: %s size %lld, want %lld\n", key, fd < 0 ? "missing" : "wrong",
+		       fd < 0 ? -1LL : (long long)sb.st_size, (long long)size);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (ok && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && ok; i++) {
+			off_t at = off + i;
+			unsigned char want = byte_at(seed, at);
+
+			if (patch && at >= patch_off && at < patch_off + (off_t)strlen(patch))
+				want = (unsigned char)patch[at - patch_off];
+			ok = buf[i] == want;
+			if (!ok)
+				printf("# %s: byte %lld differs\n", key, (long long)at);
+		}
+		off += n;
+	}
+	close(fd);
+	return ok && off == size;
+}
+
+/* A new staged file in dir with its journal entry; its descriptor. */
+static int stage(const char *dir, const char *name, const char *key, char *data, char *journal)
+{
+	struct journal_entry e = { .path = (char *)key, .url = url, .key = (char *)key, .size = -1 };
+
+	snprintf(data, 256, "%s/%s", dir, name);
+	snprintf(journal, 256, "%s/%s.json", dir, name);
+	if (journal_write(journal, &e) != 0)
+		abort();
+	return open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
+}
+
+static struct upload *stream_of(struct store *st, const char *key, int fd, const char *data,
+				const char *journal)
+{
+	struct upload_req req = { .st = st, .key = key, .path = key, .fd = dup(fd),
+				  .staged = data, .journal = journal, .hold_fd = -1 };
+
+	return upload_stream(&req);
+}
+
+/* Writes [off, off+len) of seed's pattern in 1 MiB writes, as a writer would. */
+static int write_pattern(struct upload *u, int fd, unsigned seed, off_t off, off_t len)
+{
+	static unsigned char buf[1 << 20];
+
+	for (off_t done = 0; done < len; done += (off_t)sizeof(buf)) {
+		size_t n = len - done < (off_t)sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+
+		fill(buf, n, seed, off + done);
+		if (upload_stream_check(u, off + done, (off_t)n) != 0 ||
+		    pwrite(fd, buf, n, off + done) != (ssize_t)n)
+			return -1;
+		upload_stream_wrote(u, off + done, (off_t)n);
+	}
+	return 0;
+}
+
+/* Part files of the store's multipart uploads in flight. */
+static int parts_in_store(void)
+{
+	char dir[256];
+	DIR *d, *sub;
+	struct dirent *de, *pe;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/.cloudshim-mpu", root);
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		char path[512];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!(sub = opendir(path)))
+			continue;
+		while ((pe = readdir(sub)))
+			n += strspn(pe->d_name, "0123456789") == strlen(pe->d_name);	/* "00001" */
+		closedir(sub);
+	}
+	closedir(d);
+	return n;
+}
+
+static int wait_parts(int want)
+{
+	int n;
+
+	for (int i = 0; i < 1000 && parts_in_store() < want; i++)
+		usleep(10000);
+	n = parts_in_store();
+	if (n != want)
+		printf("# %d parts in the store, want %d\n", n, want);
+	return n;
+}
+
+static int seal_and_wait(struct upload *u)
+{
+	struct upload *sealed;
+	int rc;
+
+	upload_seal(u, -1, 0, &sealed);
+	if (!sealed)
+		return -999;
+	rc = upload_wait(sealed);
+	upload_put(sealed);
+	return rc;
+}
+
+static void test_partplan(void)
+{
+	off_t base = 8 * MiB;
+
+	CHECK(partplan_size(base, 1) == base && partplan_size(base, 1000) == base);
+	CHECK(partplan_size(base, 1001) == 2 * base && partplan_size(base, 9001) == 512 * base);
+	CHECK(partplan_start(base, 1) == 0 && partplan_start(base, 2) == base);
+	CHECK(partplan_start(base, 1001) == 1000 * base);
+	CHECK(partplan_start(base, 2001) == 1000 * base + 2000 * base);
+	for (int n = 1; n <= 10000; n += 333) {
+		off_t start = partplan_start(base, n);
+
+		CHECK(partplan_index(base, start) == n);
+		CHECK(partplan_index(base, start + partplan_size(base, n) - 1) == n);
+	}
+	CHECK(partplan_count(base, 0) == 0 && partplan_count(base, 1) == 1);
+	CHECK(partplan_count(base, base) == 1 && partplan_count(base, base + 1) == 2);
+	/* S3's largest object, 5 TiB, in at most 10,000 parts; no part over 5 GiB */
+	CHECK(partplan_count(base, (off_t)5 << 40) > 0 && partplan_count(base, (off_t)5 << 40) <= 10000);
+	CHECK(partplan_size(base, 10000) <= STORE_PUT_MAX);
+	CHECK(partplan_count(base, (off_t)9 << 40) == -EFBIG);
+	CHECK(partplan_count(512 * MiB, (off_t)5 << 40) > 0);
+	CHECK(partplan_size(512 * MiB, 10000) == STORE_PUT_MAX);
+}
+
+/* Parts leave while the file is written; a part written again goes again. */
+static void test_stream_sends_early(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(staging, "s-early", "early.bin", data, journal);
+	struct upload *u = stream_of(st, "early.bin", fd, data, journal);
+
+	CHECK(u != NULL);
+	CHECK(write_pattern(u, fd, 1, 0, 8 * BASE) == 0);
+	/* 8 whole parts settled: all sent before the file is complete */
+	CHECK(wait_parts(8) == 8);
+	CHECK(upload_stream_holes(u) == 0);	/* plenty of space: nothing dropped */
+	/* a header patched at the start, as zip writers do */
+	CHECK(upload_stream_check(u, 1000, 5) == 0);
+	CHECK(pwrite(fd, "PATCH", 5, 1000) == 5);
+	upload_stream_wrote(u, 1000, 5);
+	CHECK(write_pattern(u, fd, 1, 8 * BASE, 3 * MiB) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("early.bin", 8 * BASE + 3 * MiB, 1, 1000, "PATCH"));
+	CHECK(access(data, F_OK) != 0 && access(journal, F_OK) != 0);
+	CHECK(parts_in_store() == 0);
+}
+
+/* Through a staging file system a third of the file's size. */
+static void test_stream_short_of_space(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(small, "s-big", "big.bin", data, journal), ok = 1;
+	struct upload *u = stream_of(st, "big.bin", fd, data, journal);
+	struct statvfs v;
+	static unsigned char buf[1 << 20];
+	off_t off;
+
+	for (off = 0; off < 120 * MiB && ok; off += MiB) {
+		fill(buf, sizeof(buf), 2, off);
+		ok = upload_stream_check(u, off, MiB) == 0 && pwrite(fd, buf, MiB, off) == MiB;
+		upload_stream_wrote(u, off, MiB);
+	}
+	CHECK(ok);		/* no ENOSPC: the writer was held back instead */
+	CHECK(upload_stream_holes(u) == 1);
+	CHECK(statvfs(small, &v) == 0 && v.f_bavail > 0);
+	/* what was dropped cannot be changed, nor cut inside; the tail can */
+	CHECK(upload_stream_check(u, 10, 5) == -ENOSPC);
+	CHECK(upload_stream_check(u, BASE + 7, 0) == -ENOSPC);
+	CHECK(upload_stream_check(u, 120 * MiB - 10, 5) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("big.bin", 120 * MiB, 2, 0, NULL));
+	CHECK(access(data, F_OK) != 0);
+}
+
+/* Cut short after parts went, then written on: the object is the file. */
+static void test_stream_truncate(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(staging, "s-cut", "cut.bin", data, journal);
+	struct upload *u = stream_of(st, "cut.bin", fd, data, journal);
+
+	CHECK(write_pattern(u, fd, 3, 0, 6 * BASE) == 0);
+	CHECK(wait_parts(6) == 6);
+	CHECK(upload_stream_check(u, 2 * BASE + 100, 0) == 0);
+	CHECK(ftruncate(fd, 2 * BASE + 100) == 0);
+	upload_stream_truncated(u, 2 * BASE + 100);
+	CHECK(write_pattern(u, fd, 3, 2 * BASE + 100, 2 * BASE) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("cut.bin", 4 * BASE + 100, 3, 0, NULL));
+}
+
+/* Begun as multipart, ended below two parts: one PUT, the parts aborted. */
+static void test_stream_shrinks(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(staging, "s-shrink", "shrink.bin", data, journal);
+	struct upload *u = stream_of(st, "shrink.bin", fd, data, journal);
+
+	CHECK(write_pattern(u, fd, 4, 0, 4 * BASE) == 0);
+	CHECK(wait_parts(4) == 4);
+	CHECK(ftruncate(fd, 3 * MiB) == 0);
+	upload_stream_truncated(u, 3 * MiB);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("shrink.bin", 3 * MiB, 4, 0, NULL));
+	CHECK(upload_drain() == 0);		/* waits for the abort too */
+	CHECK(parts_in_store() == 0);
+}
+
+/*
+ * The store loses the multipart upload after parts were dropped: the
+ * failure is kept with the parts it had, and sync says what it cannot do.
+ */
+static void test_stream_failure_kept(struct store *st)
+{
+	char data[256], journal[256], cmd[512], kept[256];
+	int fd = stage(small, "s-lost", "lost.bin", data, journal);
+	struct upload *u = stream_of(st, "lost.bin", fd, data, journal);
+	struct journal_entry e;
+	struct recover_result r;
+	struct stat sb;
+
+	CHECK(write_pattern(u, fd, 5, 0, 40 * MiB) == 0);
+	CHECK(upload_stream_holes(u) == 1);
+	/* parts in flight may still be writing into it: until it is gone */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/.cloudshim-mpu'/* 2>/dev/null", root);
+	for (int i = 0; i < 50 && system(cmd) != 0; i++)
+		usleep(20000);
+	CHECK(parts_in_store() == 0);
+	CHECK(write_pattern(u, fd, 5, 40 * MiB, 10 * MiB) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) != 0);
+	snprintf(kept, sizeof(kept), "%s/s-lost.json", recovery);
+	CHECK(journal_read(kept, &e) == 0);
+	CHECK(e.upload_id && e.part_base == BASE && e.nparts > 0 && e.size == 50 * MiB);
+	journal_free(&e);
+	snprintf(kept, sizeof(kept), "%s/s-lost", recovery);
+	/* kept sparse: the dropped parts' holes were not filled in */
+	CHECK(stat(kept, &sb) == 0 && sb.st_size == 50 * MiB && sb.st_blocks * 512 < 50 * MiB);
+	r = recover_dir(recovery, &st, 1, stdout);
+	CHECK(r.failed == 1 && r.sent == 0);
+	CHECK(access(kept, F_OK) == 0);		/* still kept */
+	unlink(kept);
+	strcat(kept, ".json");
+	unlink(kept);
+	upload_drain();
+}
+
+/* sync of an entry whose first parts are in the store already: resumed. */
+static void test_resume(struct store *st)
+{
+	static unsigned char buf[1 << 20];
+	struct journal_part parts[2];
+	char data[256], journal[256], *id = NULL, etag[2][STORE_ETAG_MAX];
+	struct journal_entry e = { .path = "resumed.bin", .url = url, .key = "resumed.bin", .size = -1 };
+	struct recover_result r;
+	int fd;
+
+	snprintf(data, sizeof(data), "%s/w-resume", recovery);
+	snprintf(journal, sizeof(journal), "%s/w-resume.json", recovery);
+	fd = open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	for (off_t off = 0; off < 3 * BASE; off += MiB) {
+		fill(buf, sizeof(buf), 6, off);
+		CHECK(pwrite(fd, buf, MiB, off) == MiB);
+	}
+	CHECK(store_mpu_begin(st, "resumed.bin", &id) == 0);
+	for (int n = 1; n <= 2; n++) {
+		struct store_body body = { fd, (n - 1) * BASE, BASE };
+
+		CHECK(store_mpu_part(st, "resumed.bin", id, n, &body, etag[n - 1]) == 0);
+		parts[n - 1] = (struct journal_part){ n, BASE, etag[n - 1] };
+	}
+	/* what a kept stream looks like: its first two parts are holes */
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 2 * BASE) == 0);
+	close(fd);
+	e.upload_id = id;
+	e.part_base = BASE;
+	e.parts = parts;
+	e.nparts = 2;
+	fd = open(data, O_RDONLY);
+	e.size = 3 * BASE;
+	CHECK(journal_md5(fd, e.md5) == 0);
+	close(fd);
+	CHECK(journal_write(journal, &e) == 0);
+	free(id);
+	r = recover_dir(recovery, &st, 1, stdout);
+	CHECK(r.sent == 1 && r.failed == 0);
+	CHECK(stored_right("resumed.bin", 3 * BASE, 6, 0, NULL));
+	CHECK(access(data, F_OK) != 0 && access(journal, F_OK) != 0);
+}
+
+int main(void)
+{
+	struct store_conf sc = { 0 };
+	struct engine_conf ec;
+	struct store *st;
+	char err[256], cmd[1024];
+
+	test_partplan();
+	snprintf(root, sizeof(root), "/tmp/cloudshim-stream-XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	snprintf(staging, sizeof(staging), "%s-staging", root);
+	snprintf(small, sizeof(small), "%s-small", root);
+	snprintf(recovery, sizeof(recovery), "%s-recovery", root);
+	mkdir(staging, 0700);
+	mkdir(small, 0700);
+	if (mount("tmpfs", staging, "tmpfs", 0, "size=512m,mode=0700") != 0 ||
+	    mount("tmpfs", small, "tmpfs", 0, "size=40m,mode=0700") != 0) {
+		printf("FAIL mount tmpfs on %s: %s (run as root)\n", small, strerror(errno));
+		return 1;
+	}
+	engine_conf_defaults(&ec);
+	ec.recovery_dir = recovery;
+	ec.part_size = BASE;
+	ec.connections = 4;
+	ec.request_timeout_ms = 3000;
+	engine_configure(&ec);
+	snprintf(url, sizeof(url), "file://%s", root);
+	sc.url = url;
+	if (store_open(&sc, &ec, &st, err, sizeof(err)) != 0) {
+		printf("FAIL store_open: %s\n", err);
+		return 1;
+	}
+	test_stream_sends_early(st);
+	test_stream_short_of_space(st);
+	test_stream_truncate(st);
+	test_stream_shrinks(st);
+	test_stream_failure_kept(st);
+	test_resume(st);
+	CHECK(upload_drain() >= 1);	/* the lost stream's failure counts */
+	store_close(st);
+	umount(small);
+	umount(staging);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s' '%s'", root, staging, small, recovery);
+	if (system(cmd) != 0)
+		printf("could not remove %s\n", root);
+	return check_summary();
+}
