@@ -14,6 +14,10 @@ void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A line said whatever the level (progress, a summary at exit). */
+void log_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where lines go from now on (default: descriptor 2). */
+void log_set_fd(int fd);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

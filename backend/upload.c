@@ -97,6 +97,7 @@ struct upload {
 	int scan, drop_scan;		/* no part below is to send, or to drop */
 	int sending;			/* part tasks in flight */
 	int dropped;			/* parts dropped from the staged file */
+	off_t bytes_in;			/* in the store: parts in or dropped */
 	int no_punch;			/* the staging file system cannot punch holes */
 	off_t settled;			/* stream: written in one run from 0 */
 	off_t checked;			/* stream: settled when the space was last looked at */
@@ -117,7 +118,6 @@ static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static struct upload *head, *tail;	/* in flight, oldest first */
 static struct upload *streams;		/* open streams */
 static int inflight, aborting;		/* aborting: cancelled streams' parts */
-static off_t bytes_inflight;
 static int failures;
 static struct pool upload_pool = POOL_INIT("upload", 8);
 static off_t part_base = (off_t)8 << 20;
@@ -337,7 +337,6 @@ static void finish(struct upload *u, int rc)
 		failures++;
 	unlink_from(&head, &tail, u);
 	inflight--;
-	bytes_inflight -= u->size;
 	next = first_of_key(u->st, u->key);
 	if (next && next->deferred)
 		next->deferred = 0;
@@ -410,6 +409,7 @@ static void task_part(void *arg)
 	} else {
 		p->state = PART_IN;
 		p->len = j->len;
+		u->bytes_in += j->len;
 		memcpy(p->etag, etag, sizeof(etag));
 		if (j->n < u->drop_scan)
 			u->drop_scan = j->n;
@@ -618,7 +618,6 @@ static void enlist_locked(struct upload *u, off_t size, struct timespec mtime)
 		head = u;
 	tail = u;
 	inflight++;
-	bytes_inflight += u->size;
 }
 
 int upload_start(const struct upload_req *req, struct upload **out)
@@ -742,8 +741,10 @@ static void resend(struct upload *u, int first, int last)
 
 		if (p->state == PART_SENDING || p->state == PART_IN)
 			p->again = 1;
-		if (p->state == PART_IN)
+		if (p->state == PART_IN) {
 			p->state = PART_UNSENT;
+			u->bytes_in -= p->len;
+		}
 		if (p->state == PART_UNSENT && n < u->scan)
 			u->scan = n;
 	}
@@ -838,6 +839,8 @@ void upload_stream_truncated(struct upload *u, off_t size)
 		/* wholly past the end: what comes there later is new */
 		if (p->state == PART_DROPPED)
 			u->dropped--;
+		if (p->state == PART_DROPPED || p->state == PART_IN)
+			u->bytes_in -= p->len;
 		if (p->state == PART_SENDING)
 			p->again = 1;
 		else
@@ -1003,8 +1006,12 @@ int upload_drain(void)
 		long now = clock_ms();
 
 		if (inflight && now - start >= 1000 && now - said >= 1000) {
-			fprintf(stderr, "cloudshim: waiting for %d upload%s (%.1f MiB) to finish\n",
-				inflight, inflight == 1 ? "" : "s", (double)bytes_inflight / (1 << 20));
+			off_t left = 0;
+
+			for (struct upload *u = head; u; u = u->next)
+				left += u->size > u->bytes_in ? u->size - u->bytes_in : 0;
+			log_say("waiting for %d upload%s (%.1f MiB still to send) to finish",
+				inflight, inflight == 1 ? "" : "s", (double)left / (1 << 20));
 			said = now;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -1063,7 +1070,6 @@ void upload_after_fork_child(void)
 	streams = NULL;
 	nfork_kicks = 0;
 	inflight = aborting = 0;
-	bytes_inflight = 0;
 	failures = 0;
 	pthread_cond_init(&changed, NULL);
 	pool_after_fork_child(&upload_pool);

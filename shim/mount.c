@@ -26,6 +26,7 @@
 #include "shim/mount.h"
 #include "shim/path.h"
 #include "shim/real.h"
+#include "shim/stage.h"
 #include "shim/staged.h"
 #include "shim/vfile.h"
 
@@ -117,8 +118,12 @@ static void fork_child(void)
 static void init_once(void)
 {
 	char err[512];
+	int log_fd;
 
 	guard_enter();
+	/* our lines go where stderr was at start, even once the program closed it */
+	if ((log_fd = fd_private_dup(STDERR_FILENO)) >= 0)
+		log_set_fd(log_fd);
 	if (config_load(&conf, err, sizeof(err)) != 0) {
 		log_error("%s; no path is mounted", err);
 		guard_leave();

@@ -158,7 +158,15 @@ void stage_discard(struct staged *s)
 	s->lock_fd = s->own_fd = -1;
 }
 
-int stage_adopt(int fd, const char *data, struct staged *s)
+int stage_alone(const struct staged *s)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	/* our own read lock never conflicts: any lock reported is another's */
+	return REAL(fcntl)(s->lock_fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+}
+
+int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 {
 	struct stat a, b;
 
@@ -170,6 +178,8 @@ int stage_adopt(int fd, const char *data, struct staged *s)
 	if (REAL(fstat)(fd, &a) != 0 || REAL(stat)(data, &b) != 0 ||
 	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return -EINVAL;
+	if (!hold_it)
+		return (s->own_fd = fd_private_dup(fd)) < 0 ? -EINVAL : 0;
 	s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (s->lock_fd < 0 || hold(s->lock_fd, F_RDLCK) != 0 || (s->own_fd = fd_private_dup(fd)) < 0) {
 		if (s->lock_fd >= 0)

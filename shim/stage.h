@@ -18,11 +18,21 @@
 
 #include "shim/mount.h"
 
+struct upload;
+
 struct staged {
 	char data[PATH_MAX];		/* the staged bytes */
 	char journal[PATH_MAX];		/* its journal entry */
 	int lock_fd;			/* the entry, read-locked while we hold it */
 	int own_fd;			/* our descriptor of the data, for the upload */
+	struct upload *stream;		/* sent while written (backend/upload.h) */
+	int holes;			/* parts were dropped: not every byte is here */
+	int detached;			/* another process streams it: hands off */
+	int kept;			/* its failed fsync left it for `cloudshim sync` */
+	int mapped;			/* mapped shared and writable: writes unseen */
+	int synced;			/* fsync made it durable as synced_* say */
+	off_t synced_size;
+	struct timespec synced_mtime;
 };
 
 /* Sets up the staging directory (NULL: the default).  0 or -errno. */
@@ -48,9 +58,13 @@ void stage_discard(struct staged *s);
 
 /*
  * After exec: take hold of the staged file data that fd (inherited) is,
- * with its entry.  0 or -errno (fd is not that file, or it is gone).
+ * with its entry (hold_it 0: only a descriptor of it, holding nothing).
+ * 0 or -errno (fd is not that file, or it is gone).
  */
-int stage_adopt(int fd, const char *data, struct staged *s);
+int stage_adopt(int fd, const char *data, int hold_it, struct staged *s);
+
+/* 1 when no other process holds s. */
+int stage_alone(const struct staged *s);
 
 /* In a forked child: take this process's hold again. */
 void stage_rehold(struct staged *s);

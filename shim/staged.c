@@ -9,31 +9,32 @@
  * nor upload it again unchanged.  Staging then copies the object in and
  * puts the staged file under every descriptor of it with dup3, so the
  * numbers the program holds stay the same.
+ *
+ * A file opened write-only gets an upload stream at open, and every
+ * change the program makes through a call we see is reported to it
+ * (staged_change_begin/end), under the vfile's lock so the offsets are
+ * right.  Write-only means no read and no mapping can see the holes the
+ * stream punches where it dropped parts.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/dir.h"
-#include "backend/journal.h"
 #include "backend/log.h"
 #include "backend/upload.h"
-#include "shim/stage.h"
-#include "shim/staged.h"
+#include "shim/staged_int.h"
 #include "shim/wrap.h"
 
 #define COPY_CHUNK ((size_t)1 << 20)
 
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct written {
-	struct vfile *vf;
-	struct written *next;
-} *open_files;
+pthread_mutex_t staged_files_lock = PTHREAD_MUTEX_INITIALIZER;
+struct written *staged_files;
+int staged_ready;
 static int sync_close;
-static int ready;
 
 void staged_setup(const char *staging_dir, int strict)
 {
@@ -43,26 +44,26 @@ void staged_setup(const char *staging_dir, int strict)
 	if (rc)
 		log_error("staging directory %s: %s; writes to mounted paths fail with EROFS",
 			  staging_dir ? staging_dir : "/dev/shm/cloudshim-UID", strerror(-rc));
-	ready = rc == 0;
+	staged_ready = rc == 0;
 }
 
-static void remember(struct vfile *vf)
+void staged_remember(struct vfile *vf)
 {
 	struct written *w = malloc(sizeof(*w));
 
 	if (!w)
 		return;		/* only read-your-own-writes before close is lost */
 	w->vf = vf;
-	pthread_mutex_lock(&open_lock);
-	w->next = open_files;
-	open_files = w;
-	pthread_mutex_unlock(&open_lock);
+	pthread_mutex_lock(&staged_files_lock);
+	w->next = staged_files;
+	staged_files = w;
+	pthread_mutex_unlock(&staged_files_lock);
 }
 
-static void forget(struct vfile *vf)
+void staged_forget(struct vfile *vf)
 {
-	pthread_mutex_lock(&open_lock);
-	for (struct written **p = &open_files; *p; p = &(*p)->next) {
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct written **p = &staged_files; *p; p = &(*p)->next) {
 		if ((*p)->vf == vf) {
 			struct written *w = *p;
 
@@ -71,57 +72,20 @@ static void forget(struct vfile *vf)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&open_lock);
+	pthread_mutex_unlock(&staged_files_lock);
 }
 
-struct below {
-	const char *key;
-	size_t len;
-	int found;
-};
-
-static void has_below(void *arg, const char *k)
+struct staged *staged_take(struct vfile *vf)
 {
-	struct below *b = arg;
+	struct staged *s;
 
-	b->found |= strncmp(k, b->key, b->len) == 0 && k[b->len] == '/';
-}
-
-int staged_is_dir(const struct mount *m, const char *key)
-{
-	struct below b = { key, strlen(key), 0 };
-
-	pthread_mutex_lock(&open_lock);
-	for (struct written *w = open_files; w; w = w->next)
-		if (w->vf->mnt == m)
-			has_below(&b, w->vf->key);
-	pthread_mutex_unlock(&open_lock);
-	if (!b.found && m->st)
-		upload_each(m->st, has_below, &b);
-	return b.found;
-}
-
-int staged_lookup(const struct mount *m, const char *key, struct store_meta *meta, char *data,
-		  size_t n)
-{
-	struct stat sb;
-	int found = 0;
-
-	pthread_mutex_lock(&open_lock);
-	for (struct written *w = open_files; w && !found; w = w->next) {
-		struct vfile *vf = w->vf;
-
-		if (vf->mnt != m || strcmp(vf->key, key) != 0 || fstat(vf->stg->own_fd, &sb) != 0)
-			continue;
-		memset(meta, 0, sizeof(*meta));
-		meta->kind = STORE_FILE;
-		meta->size = sb.st_size;
-		meta->mtime = sb.st_mtim;
-		snprintf(data, n, "%s", vf->stg->data);
-		found = 1;
-	}
-	pthread_mutex_unlock(&open_lock);
-	return found || (m->st && upload_pending(m->st, key, meta, data, n));
+	pthread_mutex_lock(&vf->lock);
+	s = vf->stg;
+	vf->stg = NULL;		/* a later close sends nothing again */
+	pthread_mutex_unlock(&vf->lock);
+	if (s)
+		staged_forget(vf);
+	return s;
 }
 
 /* Copies src (a descriptor of the bytes key has now) into the staged fd. */
@@ -154,9 +118,11 @@ static int copy_current(struct mount *m, const char *key, int dst)
 {
 	struct store_meta meta;
 	char data[PATH_MAX];
-	int src, rc;
+	int src, rc = staged_readable(m, key, &meta, data);
 
-	if (staged_lookup(m, key, &meta, data, sizeof(data))) {
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
 		src = REAL(open)(data, O_RDONLY | O_CLOEXEC);
 		if (src >= 0) {
 			rc = copy_fd(src, dst);
@@ -172,12 +138,12 @@ static int copy_current(struct mount *m, const char *key, int dst)
 	return rc;
 }
 
-static struct staged *stage_new(struct mount *m, const char *key, int flags, int *fd)
+static struct staged *stage_new(struct mount *m, const char *key, int flags, int *fd,
+				char *path)
 {
 	struct staged *s = calloc(1, sizeof(*s));
-	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s%s%s", m->path, key[0] ? "/" : "", key);
+	snprintf(path, PATH_MAX, "%s%s%s", m->path, key[0] ? "/" : "", key);
 	*fd = s ? stage_create(m, key, path, (flags & O_CREAT) && (flags & O_EXCL), flags, s)
 		: -ENOMEM;
 	if (*fd < 0) {
@@ -187,15 +153,28 @@ static struct staged *stage_new(struct mount *m, const char *key, int flags, int
 	return s;
 }
 
+struct upload *staged_stream(struct mount *m, const char *key, const char *path,
+			     struct staged *s)
+{
+	struct upload_req req = {
+		.st = m->st, .key = key, .path = path, .fd = fd_private_dup(s->own_fd),
+		.staged = s->data, .journal = s->journal, .hold_fd = -1,
+	};
+
+	/* without a stream the file is only staged whole, as any other */
+	return req.fd >= 0 ? upload_stream(&req) : NULL;
+}
+
 int staged_open(struct mount *m, const char *key, int flags, int copy)
 {
+	char path[PATH_MAX];
 	struct staged *s;
 	struct vfile *vf;
 	int fd, rc;
 
-	if (!ready)
+	if (!staged_ready)
 		return -EROFS;
-	s = stage_new(m, key, flags, &fd);
+	s = stage_new(m, key, flags, &fd, path);
 	if (!s)
 		return fd;
 	rc = copy ? copy_current(m, key, fd) : 0;
@@ -217,9 +196,17 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 			vfile_put(vf);
 		return vf ? -EMFILE : -ENOMEM;
 	}
+	if ((flags & O_ACCMODE) == O_WRONLY && (s->stream = staged_stream(m, key, path, s)) &&
+	    copy && (flags & O_APPEND)) {
+		off_t size = REAL(lseek)(fd, 0, SEEK_END);
+
+		/* appending never touches what was copied in: it can go at once */
+		if (size > 0)
+			upload_stream_wrote(s->stream, 0, size);
+	}
 	vf->stg = s;
 	vf->exclusive = (flags & O_CREAT) && (flags & O_EXCL);
-	remember(vf);
+	staged_remember(vf);
 	vfile_put(fdtab_set(fd, vf));
 	vfile_put(vf);
 	return fd;
@@ -227,15 +214,16 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 
 int staged_promote(struct vfile *vf)
 {
+	char path[PATH_MAX];
 	struct staged *s;
 	int sfd, rc = 0;
 
 	pthread_mutex_lock(&vf->lock);
-	if (vf->kind == VFILE_STAGED || !ready) {
+	if (vf->kind == VFILE_STAGED || !staged_ready) {
 		pthread_mutex_unlock(&vf->lock);
-		return ready ? 0 : -EROFS;
+		return staged_ready ? 0 : -EROFS;
 	}
-	s = stage_new(vf->mnt, vf->key, 0, &sfd);
+	s = stage_new(vf->mnt, vf->key, 0, &sfd, path);
 	if (!s) {
 		pthread_mutex_unlock(&vf->lock);
 		return sfd;
@@ -268,9 +256,119 @@ int staged_promote(struct vfile *vf)
 	}
 	pthread_mutex_unlock(&vf->lock);
 	if (rc == 0)
-		remember(vf);
+		staged_remember(vf);
 	return rc;
 }
+
+/* ---- changes of a streamed file ------------------------------------------ */
+
+/*
+ * What a change may touch, for the stream's check: [*off, *off + *len),
+ * where len 0 means only the part that off cuts inside.  0 when it
+ * touches nothing at all.
+ */
+static int change_span(const struct staged_change *c, off_t at, off_t *off, off_t *len)
+{
+	*off = c->op == STAGED_WRITE ? at : c->off;
+	switch (c->op) {
+	case STAGED_WRITE:
+	case STAGED_RANGE:
+		*len = c->len;
+		return c->len > 0 && *off >= 0;
+	case STAGED_TRUNCATE:
+		*len = 0;
+		return *off >= 0;
+	case STAGED_SHIFT:
+		*len = INT64_MAX - c->off;	/* everything from off */
+		return *off >= 0;
+	}
+	return 0;
+}
+
+int staged_change_begin(struct vfile *vf, int fd, struct staged_change *c)
+{
+	char path[PATH_MAX];
+	struct staged *s;
+	off_t at = c->off, off, len;
+	int rc;
+
+	c->tracked = 0;
+	pthread_mutex_lock(&vf->lock);
+	s = vf->stg;
+	if (s && s->stream && upload_stream_cancelled(s->stream)) {
+		upload_put(s->stream);	/* shared since: staged whole now */
+		s->stream = NULL;
+	}
+	if (!s || (!s->stream && !s->holes && !s->detached)) {
+		pthread_mutex_unlock(&vf->lock);
+		return 0;
+	}
+	if (s->detached || s->holes) {
+		rc = s->detached ? -EBADF : -ENOSPC;
+		pthread_mutex_unlock(&vf->lock);
+		vfile_path(vf, path);
+		log_error("%s: cannot be written here: %s", path, rc == -EBADF ?
+			  "another process holds it while sending it part by part" :
+			  "parts of it were dropped from staging once sent");
+		return rc;
+	}
+	if (c->op == STAGED_WRITE && at < 0)
+		at = REAL(lseek)(fd, 0, SEEK_CUR);
+	rc = change_span(c, at, &off, &len) ? upload_stream_check(s->stream, off, len) : 0;
+	/* an append lands at the end, past every part dropped */
+	if (rc && c->op == STAGED_WRITE && c->off < 0 && (REAL(fcntl)(fd, F_GETFL) & O_APPEND))
+		rc = 0;
+	if (rc) {
+		pthread_mutex_unlock(&vf->lock);
+		vfile_path(vf, path);
+		log_error("%s: a change at offset %lld lands in a part already sent and dropped"
+			  " from staging to make room (the staging space is short); the file"
+			  " cannot take it", path, (long long)off);
+		return rc;
+	}
+	c->tracked = 1;		/* the lock is held until staged_change_end */
+	return 0;
+}
+
+void staged_change_end(struct vfile *vf, int fd, struct staged_change *c, ssize_t result)
+{
+	struct upload *u;
+	off_t at;
+
+	if (!c->tracked)
+		return;
+	u = vf->stg->stream;
+	switch (c->op) {
+	case STAGED_WRITE:
+		if (result <= 0)
+			break;
+		/* where the write went, appending or not: it ended at the new offset */
+		at = c->off >= 0 ? c->off : REAL(lseek)(fd, 0, SEEK_CUR) - result;
+		if (at >= 0)
+			upload_stream_wrote(u, at, result);
+		break;
+	case STAGED_RANGE:
+		if (result == 0)
+			upload_stream_wrote(u, c->off, c->len);
+		break;
+	case STAGED_TRUNCATE:
+	case STAGED_SHIFT:
+		if (result == 0)
+			upload_stream_truncated(u, c->off);
+		break;
+	}
+	pthread_mutex_unlock(&vf->lock);
+}
+
+void staged_mapped(struct vfile *vf)
+{
+	pthread_mutex_lock(&vf->lock);
+	if (vf->stg)
+		vf->stg->mapped = 1;
+	pthread_mutex_unlock(&vf->lock);
+}
+
+/* ---- uploads -------------------------------------------------------------- */
 
 /* Uploads s, staged for vf: fd is the upload's; snapshot leaves s in place. */
 static int start_upload(struct vfile *vf, struct staged *s, int fd, int hold_fd, int snapshot,
@@ -287,24 +385,65 @@ static int start_upload(struct vfile *vf, struct staged *s, int fd, int hold_fd,
 	return upload_start(&req, u);
 }
 
-/* This process is done with s: the last process to be so uploads it. */
-static int let_go(struct vfile *vf, struct staged *s)
+/* The file is as fsync left it: sending it again would send the same bytes. */
+static int unchanged_since_sync(const struct staged *s)
+{
+	struct stat sb;
+
+	return s->synced && !s->mapped && REAL(fstat)(s->own_fd, &sb) == 0 &&
+	       sb.st_size == s->synced_size && sb.st_mtim.tv_sec == s->synced_mtime.tv_sec &&
+	       sb.st_mtim.tv_nsec == s->synced_mtime.tv_nsec;
+}
+
+/* The last holder's upload of s: -errno only when it could not start. */
+static int send_last(struct vfile *vf, struct staged *s, struct upload **u)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	*u = NULL;
+	if (s->stream) {
+		upload_seal(s->stream, s->lock_fd, 0, u);
+		s->stream = NULL;
+		REAL(close)(s->own_fd);
+		return *u ? 0 : -EIO;
+	}
+	if (unchanged_since_sync(s) || s->holes) {
+		vfile_path(vf, path);
+		if (!unchanged_since_sync(s) && !s->kept)
+			log_error("%s: changed after fsync by a call the shim does not see, with"
+				  " parts already dropped from staging; only what fsync sent is"
+				  " in the store", path);
+		REAL(unlink)(s->data);
+		REAL(unlink)(s->journal);
+		REAL(close)(s->own_fd);
+		REAL(close)(s->lock_fd);
+		return 0;
+	}
+	rc = start_upload(vf, s, s->own_fd, s->lock_fd, 0, u);
+	if (rc)
+		log_error("%s: cannot start its upload (%s); the bytes stay in %s",
+			  vf->key, strerror(-rc), s->data);
+	return rc;
+}
+
+int staged_let_go(struct vfile *vf, struct staged *s)
 {
 	struct upload *u;
 	int rc = 0;
 
-	if (!stage_release(s)) {
+	if (s->detached) {
+		/* the parent sends it; nothing here was ever written */
+		REAL(close)(s->own_fd);
+		REAL(close)(s->lock_fd);
+	} else if (!stage_release(s)) {
 		REAL(close)(s->own_fd);	/* another process closes it last */
-	} else {
-		rc = start_upload(vf, s, s->own_fd, s->lock_fd, 0, &u);
-		if (rc) {
-			log_error("%s: cannot start its upload (%s); the bytes stay in %s",
-				  vf->key, strerror(-rc), s->data);
-		} else {
-			if (sync_close)
-				rc = upload_wait(u);
-			upload_put(u);
-		}
+		if (s->stream)
+			upload_put(s->stream);	/* given up when it was shared */
+	} else if ((rc = send_last(vf, s, &u)) == 0 && u) {
+		if (sync_close)
+			rc = upload_wait(u);
+		upload_put(u);
 	}
 	free(s);
 	return rc;
@@ -314,27 +453,71 @@ int staged_close(struct vfile *vf)
 {
 	struct staged *s = vf->stg;
 
-	forget(vf);
+	staged_forget(vf);
 	vf->stg = NULL;
-	return let_go(vf, s);
+	return staged_let_go(vf, s);
+}
+
+/* The staged file's size and time, as fsync makes them durable. */
+static void mark_synced(struct staged *s, const struct stat *sb)
+{
+	s->synced = 1;
+	s->synced_size = sb->st_size;
+	s->synced_mtime = sb->st_mtim;
+}
+
+/* fsync of a streamed file: its stream completes now, and the file goes on unstreamed. */
+static int sync_stream(struct staged *s, const struct stat *sb)
+{
+	struct upload *u = s->stream, *sealed;
+	int holes = upload_stream_holes(u), rc;
+
+	s->stream = NULL;
+	upload_seal(u, -1, 1, &sealed);
+	rc = sealed ? upload_wait(sealed) : -EIO;
+	upload_put(sealed);
+	s->holes = holes;	/* no write can be taken now: it would be lost */
+	s->kept = rc && holes;	/* in the recovery directory, with its parts */
+	if (rc == 0)
+		mark_synced(s, sb);
+	return rc;
 }
 
 int staged_sync(struct vfile *vf)
 {
+	struct staged *s;
 	struct upload *u;
+	struct stat sb;
 	int fd, rc;
 
-	if (!vf->stg)
-		return 0;	/* opened for update, nothing written yet */
-	fd = fd_private_dup(vf->stg->own_fd);
-	if (fd < 0)
-		return fd;
-	/* a snapshot: the staged file and its entry stay, the close sends it again */
-	rc = start_upload(vf, vf->stg, fd, -1, 1, &u);
-	if (rc)
-		return rc;
-	rc = upload_wait(u);
-	upload_put(u);
+	pthread_mutex_lock(&vf->lock);	/* no change is told to a stream meanwhile */
+	s = vf->stg;
+	if (!s || s->detached) {
+		pthread_mutex_unlock(&vf->lock);
+		return s ? -EBADF : 0;	/* opened for update, nothing written yet */
+	}
+	if (s->stream && upload_stream_cancelled(s->stream)) {
+		upload_put(s->stream);
+		s->stream = NULL;
+	}
+	if (REAL(fstat)(s->own_fd, &sb) != 0)
+		rc = -errno;
+	else if (s->stream)
+		rc = sync_stream(s, &sb);
+	else if (unchanged_since_sync(s))
+		rc = 0;
+	else if (s->holes)
+		rc = -EIO;	/* changed unseen: see send_last */
+	else if ((fd = fd_private_dup(s->own_fd)) < 0)
+		rc = fd;
+	else if ((rc = start_upload(vf, s, fd, -1, 1, &u)) == 0) {
+		/* a snapshot: the staged file and its entry stay */
+		rc = upload_wait(u);
+		upload_put(u);
+		if (rc == 0)
+			mark_synced(s, &sb);
+	}
+	pthread_mutex_unlock(&vf->lock);
 	return rc;
 }
 
@@ -342,130 +525,24 @@ int staged_quit(void)
 {
 	int high = fdtab_high(), failed;
 
-	if (!ready)
+	if (!staged_ready)
 		return 0;
 	guard_enter();
 	for (int fd = 0; fd <= high; fd++) {
 		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
-		struct staged *s = NULL;
+		struct staged *s = vf ? staged_take(vf) : NULL;
 
-		if (!vf)
-			continue;
-		pthread_mutex_lock(&vf->lock);
-		if (vf->stg) {
-			forget(vf);
-			s = vf->stg;
-			vf->stg = NULL;		/* a later close sends nothing again */
-		}
-		pthread_mutex_unlock(&vf->lock);
 		if (s)
-			let_go(vf, s);
+			staged_let_go(vf, s);
 		vfile_put(vf);
 	}
 	failed = upload_drain();
 	guard_leave();
 	if (failed)
-		fprintf(stderr, "cloudshim: %d upload%s failed; the bytes are in the recovery"
-			" directory, and `cloudshim sync` sends them\n", failed,
+		log_say("%d upload%s failed; the bytes are in the recovery directory, and"
+			" `cloudshim sync` sends them", failed,
 			failed == 1 ? "" : "s");
 	return failed;
-}
-
-struct names {
-	const char *dir;		/* "" or "a/b" */
-	const struct dirlist *dl;	/* NULL: the store has no such directory */
-	char **v;			/* a directory's name ends in '/' */
-	size_t n;
-};
-
-static int listed(const struct dirlist *dl, const char *name, size_t len)
-{
-	for (size_t i = 0; dl && i < dirlist_count(dl); i++) {
-		const char *have = dirlist_entry(dl, i)->name;
-
-		if (strlen(have) == len && strncmp(have, name, len) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Adds what key makes appear directly below dir, if it is new: a file, or a directory. */
-static void add_name(void *arg, const char *key)
-{
-	struct names *ns = arg;
-	size_t dl = strlen(ns->dir), len;
-	const char *name = key + dl + (dl ? 1 : 0);
-	char **grown;
-
-	if (dl && (strncmp(key, ns->dir, dl) != 0 || key[dl] != '/'))
-		return;
-	len = strcspn(name, "/");
-	if (!len || listed(ns->dl, name, len))
-		return;
-	for (size_t i = 0; i < ns->n; i++)
-		if (strncmp(ns->v[i], name, len) == 0 && strspn(ns->v[i] + len, "/") == strlen(ns->v[i] + len))
-			return;
-	grown = realloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
-	if (!grown)
-		return;
-	ns->v = grown;
-	/* "name" for a file, "name/" for a directory the key is below */
-	if ((ns->v[ns->n] = strndup(name, len + (name[len] == '/'))))
-		ns->n++;
-}
-
-char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
-		    size_t *n)
-{
-	struct names ns = { key, dl, NULL, 0 };
-
-	pthread_mutex_lock(&open_lock);
-	for (struct written *w = open_files; w; w = w->next)
-		if (w->vf->mnt == m)
-			add_name(&ns, w->vf->key);
-	pthread_mutex_unlock(&open_lock);
-	if (m->st)
-		upload_each(m->st, add_name, &ns);
-	*n = ns.n;
-	return ns.v;
-}
-
-/* 1 when some descriptor of vf stays open across exec. */
-static int survives_exec(struct vfile *vf, int high)
-{
-	for (int fd = 0; fd <= high; fd++) {
-		struct vfile *o = fdtab_has(fd) ? vfile_get(fd) : NULL;
-		int fl = o == vf ? REAL(fcntl)(fd, F_GETFD) : -1;
-
-		vfile_put(o);
-		if (fl >= 0 && !(fl & FD_CLOEXEC))
-			return 1;
-	}
-	return 0;
-}
-
-void staged_before_exec(void)
-{
-	int high = fdtab_high();
-
-	if (!ready)
-		return;
-	for (int fd = 0; fd <= high; fd++) {
-		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
-		struct staged *s = NULL;
-
-		if (vf && vf->stg && !survives_exec(vf, high)) {
-			pthread_mutex_lock(&vf->lock);
-			forget(vf);
-			s = vf->stg;
-			vf->stg = NULL;
-			pthread_mutex_unlock(&vf->lock);
-		}
-		if (s)
-			let_go(vf, s);
-		vfile_put(vf);
-	}
-	upload_drain();
 }
 
 void staged_exit(int status, void *unused)
@@ -475,94 +552,4 @@ void staged_exit(int status, void *unused)
 	/* registered first, so run last: nothing is left to run but _exit */
 	if (staged_quit() && status == 0)
 		REAL(_exit)(EXIT_FAILURE);
-}
-
-void staged_fork_child(void)
-{
-	pthread_mutex_lock(&open_lock);
-	for (struct written *w = open_files; w; w = w->next)
-		stage_rehold(w->vf->stg);
-	pthread_mutex_unlock(&open_lock);
-}
-
-char *staged_env_entry(void)
-{
-	size_t len = sizeof(STAGED_ENV "=");
-	char *out = NULL, *p = NULL;
-	int high = fdtab_high();
-
-	for (int pass = 0; pass < 2; pass++) {
-		for (int fd = 0; fd <= high; fd++) {
-			struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
-			int fl = vf && vf->stg ? REAL(fcntl)(fd, F_GETFD) : -1;
-
-			/* "fd:mount:staged-path;" for each one a new program inherits */
-			if (fl >= 0 && !(fl & FD_CLOEXEC)) {
-				if (pass == 0)
-					len += strlen(vf->stg->data) + 32;
-				else
-					p += sprintf(p, "%d:%d:%s;", fd, mount_index(vf->mnt),
-						     vf->stg->data);
-			}
-			vfile_put(vf);
-		}
-		if (pass == 0) {
-			if (len == sizeof(STAGED_ENV "=") || !(out = malloc(len)))
-				return NULL;
-			p = out + sprintf(out, STAGED_ENV "=");
-		}
-	}
-	return out;
-}
-
-/* One "fd:mount:path" the parent passed: the descriptor is ours again. */
-static void adopt_one(int fd, int index, const char *data)
-{
-	struct mount *m = mount_at(index);
-	struct journal_entry e;
-	struct staged *s = calloc(1, sizeof(*s));
-	struct vfile *vf = NULL;
-	int fl = REAL(fcntl)(fd, F_GETFL);
-
-	if (!s || !m || fl < 0 || stage_adopt(fd, data, s) != 0) {
-		free(s);
-		return;
-	}
-	if (journal_read(s->journal, &e) == 0) {
-		vf = vfile_new(VFILE_STAGED, m, e.key, fl & (O_ACCMODE | O_APPEND));
-		journal_free(&e);
-	}
-	if (!vf) {
-		REAL(close)(s->lock_fd);
-		REAL(close)(s->own_fd);
-		free(s);
-		return;
-	}
-	vf->stg = s;
-	remember(vf);
-	vfile_put(fdtab_set(fd, vf));
-	vfile_put(vf);
-}
-
-void staged_adopt(void)
-{
-	const char *v = getenv(STAGED_ENV);
-	char *list, *save = NULL;
-
-	if (!v || !ready || !(list = strdup(v)))
-		return;
-	unsetenv(STAGED_ENV);
-	guard_enter();
-	for (char *item = strtok_r(list, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
-		char *path = NULL;
-		long fd = strtol(item, &path, 10), index;
-
-		if (*path != ':')
-			continue;
-		index = strtol(path + 1, &path, 10);
-		if (*path == ':' && fd >= 0 && fd < INT_MAX)
-			adopt_one((int)fd, (int)index, path + 1);
-	}
-	guard_leave();
-	free(list);
 }

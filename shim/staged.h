@@ -10,6 +10,14 @@
  * written files still open are uploaded and the process waits for every
  * upload.  Until an upload lands, stat and open of its path see the
  * staged bytes (read your own writes).
+ *
+ * A file opened write-only is streamed while it is written: its writes
+ * are reported to its upload stream, which sends the parts the writer has
+ * passed, and drops them from staging when space runs short.  That holds
+ * while this process is the only one holding the file: a fork, exec or
+ * spawn that shares it gives the stream up (the file is then uploaded
+ * whole at the last close), unless parts were dropped already, and then
+ * the other process may not write it (EBADF).
  */
 #ifndef CLOUDSHIM_STAGED_H
 #define CLOUDSHIM_STAGED_H
@@ -34,15 +42,51 @@ int staged_open(struct mount *m, const char *key, int flags, int copy);
 /* The first write to a file opened for update: stage it now. */
 int staged_promote(struct vfile *vf);
 
+/*
+ * A change of a staged file's bytes, told to its stream around the call
+ * that makes it: begin (0, or -errno to fail the call with) before it,
+ * end (with the call's result) after it, on the same thread.
+ */
+enum staged_op {
+	STAGED_WRITE,		/* len bytes at off; off -1: at the descriptor's offset */
+	STAGED_TRUNCATE,	/* to off */
+	STAGED_RANGE,		/* [off, off+len) changed in place (fallocate) */
+	STAGED_SHIFT,		/* everything from off moved (fallocate) */
+};
+
+struct staged_change {
+	enum staged_op op;
+	off_t off, len;
+	int tracked;		/* private: begin holds the vfile's lock */
+};
+
+int staged_change_begin(struct vfile *vf, int fd, struct staged_change *c);
+void staged_change_end(struct vfile *vf, int fd, struct staged_change *c, ssize_t result);
+
+/* A shared writable mapping of the staged file: its writes go unseen. */
+void staged_mapped(struct vfile *vf);
+
 /* The last reference of a written vfile is gone: upload it. */
 int staged_close(struct vfile *vf);
 
 /* fsync(2) and fdatasync(2): 0 once the bytes as they are now are durable. */
 int staged_sync(struct vfile *vf);
 
-/* 1 with meta (and the staged file in data) when key has unsent writes. */
+/*
+ * 1 with meta when key has unsent writes, and the staged file in data, or
+ * "" when it no longer holds every byte (parts were dropped).
+ */
 int staged_lookup(const struct mount *m, const char *key, struct store_meta *meta, char *data,
 		  size_t n);
+
+/*
+ * For reading key: 1 with meta and data (of PATH_MAX) when unsent writes
+ * can be read from a staged file; 0 when the store is to be read (after
+ * waiting for an upload whose staged file lost bytes); -EBUSY while a
+ * file that lost bytes is still being written here.
+ */
+int staged_readable(const struct mount *m, const char *key, struct store_meta *meta,
+		    char *data);
 
 /*
  * Names directly below directory key that unsent writes make appear and
@@ -71,6 +115,9 @@ int staged_quit(void);
  * image (staged_adopt).
  */
 void staged_before_exec(void);
+
+/* Before a new program starts beside this one (spawn): it will share them. */
+void staged_before_spawn(void);
 
 /* In a forked child: hold the inherited staged files again. */
 void staged_fork_child(void);

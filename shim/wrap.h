@@ -15,6 +15,7 @@
 #include "shim/guard.h"
 #include "shim/mount.h"
 #include "shim/real.h"
+#include "shim/staged.h"
 #include "shim/vfile.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -47,8 +48,24 @@ static inline struct mount *route(int dirfd, const char *path, char *buf, const 
 int shim_open(struct mount *m, const char *key, int flags);
 ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off);
 ssize_t vfile_read(struct vfile *vf, int fd, void *buf, size_t len);
-/* 0, or -1 with errno set when fd may not be written (wrap_rw.c). */
-int shim_before_write(int fd);
+/*
+ * A call about to change fd's bytes (wrap_rw.c): 0, or -1 with errno set
+ * when it may not.  A mounted fd is staged first, and the change is told
+ * to its stream (shim/staged.h) by shim_change_end, which returns result
+ * with errno as the call left it.  *vf is for shim_change_end.
+ */
+int shim_change_begin(int fd, struct staged_change *c, struct vfile **vf);
+long shim_change_end(int fd, struct staged_change *c, struct vfile *vf, long result);
+
+/* Returns call, a change of fd's bytes, made between the two above. */
+#define ON_CHANGE(fd, op_, off_, len_, call) \
+	do { \
+		struct staged_change c_ = { .op = (op_), .off = (off_), .len = (len_) }; \
+		struct vfile *vf_; \
+		if (shim_change_begin(fd, &c_, &vf_)) \
+			return -1; \
+		return shim_change_end(fd, &c_, vf_, call); \
+	} while (0)
 /* Defined in wrap_stat.c: statx of (dirfd, path) if it is mounted. */
 int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
 	       int *handled);

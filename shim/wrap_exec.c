@@ -34,6 +34,8 @@ static char **prepare_env(char *const envp[], int replacing)
 		return (char **)envp;
 	if (replacing)
 		staged_before_exec();
+	else
+		staged_before_spawn();
 	exec_fill_inherited();
 	env = exec_env_build(envp);
 	return env ? env : (char **)envp;
@@ -216,6 +218,7 @@ static void prepare_environ(void)
 {
 	if (!mounts_active() || guard_busy())
 		return;
+	staged_before_spawn();
 	exec_fill_inherited();
 	exec_env_fix_environ();
 }

@@ -42,6 +42,8 @@ static void *map_vfile(struct vfile *vf, void *addr, size_t len, int prot, int f
 		rc = -EINVAL;
 	else
 		rc = vf->kind == VFILE_REG ? vfile_fill(vf, fd, off, (off_t)len) : 0;
+	if (rc == 0 && vf->kind == VFILE_STAGED && shared_write)
+		staged_mapped(vf);	/* its writes bypass every call we see */
 	if (rc) {
 		errno = -rc;
 		return MAP_FAILED;

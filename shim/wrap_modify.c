@@ -252,36 +252,65 @@ EXPORT int truncate64(const char *p, off64_t len)
 	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(p, len);
 }
 
-/* These change the bytes: a file opened for update is staged first. */
+/*
+ * These change the bytes: a file opened for update is staged first, and
+ * a streamed file's stream is told (fallocate that moves bytes or writes
+ * zeros changes them; one that only reserves room does not).
+ */
+static enum staged_op fallocate_op(int mode)
+{
+	return mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ? STAGED_SHIFT
+									  : STAGED_RANGE;
+}
+
+/* The bytes fallocate(mode) changes: none when it only reserves room. */
+static off_t fallocate_len(int mode, off_t len)
+{
+	return mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |
+		       FALLOC_FL_INSERT_RANGE) ? len : 0;
+}
+
 EXPORT int ftruncate(int fd, off_t len)
 {
-	return shim_before_write(fd) ? -1 : REAL(ftruncate)(fd, len);
+	ON_CHANGE(fd, STAGED_TRUNCATE, len, 0, REAL(ftruncate)(fd, len));
 }
 
 EXPORT int ftruncate64(int fd, off64_t len)
 {
-	return shim_before_write(fd) ? -1 : REAL(ftruncate64)(fd, len);
+	ON_CHANGE(fd, STAGED_TRUNCATE, len, 0, REAL(ftruncate64)(fd, len));
 }
 
 EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 {
-	return shim_before_write(fd) ? -1 : REAL(fallocate)(fd, mode, off, len);
+	ON_CHANGE(fd, fallocate_op(mode), off, fallocate_len(mode, len),
+	       REAL(fallocate)(fd, mode, off, len));
 }
 
 EXPORT int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
-	return shim_before_write(fd) ? -1 : REAL(fallocate64)(fd, mode, off, len);
+	ON_CHANGE(fd, fallocate_op(mode), off, fallocate_len(mode, len),
+	       REAL(fallocate64)(fd, mode, off, len));
 }
 
-/* posix_fallocate returns the error number instead of setting errno. */
+/* posix_fallocate only reserves room, and returns the error number instead of setting errno. */
 EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 {
-	return shim_before_write(fd) ? errno : REAL(posix_fallocate)(fd, off, len);
+	struct staged_change c = { .op = STAGED_RANGE, .off = off, .len = 0 };
+	struct vfile *vf;
+
+	if (shim_change_begin(fd, &c, &vf))
+		return errno;
+	return (int)shim_change_end(fd, &c, vf, REAL(posix_fallocate)(fd, off, len));
 }
 
 EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
-	return shim_before_write(fd) ? errno : REAL(posix_fallocate64)(fd, off, len);
+	struct staged_change c = { .op = STAGED_RANGE, .off = off, .len = 0 };
+	struct vfile *vf;
+
+	if (shim_change_begin(fd, &c, &vf))
+		return errno;
+	return (int)shim_change_end(fd, &c, vf, REAL(posix_fallocate64)(fd, off, len));
 }
 
 EXPORT int utime(const char *p, const struct utimbuf *t)

@@ -28,14 +28,18 @@ static int writable(const struct mount *m)
 
 /*
  * What key is now: unsent writes first (read your own writes), then the
- * store.  1 in *staged when the answer is a staged file, named in data.
+ * store.  1 in *staged when the answer is a staged file, named in data
+ * (for reading: bytes wanted), else "".
  */
-static int current(struct mount *m, const char *key, struct store_meta *meta, char *data,
-		   int *staged)
+static int current(struct mount *m, const char *key, int reading, struct store_meta *meta,
+		   char *data, int *staged)
 {
-	int rc;
+	int rc = reading ? staged_readable(m, key, meta, data)
+			 : staged_lookup(m, key, meta, data, PATH_MAX);
 
-	*staged = staged_lookup(m, key, meta, data, PATH_MAX);
+	if (rc < 0)
+		return rc;	/* -EBUSY: being written here, and not all staged */
+	*staged = rc > 0;
 	rc = *staged ? 0 : obj_stat(m->st, key, meta);
 	if (rc == -ENOENT && staged_is_dir(m, key)) {
 		memset(meta, 0, sizeof(*meta));
@@ -57,7 +61,7 @@ static int open_for_write(struct mount *m, const char *key, int flags, int *late
 {
 	struct store_meta meta;
 	char data[PATH_MAX];
-	int staged, rc = current(m, key, &meta, data, &staged);
+	int staged, rc = current(m, key, !(flags & O_TRUNC), &meta, data, &staged);
 
 	*later = 0;
 	if (rc && rc != -ENOENT)
@@ -113,7 +117,7 @@ int shim_open(struct mount *m, const char *key, int flags)
 		if (!later)
 			return rc;
 	}
-	rc = current(m, key, &meta, data, &staged);
+	rc = current(m, key, 1, &meta, data, &staged);
 	if (rc == 0 && staged) {
 		rc = open_staged_copy(m, key, &meta, data, flags);
 		if (rc != -ENOENT)

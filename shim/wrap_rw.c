@@ -274,66 +274,84 @@ static ssize_t before_write(struct vfile *vf)
 	return staged_promote(vf);
 }
 
-#define ON_WRITE(fd, call) \
-	do { \
-		struct vfile *vf = vfile_get(fd); \
-		ssize_t rc_ = 0; \
-		if (vf) { \
-			guard_enter(); \
-			if (vf->kind != VFILE_STAGED) \
-				rc_ = before_write(vf); \
-			vfile_put(vf); \
-			guard_leave(); \
-			if (rc_) \
-				return fail(rc_); \
-		} \
-		return call; \
-	} while (0)
+int shim_change_begin(int fd, struct staged_change *c, struct vfile **out)
+{
+	struct vfile *vf = vfile_get(fd);
+	ssize_t rc = 0;
+
+	*out = vf;
+	if (!vf)
+		return 0;
+	guard_enter();
+	if (vf->kind != VFILE_STAGED)
+		rc = before_write(vf);
+	if (rc == 0)
+		rc = staged_change_begin(vf, fd, c);
+	if (rc) {
+		vfile_put(vf);
+		*out = NULL;
+	}
+	guard_leave();
+	return rc ? (int)fail(rc) : 0;
+}
+
+long shim_change_end(int fd, struct staged_change *c, struct vfile *vf, long result)
+{
+	int err = errno;
+
+	if (!vf)
+		return result;
+	guard_enter();
+	staged_change_end(vf, fd, c, result);
+	vfile_put(vf);
+	guard_leave();
+	errno = err;
+	return result;
+}
+
+#define ON_WRITE(fd, off, len, call) ON_CHANGE(fd, STAGED_WRITE, off, (off_t)(len), call)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	ON_WRITE(fd, REAL(write)(fd, buf, len));
+	ON_WRITE(fd, -1, len, REAL(write)(fd, buf, len));
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	ON_WRITE(fd, REAL(pwrite)(fd, buf, len, off));
+	ON_WRITE(fd, off, len, REAL(pwrite)(fd, buf, len, off));
 }
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
-	ON_WRITE(fd, REAL(pwrite64)(fd, buf, len, off));
+	ON_WRITE(fd, off, len, REAL(pwrite64)(fd, buf, len, off));
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	ON_WRITE(fd, REAL(writev)(fd, iov, cnt));
+	ON_WRITE(fd, -1, iov_total(iov, cnt), REAL(writev)(fd, iov, cnt));
 }
 
 EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	ON_WRITE(fd, REAL(pwritev)(fd, iov, cnt, off));
+	ON_WRITE(fd, off, iov_total(iov, cnt), REAL(pwritev)(fd, iov, cnt, off));
 }
 
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	ON_WRITE(fd, REAL(pwritev64)(fd, iov, cnt, off));
+	ON_WRITE(fd, off, iov_total(iov, cnt), REAL(pwritev64)(fd, iov, cnt, off));
 }
 
+/* pwritev2: an offset of -1 means the current offset, as for writev. */
 EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	ON_WRITE(fd, REAL(pwritev2)(fd, iov, cnt, off, flags));
+	ON_WRITE(fd, off < 0 ? -1 : off, iov_total(iov, cnt),
+		 REAL(pwritev2)(fd, iov, cnt, off, flags));
 }
 
 EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
-	ON_WRITE(fd, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
-}
-
-/* ftruncate and fallocate change the bytes too (wrap_modify.c). */
-int shim_before_write(int fd)
-{
-	ON_WRITE(fd, 0);
+	ON_WRITE(fd, off < 0 ? -1 : off, iov_total(iov, cnt),
+		 REAL(pwritev64v2)(fd, iov, cnt, off, flags));
 }
 
 static int sync_fd(int fd, int (*real)(int))

@@ -17,9 +17,11 @@
 #                             cloudshim command is taken from the library's
 #                             directory
 #
+# Streams: 2 GiB written by dd through a 256 MiB staging tmpfs, a zip archive
+# whose headers are patched after their parts went, and a 120 MiB file through
+# a 64 MiB staging tmpfs while the store goes down (the tmpfs mounts need root).
+#
 # Environment:
-#   WRITE_BIG=1   also write 2 GiB sequentially with the staging directory on
-#                 a 256 MiB tmpfs (needs root for mount; minutes on s3rver)
 #   PY_CHECKS=0   skip the checks run by python3 (tests/run.sh's ASan pass)
 #   WRITE_BASH=0  skip the bash redirection checks
 #   KEEP=1        keep the run directory
@@ -45,11 +47,13 @@ chmod 755 "$RUN"
 proxy_pid=
 gate_pid=
 bigmnt=
+smallmnt=
 
 cleanup() {
 	[ -n "$gate_pid" ] && kill "$gate_pid" 2>/dev/null && wait "$gate_pid" 2>/dev/null
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
 	[ -n "$bigmnt" ] && mountpoint -q "$bigmnt" && umount "$bigmnt"
+	[ -n "$smallmnt" ] && mountpoint -q "$smallmnt" && umount "$smallmnt"
 	"$top/tests/servers/nginx.sh" stop "$RUN" >/dev/null 2>&1
 	"$top/tests/servers/s3rver.sh" stop "$RUN" >/dev/null 2>&1
 	if [ -n "${KEEP:-}" ]; then echo "run directory kept: $RUN"; else rm -rf "$RUN"; fi
@@ -316,7 +320,8 @@ hold_start() {
 	shift
 	rm -f "$RUN/hold.$tag".*
 	mkfifo "$RUN/hold.$tag.in"
-	shim $PY "$WC" hold "$@" <"$RUN/hold.$tag.in" >"$RUN/hold.$tag.out" 2>"$RUN/hold.$tag.err" &
+	shim $PY "$WC" "${HOLD_MODE:-hold}" "$@" <"$RUN/hold.$tag.in" >"$RUN/hold.$tag.out" \
+		2>"$RUN/hold.$tag.err" &
 	HOLD_PID[$tag]=$!
 	exec {fd}>"$RUN/hold.$tag.in"
 	HOLD_FD[$tag]=$fd
@@ -361,6 +366,18 @@ check "store down before open: the proxy was asked (and said 503)" \
 	grep -qP "\t/down/$S3_BUCKET/w/rec/early.bin\t.*\t503" "$RUN/proxy.log"
 check "store down before open: cp fails with EIO (exit $rc)" grep -q "Input/output error" "$RUN/early.out"
 check "store down before open: nothing staged or kept" test -z "$(grep -rl early.bin "$STAGE" "$RECOVERY" 2>/dev/null)"
+
+# Writes refused when the program exits: cp closes its stderr before the shim
+# reports the failure, which must still be seen (and cp's exit status is 1).
+CLOUDSHIM_ENDPOINT=$PROXY/readonly CLOUDSHIM_REQUEST_TIMEOUT_MS=1500 shim \
+	cp "$RUN/src5.bin" /data/rec/cp.bin 2>"$RUN/cp-fail.err"
+rc=$?
+info "upload refused at exit: cp exit $rc; stderr: $(head -c 400 "$RUN/cp-fail.err" | tr '\n' '|')"
+check "upload refused at exit: cp exits 1" test "$rc" = 1
+check "upload refused at exit: stderr names the path, though cp closed it" \
+	grep -q "/data/rec/cp.bin: upload to s3://$S3_BUCKET/w failed" "$RUN/cp-fail.err"
+check "upload refused at exit: stderr names the recovery directory" grep -q "$RECOVERY" "$RUN/cp-fail.err"
+check "upload refused at exit: stderr sums it up" grep -q "1 upload failed" "$RUN/cp-fail.err"
 
 # Down during the upload: a TCP relay in front of s3rver (writecheck.py gate) stops
 # listening and cuts its connections, later listens again on the same port.  The
@@ -449,9 +466,51 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	check "sync: object byte-identical" same_obj rec/one.bin "$EXP/rec1.bin"
 	check "sync: multipart object byte-identical" same_obj rec/twenty.bin "$EXP/rec20.bin"
 	check "sync: strict-close object byte-identical" same_obj rec/strict.bin "$EXP/rec-sc.bin"
+	check "sync: the object cp failed to upload, byte-identical" same_obj rec/cp.bin "$RUN/src5.bin"
 	check "sync: recovery entries gone" test -z "$(ls -A "$RECOVERY" 2>/dev/null)"
 	via_gate "$CLOUDSHIM" sync >"$RUN/sync2.out" 2>&1
 	check "sync with nothing to do: exit 0" test $? = 0
+fi
+# A file larger than the staging space, written while the store goes down: the
+# parts it sent (and dropped from staging) are recorded with the rest of its bytes,
+# and `cloudshim sync` completes its multipart upload once the store is back.
+SMALL64=$RUN/stage64
+mkdir -p "$SMALL64"
+if [ "${PY_CHECKS:-1}" = 1 ] && mount -t tmpfs -o size=64m,mode=0700 tmpfs "$SMALL64"; then
+	smallmnt=$SMALL64
+	gen 81 $((121 << 20)) >"$EXP/streamed.bin"
+	gate_set up
+	CLOUDSHIM_STAGING_DIR=$SMALL64/s HOLD_MODE=streamed via_gate hold_start streamed \
+		/data/stream/cut.bin 81 $((120 << 20))
+	grep -E "^(ok|FAIL) " "$RUN/hold.streamed.out" | count_py
+	check "stream cut: writer ready ($HOLD_LINE)" grep -qx written "$RUN/hold.streamed.out"
+	gate_set down
+	hold_end streamed
+	info "stream cut: exit $HOLD_RC; stderr: $(tail -c 600 "$RUN/hold.streamed.err" | tr '\n' '|')"
+	check "stream cut: the writer exits 1" test "$HOLD_RC" = 1
+	check "stream cut: the wait at exit says what is left" \
+		grep -q "waiting for 1 upload (.* MiB still to send) to finish" "$RUN/hold.streamed.err"
+	entry=$(recovery_entry /data/stream/cut.bin)
+	check "stream cut: a recovery entry" test -n "$entry"
+	if [ -n "$entry" ]; then
+		check "stream cut: the entry records the parts the store holds" $PY -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e.get("upload_id") and e.get("parts"), e
+assert e["size"] == 121 << 20, e["size"]' "$entry"
+		check "stream cut: the kept file has holes where parts were dropped" test \
+			"$(($(stat -c %b "${entry%.json}") * 512))" -lt $((121 << 20))
+	fi
+	check "stream cut: nothing left in the staging directory" test -z "$(ls -A "$SMALL64/s")"
+	gate_set up
+	via_gate "$CLOUDSHIM" sync >"$RUN/sync-stream.out" 2>&1
+	rc=$?
+	info "stream cut: cloudshim sync: exit $rc: $(head -c 300 "$RUN/sync-stream.out" | tr '\n' '|')"
+	check "stream cut: sync exit status 0" test "$rc" = 0
+	check "stream cut: sync completes it, byte-identical" same_obj stream/cut.bin "$EXP/streamed.bin"
+	umount "$SMALL64" && smallmnt=
+elif [ "${PY_CHECKS:-1}" = 1 ]; then
+	check "mount a 64 MiB tmpfs for the stream cut" false
 fi
 kill "$gate_pid" 2>/dev/null
 wait "$gate_pid" 2>/dev/null
@@ -488,24 +547,38 @@ check "default staging dir /dev/shm/cloudshim-$uid: used and 0700" sh -c \
 check "default staging dir: object written" obj_is sec/default.txt x
 
 # === staging bound: 2 GiB through a 256 MiB staging directory =================================
-if [ "${WRITE_BIG:-0}" = 1 ]; then
-	bigmnt=$RUN/smallstage
-	mkdir -p "$bigmnt"
-	if mount -t tmpfs -o size=256m,mode=0700 tmpfs "$bigmnt"; then
-		t0=$EPOCHREALTIME
-		CLOUDSHIM_STAGING_DIR=$bigmnt/s shim_err dd if=/dev/zero of=/data/big/2g.bin bs=8M count=256 status=none
-		rc=$?
-		info "2 GiB with 256 MiB staging: dd exit $rc after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }") s; stderr: $(head -c 400 "$RUN/last.err" | tr '\n' '|')"
-		check "2 GiB with 256 MiB staging: dd succeeds" test "$rc" = 0
-		check "2 GiB with 256 MiB staging: object complete" test \
-			"$(curl -sf "$(obj_url big/2g.bin)" | md5sum | cut -d' ' -f1)" = \
-			"$(head -c $((2 << 30)) /dev/zero | md5sum | cut -d' ' -f1)"
-		umount "$bigmnt" && bigmnt=
-	else
-		check "mount a 256 MiB tmpfs for the staging bound" false
-	fi
+# === streams: files larger than the staging space =======================================
+# 2 GiB written by dd in 8 MiB blocks with the staging directory on a 256 MiB tmpfs:
+# parts go out while dd writes and leave staging once the store has them.
+bigmnt=$RUN/stage256
+mkdir -p "$bigmnt"
+if mount -t tmpfs -o size=256m,mode=0700 tmpfs "$bigmnt"; then
+	# reproducible bytes, fast: AES-CTR of zeros
+	stream2g() { openssl enc -aes-128-ctr -nosalt -pass pass:cloudshim -pbkdf2 -in /dev/zero 2>/dev/null |
+		head -c $((2 << 30)); }
+	t0=$EPOCHREALTIME
+	stream2g | CLOUDSHIM_STAGING_DIR=$bigmnt/s shim_err dd of=/data/big/2g.bin bs=8M iflag=fullblock status=none
+	rc=${PIPESTATUS[1]}	# dd's (openssl ends on a broken pipe)
+	info "2 GiB with 256 MiB staging: dd exit $rc after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }") s; stderr: $(head -c 400 "$RUN/last.err" | tr '\n' '|')"
+	check "2 GiB with 256 MiB staging: dd succeeds" test "$rc" = 0
+	check "2 GiB with 256 MiB staging: object byte-identical" test \
+		"$(curl -sf "$(obj_url big/2g.bin)" | md5sum | cut -d' ' -f1)" = "$(stream2g | md5sum | cut -d' ' -f1)"
+	check "2 GiB with 256 MiB staging: staging left empty" test -z "$(ls -A "$bigmnt/s")"
+	umount "$bigmnt" && bigmnt=
 else
-	skip "2 GiB with 256 MiB staging (WRITE_BIG=1 runs it)"
+	check "mount a 256 MiB tmpfs for the staging bound" false
+fi
+# zipfile goes back to patch each member's header after writing it: the parts
+# already sent are sent again, and the archive is whole.
+if [ "${PY_CHECKS:-1}" = 1 ]; then
+	check "zipfile writes a 48 MiB archive" shim $PY "$WC" zip /data/zip/a.zip $((48 << 20))
+	curl -sf -o "$RUN/a.zip" "$(obj_url zip/a.zip)"
+	check "zipfile archive: unzip -t passes (read back with curl)" unzip -tq "$RUN/a.zip"
+	check "zipfile archive: member bytes" $PY -c '
+import sys, zipfile, random
+z = zipfile.ZipFile(sys.argv[1])
+for i in range(6):
+    assert z.read("member%d.bin" % i) == random.Random(300 + i).randbytes(8 << 20), i' "$RUN/a.zip"
 fi
 
 summary

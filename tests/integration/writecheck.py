@@ -22,6 +22,14 @@ and leaves the objects for test_write.sh to read back with another client.
                                            HOW=close: close, say "closed rc=N", wait for a
                                            line, exit; HOW=wait: say "written", wait for a
                                            line, close, say "closed rc=N", exit
+    writecheck.py streamed PATH SEED SIZE  (with a staging directory too small for SIZE)
+                                           write SIZE bytes in 1 MiB writes; then, parts having
+                                           been dropped from staging: reading PATH gives EBUSY,
+                                           a write at offset 0 ENOSPC, a forked child's write
+                                           EBADF; 1 MiB more is appended; say "written", wait
+                                           for a line, close, say "closed rc=N"
+    writecheck.py zip PATH SIZE            a zip archive of SIZE bytes written by zipfile,
+                                           which goes back to patch each member's header
     writecheck.py threads DIR N SIZE       N threads, one file each
     writecheck.py excl PATH TAG GOFILE     at GOFILE's appearance, O_CREAT|O_EXCL PATH:
                                            prints "won TAG" or "EEXIST TAG"
@@ -405,6 +413,49 @@ def hold(path, seed, size, how):
         sys.stdin.readline()
 
 
+def streamed(path, seed, size):
+    mib = 1 << 20
+    data = pattern(seed, size + mib)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    for off in range(0, size, mib):
+        os.write(fd, data[off:off + mib])
+    expect_errno("streamed: reading it while it is written (parts dropped)", errno.EBUSY,
+                 lambda: open(path, "rb"))
+    expect_errno("streamed: a write into a dropped part", errno.ENOSPC,
+                 lambda: os.pwrite(fd, b"x", 0))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(fd, b"child")
+            os._exit(1)
+        except OSError as e:
+            os._exit(0 if e.errno == errno.EBADF else 2)
+    _, status = os.waitpid(pid, 0)
+    report("streamed: a forked child's write gets EBADF", os.WEXITSTATUS(status) == 0,
+           "child exit %d" % os.WEXITSTATUS(status))
+    report("streamed: size as written", os.fstat(fd).st_size == size)
+    attempt("streamed: appending goes on", lambda: os.write(fd, data[size:]))
+    print("written", flush=True)
+    sys.stdin.readline()
+    try:
+        os.close(fd)
+        print("closed rc=0", flush=True)
+    except OSError as e:
+        print("closed rc=%d" % e.errno, flush=True)
+
+
+def zip_archive(path, size):
+    import zipfile
+    mib = 1 << 20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for i in range(size // (8 * mib)):
+            # written through, then its header patched with the CRC and sizes
+            with z.open("member%d.bin" % i, "w", force_zip64=True) as m:
+                data = pattern(300 + i, 8 * mib)
+                for off in range(0, len(data), mib):
+                    m.write(data[off:off + mib])
+
+
 # --- concurrency ------------------------------------------------------------------------
 
 def threads(d, n, size):
@@ -550,6 +601,10 @@ def main():
         pyfiles(args[0], args[1])
     elif what == "numpy":
         numpy_save(args[0], args[1])
+    elif what == "streamed":
+        streamed(args[0], int(args[1]), int(args[2]))
+    elif what == "zip":
+        zip_archive(args[0], int(args[1]))
     elif what == "checkpoint":
         checkpoint(args[0], args[1])
     elif what == "exitnow":

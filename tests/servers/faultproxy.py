@@ -11,6 +11,7 @@ component picks a fault, applied per object path (query included):
     /slow/...    the first GET (or PUT) answers 429 (no Retry-After)
     /cut/...     the first GET sends half its body, then closes
     /down/...    every request answers 503
+    /readonly/.. every PUT, POST and DELETE answers 503 (reads are forwarded)
     /flaky/...   the first POST with an uploadId (CompleteMultipartUpload)
                  answers 200 with an InternalError <Error> body, as S3 may
 
@@ -72,7 +73,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         status = None
-        if fault == "down":
+        if fault == "down" or (fault == "readonly" and self.command in ("PUT", "POST", "DELETE")):
             status = 503
         elif fault == "busy" and retried and n <= 2:
             status = 503

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * staged_proc.c - written files across fork, exec and spawn.
+ *
+ * Who uploads a staged file is settled by holds (shim/stage.h): every
+ * process holding it keeps a lock on its journal entry, and the last to
+ * let go uploads.  A forked child holds again what it inherits; a new
+ * program finds what it inherits in CLOUDSHIM_STAGED and adopts it.
+ *
+ * A stream (a file being sent while written) needs its writer alone, so
+ * sharing the file gives the stream up: the file is then staged whole,
+ * as any other.  When the stream had already dropped parts from staging,
+ * it cannot be given up; the other process gets the descriptor detached
+ * instead (writing it fails with EBADF), and this one keeps sending.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/journal.h"
+#include "backend/upload.h"
+#include "shim/staged_int.h"
+#include "shim/wrap.h"
+
+/* 1 when some descriptor of vf stays open across exec. */
+static int survives_exec(struct vfile *vf, int high)
+{
+	for (int fd = 0; fd <= high; fd++) {
+		struct vfile *o = fdtab_has(fd) ? vfile_get(fd) : NULL;
+		int fl = o == vf ? REAL(fcntl)(fd, F_GETFD) : -1;
+
+		vfile_put(o);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the process sharing s must keep its hands off it; vf's lock held. */
+static int hands_off(const struct staged *s)
+{
+	return s->detached || (s->stream && upload_stream_holes(s->stream));
+}
+
+/*
+ * Another program will hold vf's file: its stream is given up (unless it
+ * has holes).  replacing: this image goes, so a stream with holes is
+ * sent now, and the file is left to the new program detached.
+ */
+static void share(struct vfile *vf, int replacing)
+{
+	struct staged *s;
+	struct upload *u;
+
+	pthread_mutex_lock(&vf->lock);
+	s = vf->stg;
+	if (s && s->stream && !upload_stream_holes(s->stream))
+		upload_stream_share(s->stream);
+	else if (s && s->stream && replacing && stage_release(s)) {
+		upload_seal(s->stream, s->lock_fd, 0, &u);
+		upload_put(u);
+		REAL(close)(s->own_fd);
+		s->stream = NULL;
+		s->own_fd = s->lock_fd = -1;
+		s->detached = 1;
+	}
+	pthread_mutex_unlock(&vf->lock);
+}
+
+/* Runs fn on each written vfile, with the staged files it is called for. */
+static void each_written(void (*fn)(struct vfile *vf, int high, int replacing), int replacing)
+{
+	int high = fdtab_high();
+
+	for (int fd = 0; fd <= high; fd++) {
+		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
+
+		if (vf && vf->stg)
+			fn(vf, high, replacing);
+		vfile_put(vf);
+	}
+}
+
+static void before_new_program(struct vfile *vf, int high, int replacing)
+{
+	struct staged *s;
+
+	if (survives_exec(vf, high))
+		share(vf, replacing);
+	else if (replacing && (s = staged_take(vf)))
+		staged_let_go(vf, s);	/* no descriptor outlives this image */
+}
+
+void staged_before_exec(void)
+{
+	if (!staged_ready)
+		return;
+	each_written(before_new_program, 1);
+	upload_drain();
+}
+
+void staged_before_spawn(void)
+{
+	if (staged_ready)
+		each_written(before_new_program, 0);
+}
+
+void staged_fork_child(void)
+{
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct written *w = staged_files; w; w = w->next) {
+		struct staged *s = w->vf->stg;
+
+		if (s->stream) {
+			/* the fork gave it up (upload_fork_lock), unless it had holes */
+			int holes = upload_stream_holes(s->stream);
+
+			upload_stream_forget(s->stream);
+			s->stream = NULL;
+			if (holes) {
+				s->detached = 1;	/* the parent's alone */
+				continue;
+			}
+		}
+		if (!s->detached)
+			stage_rehold(s);
+	}
+	pthread_mutex_unlock(&staged_files_lock);
+}
+
+char *staged_env_entry(void)
+{
+	size_t len = sizeof(STAGED_ENV "=");
+	char *out = NULL, *p = NULL;
+	int high = fdtab_high();
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int fd = 0; fd <= high; fd++) {
+			struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
+			int fl = vf && vf->stg ? REAL(fcntl)(fd, F_GETFD) : -1;
+
+			/* "fd:mount:h:staged-path;" for each one a new program inherits;
+			   h is 'd' for one it may not write, else 's' */
+			if (fl >= 0 && !(fl & FD_CLOEXEC)) {
+				pthread_mutex_lock(&vf->lock);
+				if (!vf->stg)
+					;
+				else if (pass == 0)
+					len += strlen(vf->stg->data) + 32;
+				else
+					p += sprintf(p, "%d:%d:%c:%s;", fd, mount_index(vf->mnt),
+						     hands_off(vf->stg) ? 'd' : 's', vf->stg->data);
+				pthread_mutex_unlock(&vf->lock);
+			}
+			vfile_put(vf);
+		}
+		if (pass == 0) {
+			if (len == sizeof(STAGED_ENV "=") || !(out = malloc(len)))
+				return NULL;
+			p = out + sprintf(out, STAGED_ENV "=");
+		}
+	}
+	return out;
+}
+
+/* One "fd:mount:h:path" the parent passed: the descriptor is ours again. */
+static void adopt_one(int fd, int index, int detached, const char *data)
+{
+	struct mount *m = mount_at(index);
+	struct journal_entry e;
+	struct staged *s = calloc(1, sizeof(*s));
+	struct vfile *vf = NULL;
+	int fl = REAL(fcntl)(fd, F_GETFL);
+	char path[PATH_MAX];
+
+	if (!s || !m || fl < 0 || stage_adopt(fd, data, !detached, s) != 0) {
+		free(s);
+		return;
+	}
+	s->detached = detached;
+	if (journal_read(s->journal, &e) == 0) {
+		vf = vfile_new(VFILE_STAGED, m, e.key, fl & (O_ACCMODE | O_APPEND));
+		journal_free(&e);
+	}
+	if (!vf) {
+		if (s->lock_fd >= 0)
+			REAL(close)(s->lock_fd);
+		REAL(close)(s->own_fd);
+		free(s);
+		return;
+	}
+	/* a lone writer here may stream it from now on */
+	if (!detached && (fl & O_ACCMODE) == O_WRONLY && stage_alone(s)) {
+		off_t size = REAL(lseek)(s->own_fd, 0, SEEK_END);
+
+		vfile_path(vf, path);
+		s->stream = staged_stream(m, vf->key, path, s);
+		if (s->stream && size > 0)
+			upload_stream_wrote(s->stream, 0, size);	/* the parent's bytes */
+	}
+	vf->stg = s;
+	staged_remember(vf);
+	vfile_put(fdtab_set(fd, vf));
+	vfile_put(vf);
+}
+
+void staged_adopt(void)
+{
+	const char *v = getenv(STAGED_ENV);
+	char *list, *save = NULL;
+
+	if (!v || !staged_ready || !(list = strdup(v)))
+		return;
+	unsetenv(STAGED_ENV);
+	guard_enter();
+	for (char *item = strtok_r(list, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		char *rest = NULL;
+		long fd = strtol(item, &rest, 10), index;
+
+		if (*rest != ':')
+			continue;
+		index = strtol(rest + 1, &rest, 10);
+		if (rest[0] == ':' && (rest[1] == 's' || rest[1] == 'd') && rest[2] == ':' &&
+		    fd >= 0 && fd < INT_MAX)
+			adopt_one((int)fd, (int)index, rest[1] == 'd', rest + 3);
+	}
+	guard_leave();
+	free(list);
+}
