@@ -1,27 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * upload.c - the upload workers, streams, and the list of uploads in flight.
+ * upload.c - upload workers, their state machine, the list in flight.
  *
  * DESIGN
- * An upload is a small state machine driven by kick(): one PUT, or a
+ * An upload is a small state machine driven by upload_kick(): one PUT, or a
  * multipart upload: BEGIN, one pool task per part (in parallel), and
- * COMPLETE once every part is in.  kick() decides under the lock what is
- * to be done next (next_step) and does it outside the lock; each event
+ * COMPLETE once every part is in.  upload_kick() decides under the lock
+ * what is to be done next (next_step) and does it outside it; each event
  * (begun, a part in, sealed, bytes settled, an earlier upload of the key
  * landed) kicks again.  Store calls are never made under the lock.
  *
- * A stream is an upload opened while its file is being written.  It is
- * not in the list of uploads in flight yet: its writer reports what it
- * writes, and parts wholly below the settled mark (the end of what was
- * written in one run from the start) go out as soon as the multipart
- * upload is begun, which happens once the file outgrows one PUT.  A write
- * into a part already sent marks it to be sent again at the end.  When the
- * staging file system is more than half full, parts the store holds are
- * dropped from the staged file (holes punched), and a writer with nothing
- * to drop waits for a part in flight: back pressure, so a sequential file
- * larger than the staging space gets through.  upload_seal ends the
- * stream: its size is then final, it enters the list, and it completes as
- * any other upload.
+ * Streams (upload_stream.c) use the same machine: a stream picks only
+ * parts its writer has gone past, until it is sealed.
  *
  * Uploads of one key land in the order they were sealed: a later one is
  * deferred (its PUT, or its COMPLETE) until the earlier one finishes.
@@ -42,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,72 +40,12 @@
 #include "backend/log.h"
 #include "backend/partplan.h"
 #include "backend/pool.h"
-#include "backend/upload.h"
+#include "backend/upload_int.h"
 
-#define DROP_CHECK_STEP	((off_t)1 << 20)	/* look at the staging space this often */
-#define SPACE_RESERVE_MAX (4ULL << 30)	/* short of space below this much free */
-
-enum part_state {
-	PART_UNSENT,		/* to send (again) */
-	PART_SENDING,
-	PART_IN,		/* the store has it: etag */
-	PART_DROPPED,		/* the store has it, and the staged bytes are gone */
-};
-
-struct part {
-	char etag[STORE_ETAG_MAX];
-	off_t len;			/* what was sent (PART_IN, PART_DROPPED) */
-	unsigned char state;
-	unsigned char again;		/* written after it went: sent at the end */
-};
-
-enum step {
-	STEP_IDLE,			/* nothing asked of the store yet */
-	STEP_PUT,			/* the PUT in flight */
-	STEP_BEGIN,			/* the multipart upload being begun */
-	STEP_PARTS,			/* begun: parts go out */
-	STEP_COMPLETE,			/* the COMPLETE in flight */
-	STEP_OVER,
-};
-
-struct upload {
-	atomic_int refs;
-	struct store *st;
-	char *key, *path, *staged, *journal;
-	int fd, hold_fd;
-	int exclusive, snapshot;
-	off_t base;			/* part layout (backend/partplan.h) */
-	off_t size;			/* final once sealed */
-	struct timespec mtime;
-	enum step step;
-	int sealed, listed, deferred, cancelled, multipart;
-	int abort_counted;		/* cancelled: counted in aborting */
-	char *upload_id;
-	struct part *parts;		/* grown as needed; parts past cap are unsent */
-	int cap, nparts;		/* nparts: the object's, once sealed */
-	int scan, drop_scan;		/* no part below is to send, or to drop */
-	int sending;			/* part tasks in flight */
-	int dropped;			/* parts dropped from the staged file */
-	off_t bytes_in;			/* in the store: parts in or dropped */
-	int no_punch;			/* the staging file system cannot punch holes */
-	off_t settled;			/* stream: written in one run from 0 */
-	off_t checked;			/* stream: settled when the space was last looked at */
-	int rc;				/* the first failure */
-	int done;
-	struct store_meta meta;
-	struct upload *prev, *next;	/* in the list of streams, or of uploads in flight */
-};
-
-struct part_job {
-	struct upload *u;
-	int n;
-	off_t off, len;
-};
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+pthread_mutex_t upload_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t upload_changed = PTHREAD_COND_INITIALIZER;
+struct upload *upload_streams;
 static struct upload *head, *tail;	/* in flight, oldest first */
-static struct upload *streams;		/* open streams */
 static int inflight, aborting;		/* aborting: cancelled streams' parts */
 static int failures;
 static struct pool upload_pool = POOL_INIT("upload", 8);
@@ -147,7 +76,7 @@ const char *upload_recovery_dir(void)
 
 /* ---- life and death ------------------------------------------------------ */
 
-static void upload_free(struct upload *u)
+void upload_free(struct upload *u)
 {
 	if (u->fd >= 0)
 		close(u->fd);
@@ -169,7 +98,7 @@ void upload_put(struct upload *u)
 }
 
 /* A new upload of req with one reference, or NULL (req->fd closed). */
-static struct upload *upload_new(const struct upload_req *req)
+struct upload *upload_new(const struct upload_req *req)
 {
 	struct upload *u = calloc(1, sizeof(*u));
 
@@ -199,7 +128,7 @@ static struct upload *upload_new(const struct upload_req *req)
 }
 
 /* Room for parts 1..n; the caller holds the lock.  0 or -ENOMEM. */
-static int ensure_parts(struct upload *u, int n)
+int upload_ensure_parts(struct upload *u, int n)
 {
 	struct part *grown;
 	int cap = u->cap ? u->cap : 64;
@@ -278,7 +207,7 @@ static void keep_for_recovery(struct upload *u)
 	free(kept);
 }
 
-static void kick(struct upload *u);
+void upload_kick(struct upload *u);
 
 /* The oldest upload of key in flight; the caller holds the lock. */
 static struct upload *first_of_key(const struct store *st, const char *key)
@@ -289,7 +218,7 @@ static struct upload *first_of_key(const struct store *st, const char *key)
 	return NULL;
 }
 
-static void unlink_from(struct upload **first, struct upload **last, struct upload *u)
+void upload_unlink_from(struct upload **first, struct upload **last, struct upload *u)
 {
 	if (u->prev)
 		u->prev->next = u->next;
@@ -331,22 +260,22 @@ static void finish(struct upload *u, int rc)
 	if (u->hold_fd >= 0)
 		close(u->hold_fd);
 	u->hold_fd = -1;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	u->done = 1;
 	if (rc)
 		failures++;
-	unlink_from(&head, &tail, u);
+	upload_unlink_from(&head, &tail, u);
 	inflight--;
 	next = first_of_key(u->st, u->key);
 	if (next && next->deferred)
 		next->deferred = 0;
 	else
 		next = NULL;
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&upload_changed);
+	pthread_mutex_unlock(&upload_lock);
 	upload_put(u);		/* the list's reference */
 	if (next)
-		kick(next);
+		upload_kick(next);
 }
 
 /* ---- the tasks ------------------------------------------------------------ */
@@ -372,7 +301,7 @@ static void task_begin(void *arg)
 	char *id = NULL;
 	int rc = store_mpu_begin(u->st, u->key, &id);
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	if (rc == 0) {
 		u->upload_id = id;
 		u->step = STEP_PARTS;
@@ -381,9 +310,9 @@ static void task_begin(void *arg)
 			u->rc = rc;
 		u->step = STEP_IDLE;	/* with rc: finished when sealed */
 	}
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
-	kick(u);
+	pthread_cond_broadcast(&upload_changed);
+	pthread_mutex_unlock(&upload_lock);
+	upload_kick(u);
 	upload_put(u);
 }
 
@@ -396,7 +325,7 @@ static void task_part(void *arg)
 	int rc = store_mpu_part(u->st, u->key, u->upload_id, j->n, &body, etag);
 	struct part *p;
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	p = &u->parts[j->n - 1];
 	u->sending--;
 	if (p->again) {
@@ -416,10 +345,10 @@ static void task_part(void *arg)
 	}
 	if (p->state == PART_UNSENT && j->n < u->scan)
 		u->scan = j->n;
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&upload_changed);
+	pthread_mutex_unlock(&upload_lock);
 	free(j);
-	kick(u);
+	upload_kick(u);
 	upload_put(u);
 }
 
@@ -446,7 +375,7 @@ static void aborted(struct upload *u)
 	if (u->abort_counted) {
 		u->abort_counted = 0;
 		aborting--;
-		pthread_cond_broadcast(&changed);
+		pthread_cond_broadcast(&upload_changed);
 	}
 }
 
@@ -456,9 +385,9 @@ static void task_abort(void *arg)
 	struct upload *u = arg;
 
 	store_mpu_abort(u->st, u->key, u->upload_id);
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	aborted(u);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 	upload_put(u);
 }
 
@@ -474,7 +403,7 @@ static int pick(struct upload *u, struct part_job *j)
 {
 	int last = u->sealed ? u->nparts : partplan_index(u->base, u->settled) - 1;
 
-	if (ensure_parts(u, last) != 0) {
+	if (upload_ensure_parts(u, last) != 0) {
 		u->rc = -ENOMEM;
 		return 0;
 	}
@@ -542,17 +471,17 @@ static enum act next_step(struct upload *u, struct part_job *j)
 }
 
 /* Does whatever u can do next, outside the lock; each task holds a reference. */
-static void kick(struct upload *u)
+void upload_kick(struct upload *u)
 {
 	for (;;) {
 		struct part_job j, *job;
 		enum act act;
 
-		pthread_mutex_lock(&lock);
+		pthread_mutex_lock(&upload_lock);
 		act = next_step(u, &j);
 		if (act != ACT_NONE && act != ACT_FINISH)
 			atomic_fetch_add(&u->refs, 1);
-		pthread_mutex_unlock(&lock);
+		pthread_mutex_unlock(&upload_lock);
 		switch (act) {
 		case ACT_NONE:
 			return;
@@ -578,11 +507,11 @@ static void kick(struct upload *u)
 				run(task_part, job);
 				break;
 			}
-			pthread_mutex_lock(&lock);
+			pthread_mutex_lock(&upload_lock);
 			u->parts[j.n - 1].state = PART_UNSENT;
 			u->sending--;
 			u->rc = -ENOMEM;
-			pthread_mutex_unlock(&lock);
+			pthread_mutex_unlock(&upload_lock);
 			upload_put(u);
 			break;
 		}
@@ -596,7 +525,7 @@ static void kick(struct upload *u)
  * the caller) and it enters the list of uploads in flight, with the
  * list's own reference.  The caller holds the lock.
  */
-static void enlist_locked(struct upload *u, off_t size, struct timespec mtime)
+void upload_enlist_locked(struct upload *u, off_t size, struct timespec mtime)
 {
 	int n = partplan_count(u->base, size);
 
@@ -633,12 +562,12 @@ int upload_start(const struct upload_req *req, struct upload **out)
 		upload_free(u);
 		return rc;
 	}
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	u->multipart = sb.st_size > 2 * u->base;
-	enlist_locked(u, sb.st_size, sb.st_mtim);
-	pthread_mutex_unlock(&lock);
+	upload_enlist_locked(u, sb.st_size, sb.st_mtim);
+	pthread_mutex_unlock(&upload_lock);
 	*out = u;
-	kick(u);
+	upload_kick(u);
 	return 0;
 }
 
@@ -658,7 +587,7 @@ int upload_resume(const struct upload_req *req, const struct journal_entry *e,
 	if (rc == 0 && n < 0)
 		rc = n;
 	if (rc == 0)
-		rc = (u->upload_id = strdup(e->upload_id)) ? ensure_parts(u, n) : -ENOMEM;
+		rc = (u->upload_id = strdup(e->upload_id)) ? upload_ensure_parts(u, n) : -ENOMEM;
 	for (int i = 0; rc == 0 && i < e->nparts; i++) {
 		const struct journal_part *jp = &e->parts[i];
 
@@ -678,11 +607,11 @@ int upload_resume(const struct upload_req *req, const struct journal_entry *e,
 	}
 	u->multipart = 1;
 	u->step = STEP_PARTS;
-	pthread_mutex_lock(&lock);
-	enlist_locked(u, sb.st_size, sb.st_mtim);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&upload_lock);
+	upload_enlist_locked(u, sb.st_size, sb.st_mtim);
+	pthread_mutex_unlock(&upload_lock);
 	*out = u;
-	kick(u);
+	upload_kick(u);
 	return 0;
 }
 
@@ -690,270 +619,12 @@ int upload_wait(struct upload *u)
 {
 	int rc;
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	while (!u->done)
-		pthread_cond_wait(&changed, &lock);
+		pthread_cond_wait(&upload_changed, &upload_lock);
 	rc = u->rc;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 	return rc;
-}
-
-/* ---- streams -------------------------------------------------------------- */
-
-struct upload *upload_stream(const struct upload_req *req)
-{
-	struct upload *u = upload_new(req);
-
-	if (!u)
-		return NULL;
-	u->hold_fd = -1;
-	u->snapshot = 0;
-	pthread_mutex_lock(&lock);
-	u->next = streams;
-	if (streams)
-		streams->prev = u;
-	streams = u;
-	pthread_mutex_unlock(&lock);
-	return u;
-}
-
-int upload_stream_check(struct upload *u, off_t off, off_t len)
-{
-	int first = partplan_index(u->base, off), rc = 0;
-	int last = len ? partplan_index(u->base, off + len - 1) : first;
-
-	pthread_mutex_lock(&lock);
-	for (int n = first; n <= last && n <= u->cap && !rc; n++) {
-		/* a cut at a part's start leaves it whole: gone, not changed */
-		if (!len && off == partplan_start(u->base, n))
-			break;
-		rc = u->parts[n - 1].state == PART_DROPPED ? -ENOSPC : 0;
-	}
-	pthread_mutex_unlock(&lock);
-	return rc;
-}
-
-/* Parts n (from first) that were sent are to be sent again; the caller holds the lock. */
-static void resend(struct upload *u, int first, int last)
-{
-	for (int n = first; n <= last && n <= u->cap; n++) {
-		struct part *p = &u->parts[n - 1];
-
-		if (p->state == PART_SENDING || p->state == PART_IN)
-			p->again = 1;
-		if (p->state == PART_IN) {
-			p->state = PART_UNSENT;
-			u->bytes_in -= p->len;
-		}
-		if (p->state == PART_UNSENT && n < u->scan)
-			u->scan = n;
-	}
-}
-
-/*
- * Less than a quarter of the staging file system is free (or 4 GiB, on a
- * large one): what a small /dev/shm, or a container's, runs into first.
- */
-static int short_of_space(int fd)
-{
-	struct statvfs v;
-	unsigned long long reserve;
-
-	if (fstatvfs(fd, &v) != 0 || !v.f_frsize)
-		return 0;
-	reserve = v.f_blocks / 4;
-	if (reserve > SPACE_RESERVE_MAX / v.f_frsize)
-		reserve = SPACE_RESERVE_MAX / v.f_frsize;
-	return v.f_bavail < reserve;
-}
-
-/*
- * The staging file system is short of space: drop the parts the store
- * holds, and with none to drop, wait for one in flight.
- */
-static void relieve(struct upload *u)
-{
-	pthread_mutex_lock(&lock);
-	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
-		int n = u->drop_scan;
-
-		while (n <= u->cap && u->parts[n - 1].state != PART_IN)
-			n++;
-		u->drop_scan = n;
-		if (n <= u->cap) {
-			off_t off = partplan_start(u->base, n), len = u->parts[n - 1].len;
-			int rc;
-
-			u->parts[n - 1].state = PART_DROPPED;
-			u->dropped++;
-			pthread_mutex_unlock(&lock);
-			rc = fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
-			pthread_mutex_lock(&lock);
-			if (rc != 0) {
-				log_warn("%s: the staging file system cannot punch holes (%s);"
-					 " the whole file stays staged", u->path, strerror(errno));
-				u->parts[n - 1].state = PART_IN;
-				u->dropped--;
-				u->no_punch = 1;
-			}
-			continue;
-		}
-		if (!u->sending)
-			break;
-		pthread_cond_wait(&changed, &lock);
-	}
-	pthread_mutex_unlock(&lock);
-}
-
-void upload_stream_wrote(struct upload *u, off_t off, off_t len)
-{
-	int look;
-
-	if (len <= 0)
-		return;
-	pthread_mutex_lock(&lock);
-	resend(u, partplan_index(u->base, off), partplan_index(u->base, off + len - 1));
-	if (off <= u->settled && off + len > u->settled)
-		u->settled = off + len;
-	look = u->settled - u->checked >= DROP_CHECK_STEP && u->step == STEP_PARTS;
-	if (look)
-		u->checked = u->settled;
-	pthread_mutex_unlock(&lock);
-	kick(u);
-	if (look)
-		relieve(u);
-}
-
-void upload_stream_truncated(struct upload *u, off_t size)
-{
-	int cut = partplan_index(u->base, size);
-
-	pthread_mutex_lock(&lock);
-	if (size > partplan_start(u->base, cut))
-		resend(u, cut, cut);		/* cut short inside: send again */
-	else
-		cut--;
-	for (int n = cut + 1; n <= u->cap; n++) {
-		struct part *p = &u->parts[n - 1];
-
-		/* wholly past the end: what comes there later is new */
-		if (p->state == PART_DROPPED)
-			u->dropped--;
-		if (p->state == PART_DROPPED || p->state == PART_IN)
-			u->bytes_in -= p->len;
-		if (p->state == PART_SENDING)
-			p->again = 1;
-		else
-			*p = (struct part){ .state = PART_UNSENT };
-		if (n < u->scan)
-			u->scan = n;
-	}
-	if (u->settled > size)
-		u->settled = u->checked = size;
-	pthread_mutex_unlock(&lock);
-}
-
-int upload_stream_holes(struct upload *u)
-{
-	int holes;
-
-	pthread_mutex_lock(&lock);
-	holes = u->dropped > 0;
-	pthread_mutex_unlock(&lock);
-	return holes;
-}
-
-int upload_stream_cancelled(struct upload *u)
-{
-	int cancelled;
-
-	pthread_mutex_lock(&lock);
-	cancelled = u->cancelled;
-	pthread_mutex_unlock(&lock);
-	return cancelled;
-}
-
-/*
- * Gives u up unless it has holes: its parts are aborted once none is in
- * flight, and whoever kicks it next starts that.  The caller holds the
- * lock.  1 when it is given up.
- */
-static int cancel_locked(struct upload *u)
-{
-	if (u->cancelled || u->dropped || u->sealed)
-		return u->cancelled;
-	u->cancelled = 1;
-	unlink_from(&streams, NULL, u);
-	if (u->step == STEP_BEGIN || u->step == STEP_PARTS) {
-		u->abort_counted = 1;	/* upload_drain waits for the abort */
-		aborting++;
-	}
-	return 1;
-}
-
-void upload_stream_share(struct upload *u)
-{
-	int kicked;
-
-	pthread_mutex_lock(&lock);
-	kicked = cancel_locked(u);
-	pthread_mutex_unlock(&lock);
-	if (kicked)
-		kick(u);
-}
-
-/* An upload of u's whole staged file, as it is now, in place of u. */
-static void replace(struct upload *u, int hold_fd, int snapshot, struct upload **out)
-{
-	int fd = fcntl(u->fd, F_DUPFD_CLOEXEC, u->fd);	/* as high as the shim keeps its own */
-	struct upload_req req = {
-		.st = u->st, .key = u->key, .path = u->path, .fd = fd, .staged = u->staged,
-		.journal = u->journal, .hold_fd = hold_fd, .exclusive = u->exclusive,
-		.snapshot = snapshot,
-	};
-
-	*out = NULL;
-	if (fd < 0 || upload_start(&req, out) != 0) {
-		log_error("%s: cannot start its upload (%s); the bytes stay in %s", u->path,
-			  strerror(fd < 0 ? errno : ENOMEM), u->staged);
-		if (fd < 0 && hold_fd >= 0)
-			close(hold_fd);
-	}
-}
-
-void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **out)
-{
-	struct stat sb;
-	int whole, rc = fstat(u->fd, &sb) == 0 ? 0 : -errno;
-
-	pthread_mutex_lock(&lock);
-	/* one PUT does for what shrank back below two parts, or was given up */
-	whole = u->cancelled || (!rc && !u->dropped && sb.st_size <= 2 * u->base);
-	if (whole) {
-		cancel_locked(u);
-		pthread_mutex_unlock(&lock);
-		kick(u);
-		replace(u, hold_fd, snapshot, out);
-		upload_put(u);		/* the stream's reference */
-		return;
-	}
-	unlink_from(&streams, NULL, u);
-	if (rc && !u->rc)
-		u->rc = rc;
-	u->hold_fd = hold_fd;
-	u->snapshot = snapshot;
-	u->multipart = 1;
-	enlist_locked(u, rc ? 0 : sb.st_size, sb.st_mtim);
-	pthread_mutex_unlock(&lock);
-	*out = u;		/* the stream's reference */
-	kick(u);
-}
-
-void upload_stream_forget(struct upload *u)
-{
-	/* the child's copy: the parent's tasks and locks are not ours */
-	u->hold_fd = -1;
-	upload_free(u);
 }
 
 /* ---- what is in flight ---------------------------------------------------- */
@@ -963,7 +634,7 @@ int upload_pending(const struct store *st, const char *key, struct store_meta *m
 {
 	int found = 0;
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	for (struct upload *u = tail; u && !found; u = u->prev) {
 		if (u->st != st || strcmp(u->key, key) != 0)
 			continue;
@@ -974,25 +645,25 @@ int upload_pending(const struct store *st, const char *key, struct store_meta *m
 		snprintf(staged, n, "%s", u->dropped ? "" : u->staged);
 		found = 1;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 	return found;
 }
 
 void upload_each(const struct store *st, void (*fn)(void *arg, const char *key), void *arg)
 {
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	for (struct upload *u = head; u; u = u->next)
 		if (u->st == st)
 			fn(arg, u->key);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 }
 
 void upload_settle(const struct store *st, const char *key)
 {
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	while (first_of_key(st, key))
-		pthread_cond_wait(&changed, &lock);
-	pthread_mutex_unlock(&lock);
+		pthread_cond_wait(&upload_changed, &upload_lock);
+	pthread_mutex_unlock(&upload_lock);
 }
 
 int upload_drain(void)
@@ -1000,7 +671,7 @@ int upload_drain(void)
 	long start = clock_ms(), said = 0;
 	int failed;
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	while (inflight > 0 || aborting > 0) {
 		struct timespec until;
 		long now = clock_ms();
@@ -1016,11 +687,29 @@ int upload_drain(void)
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		pthread_cond_timedwait(&changed, &lock, &until);
+		pthread_cond_timedwait(&upload_changed, &upload_lock, &until);
 	}
 	failed = failures;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 	return failed;
+}
+
+/*
+ * Gives u up unless it has holes: its parts are aborted once none is in
+ * flight, and whoever kicks it next starts that.  The caller holds the
+ * lock.  1 when it is given up.
+ */
+int upload_cancel_locked(struct upload *u)
+{
+	if (u->cancelled || u->dropped || u->sealed)
+		return u->cancelled;
+	u->cancelled = 1;
+	upload_unlink_from(&upload_streams, NULL, u);
+	if (u->step == STEP_BEGIN || u->step == STEP_PARTS) {
+		u->abort_counted = 1;	/* upload_drain waits for the abort */
+		aborting++;
+	}
+	return 1;
 }
 
 /* ---- fork ----------------------------------------------------------------- */
@@ -1035,12 +724,12 @@ void upload_fork_lock(void)
 	struct upload *u, *next;
 
 	pool_fork_lock(&upload_pool);
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&upload_lock);
 	/* the child holds every staged file too from now on */
 	nfork_kicks = 0;
-	for (u = streams; u; u = next) {
+	for (u = upload_streams; u; u = next) {
 		next = u->next;
-		if (cancel_locked(u) && nfork_kicks < FORK_KICKS) {
+		if (upload_cancel_locked(u) && nfork_kicks < FORK_KICKS) {
 			atomic_fetch_add(&u->refs, 1);
 			fork_kicks[nfork_kicks++] = u;
 		}
@@ -1049,7 +738,7 @@ void upload_fork_lock(void)
 
 void upload_fork_unlock(void)
 {
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&upload_lock);
 	pool_fork_unlock(&upload_pool);
 }
 
@@ -1057,7 +746,7 @@ void upload_after_fork_parent(void)
 {
 	/* the streams given up let their parts go (a kick past the limit waits for their owner) */
 	for (int i = 0; i < nfork_kicks; i++) {
-		kick(fork_kicks[i]);
+		upload_kick(fork_kicks[i]);
 		upload_put(fork_kicks[i]);
 	}
 	nfork_kicks = 0;
@@ -1067,10 +756,10 @@ void upload_after_fork_child(void)
 {
 	/* the parent sends what it queued; the child's copies are left alone */
 	head = tail = NULL;
-	streams = NULL;
+	upload_streams = NULL;
 	nfork_kicks = 0;
 	inflight = aborting = 0;
 	failures = 0;
-	pthread_cond_init(&changed, NULL);
+	pthread_cond_init(&upload_changed, NULL);
 	pool_after_fork_child(&upload_pool);
 }

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upload_int.h - what upload.c (the state machine, the list of uploads in
+ * flight) and upload_stream.c (files sent while written) share.  One
+ * mutex, upload_lock, guards all of it.
+ */
+#ifndef CLOUDSHIM_UPLOAD_INT_H
+#define CLOUDSHIM_UPLOAD_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "backend/store.h"
+#include "backend/upload.h"
+
+enum part_state {
+	PART_UNSENT,		/* to send (again) */
+	PART_SENDING,
+	PART_IN,		/* the store has it: etag */
+	PART_DROPPED,		/* the store has it, and the staged bytes are gone */
+};
+
+struct part {
+	char etag[STORE_ETAG_MAX];
+	off_t len;			/* what was sent (PART_IN, PART_DROPPED) */
+	unsigned char state;
+	unsigned char again;		/* written after it went: sent at the end */
+};
+
+enum step {
+	STEP_IDLE,			/* nothing asked of the store yet */
+	STEP_PUT,			/* the PUT in flight */
+	STEP_BEGIN,			/* the multipart upload being begun */
+	STEP_PARTS,			/* begun: parts go out */
+	STEP_COMPLETE,			/* the COMPLETE in flight */
+	STEP_OVER,
+};
+
+struct upload {
+	atomic_int refs;
+	struct store *st;
+	char *key, *path, *staged, *journal;
+	int fd, hold_fd;
+	int exclusive, snapshot;
+	off_t base;			/* part layout (backend/partplan.h) */
+	off_t size;			/* final once sealed */
+	struct timespec mtime;
+	enum step step;
+	int sealed, listed, deferred, cancelled, multipart;
+	int abort_counted;		/* cancelled: counted in aborting */
+	char *upload_id;
+	struct part *parts;		/* grown as needed; parts past cap are unsent */
+	int cap, nparts;		/* nparts: the object's, once sealed */
+	int scan, drop_scan;		/* no part below is to send, or to drop */
+	int sending;			/* part tasks in flight */
+	int dropped;			/* parts dropped from the staged file */
+	off_t bytes_in;			/* in the store: parts in or dropped */
+	int no_punch;			/* the staging file system cannot punch holes */
+	off_t settled;			/* stream: written in one run from 0 */
+	off_t checked;			/* stream: settled when the space was last looked at */
+	int rc;				/* the first failure */
+	int done;
+	struct store_meta meta;
+	struct upload *prev, *next;	/* in the list of streams, or of uploads in flight */
+};
+
+struct part_job {
+	struct upload *u;
+	int n;
+	off_t off, len;
+};
+
+extern pthread_mutex_t upload_lock;
+extern pthread_cond_t upload_changed;	/* a part, a step or an upload ended */
+extern struct upload *upload_streams;	/* open streams */
+
+/* A new upload of req with one reference, or NULL (req->fd closed). */
+struct upload *upload_new(const struct upload_req *req);
+void upload_free(struct upload *u);
+
+/* Does whatever u can do next (never under the lock). */
+void upload_kick(struct upload *u);
+
+/* The rest with upload_lock held. */
+
+/* Room for parts 1..n: 0 or -ENOMEM. */
+int upload_ensure_parts(struct upload *u, int n);
+
+/* Takes u off the list from first (and last, if it keeps one). */
+void upload_unlink_from(struct upload **first, struct upload **last, struct upload *u);
+
+/* Seals u with its final size and puts it in the list of uploads in flight. */
+void upload_enlist_locked(struct upload *u, off_t size, struct timespec mtime);
+
+/* Gives stream u up unless it has holes; 1 when it is (upload_stream_share). */
+int upload_cancel_locked(struct upload *u);
+
+#endif

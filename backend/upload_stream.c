@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upload_stream.c - streams: uploads opened while their file is written.
+ *
+ * DESIGN
+ * A stream is not in the list of uploads in flight yet.  Its writer
+ * reports each change (upload_stream_wrote, _truncated) with its own
+ * lock held, so no two reports race.  The bytes written in one run from
+ * the start are settled; once the file outgrows one PUT the multipart
+ * upload begins and every part wholly settled goes out (upload.c picks
+ * them).  A change inside a part sent marks it to go again at the end.
+ * When the staging file system is short of space, the writer drops the
+ * parts the store holds (holes punched in the staged file; only the
+ * writer punches, so no write can land in a part while it goes), and
+ * with none to drop, waits for a part in flight.  upload_seal ends the
+ * stream; sharing the file with another process gives it up
+ * (upload_stream_share), unless something was dropped already.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "backend/log.h"
+#include "backend/partplan.h"
+#include "backend/upload_int.h"
+
+#define DROP_CHECK_STEP	((off_t)1 << 20)	/* look at the staging space this often */
+#define SPACE_RESERVE_MAX (4ULL << 30)	/* short of space below this much free */
+
+struct upload *upload_stream(const struct upload_req *req)
+{
+	struct upload *u = upload_new(req);
+
+	if (!u)
+		return NULL;
+	u->hold_fd = -1;
+	u->snapshot = 0;
+	pthread_mutex_lock(&upload_lock);
+	u->next = upload_streams;
+	if (upload_streams)
+		upload_streams->prev = u;
+	upload_streams = u;
+	pthread_mutex_unlock(&upload_lock);
+	return u;
+}
+
+int upload_stream_check(struct upload *u, off_t off, off_t len)
+{
+	int first = partplan_index(u->base, off), rc = 0;
+	int last = len ? partplan_index(u->base, off + len - 1) : first;
+
+	pthread_mutex_lock(&upload_lock);
+	for (int n = first; n <= last && n <= u->cap && !rc; n++) {
+		/* a cut at a part's start leaves it whole: gone, not changed */
+		if (!len && off == partplan_start(u->base, n))
+			break;
+		rc = u->parts[n - 1].state == PART_DROPPED ? -ENOSPC : 0;
+	}
+	pthread_mutex_unlock(&upload_lock);
+	return rc;
+}
+
+/* Parts n (from first) that were sent are to be sent again; the caller holds the lock. */
+static void resend(struct upload *u, int first, int last)
+{
+	for (int n = first; n <= last && n <= u->cap; n++) {
+		struct part *p = &u->parts[n - 1];
+
+		if (p->state == PART_SENDING || p->state == PART_IN)
+			p->again = 1;
+		if (p->state == PART_IN) {
+			p->state = PART_UNSENT;
+			u->bytes_in -= p->len;
+		}
+		if (p->state == PART_UNSENT && n < u->scan)
+			u->scan = n;
+	}
+}
+
+/*
+ * Less than a quarter of the staging file system is free (or 4 GiB, on a
+ * large one): what a small /dev/shm, or a container's, runs into first.
+ */
+static int short_of_space(int fd)
+{
+	struct statvfs v;
+	unsigned long long reserve;
+
+	if (fstatvfs(fd, &v) != 0 || !v.f_frsize)
+		return 0;
+	reserve = v.f_blocks / 4;
+	if (reserve > SPACE_RESERVE_MAX / v.f_frsize)
+		reserve = SPACE_RESERVE_MAX / v.f_frsize;
+	return v.f_bavail < reserve;
+}
+
+/*
+ * The staging file system is short of space: drop the parts the store
+ * holds, and with none to drop, wait for one in flight.
+ */
+static void relieve(struct upload *u)
+{
+	pthread_mutex_lock(&upload_lock);
+	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
+		int n = u->drop_scan;
+
+		while (n <= u->cap && u->parts[n - 1].state != PART_IN)
+			n++;
+		u->drop_scan = n;
+		if (n <= u->cap) {
+			off_t off = partplan_start(u->base, n), len = u->parts[n - 1].len;
+			int rc;
+
+			u->parts[n - 1].state = PART_DROPPED;
+			u->dropped++;
+			pthread_mutex_unlock(&upload_lock);
+			rc = fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+			pthread_mutex_lock(&upload_lock);
+			if (rc != 0) {
+				log_warn("%s: the staging file system cannot punch holes (%s);"
+					 " the whole file stays staged", u->path, strerror(errno));
+				u->parts[n - 1].state = PART_IN;
+				u->dropped--;
+				u->no_punch = 1;
+			}
+			continue;
+		}
+		if (!u->sending)
+			break;
+		pthread_cond_wait(&upload_changed, &upload_lock);
+	}
+	pthread_mutex_unlock(&upload_lock);
+}
+
+void upload_stream_wrote(struct upload *u, off_t off, off_t len)
+{
+	int look;
+
+	if (len <= 0)
+		return;
+	pthread_mutex_lock(&upload_lock);
+	resend(u, partplan_index(u->base, off), partplan_index(u->base, off + len - 1));
+	if (off <= u->settled && off + len > u->settled)
+		u->settled = off + len;
+	look = u->settled - u->checked >= DROP_CHECK_STEP && u->step == STEP_PARTS;
+	if (look)
+		u->checked = u->settled;
+	pthread_mutex_unlock(&upload_lock);
+	upload_kick(u);
+	if (look)
+		relieve(u);
+}
+
+void upload_stream_truncated(struct upload *u, off_t size)
+{
+	int cut = partplan_index(u->base, size);
+
+	pthread_mutex_lock(&upload_lock);
+	if (size > partplan_start(u->base, cut))
+		resend(u, cut, cut);		/* cut short inside: send again */
+	else
+		cut--;
+	for (int n = cut + 1; n <= u->cap; n++) {
+		struct part *p = &u->parts[n - 1];
+
+		/* wholly past the end: what comes there later is new */
+		if (p->state == PART_DROPPED)
+			u->dropped--;
+		if (p->state == PART_DROPPED || p->state == PART_IN)
+			u->bytes_in -= p->len;
+		if (p->state == PART_SENDING)
+			p->again = 1;
+		else
+			*p = (struct part){ .state = PART_UNSENT };
+		if (n < u->scan)
+			u->scan = n;
+	}
+	if (u->settled > size)
+		u->settled = u->checked = size;
+	pthread_mutex_unlock(&upload_lock);
+}
+
+int upload_stream_holes(struct upload *u)
+{
+	int holes;
+
+	pthread_mutex_lock(&upload_lock);
+	holes = u->dropped > 0;
+	pthread_mutex_unlock(&upload_lock);
+	return holes;
+}
+
+int upload_stream_cancelled(struct upload *u)
+{
+	int cancelled;
+
+	pthread_mutex_lock(&upload_lock);
+	cancelled = u->cancelled;
+	pthread_mutex_unlock(&upload_lock);
+	return cancelled;
+}
+
+void upload_stream_share(struct upload *u)
+{
+	int kicked;
+
+	pthread_mutex_lock(&upload_lock);
+	kicked = upload_cancel_locked(u);
+	pthread_mutex_unlock(&upload_lock);
+	if (kicked)
+		upload_kick(u);
+}
+
+/* An upload of u's whole staged file, as it is now, in place of u. */
+static void replace(struct upload *u, int hold_fd, int snapshot, struct upload **out)
+{
+	int fd = fcntl(u->fd, F_DUPFD_CLOEXEC, u->fd);	/* as high as the shim keeps its own */
+	struct upload_req req = {
+		.st = u->st, .key = u->key, .path = u->path, .fd = fd, .staged = u->staged,
+		.journal = u->journal, .hold_fd = hold_fd, .exclusive = u->exclusive,
+		.snapshot = snapshot,
+	};
+
+	*out = NULL;
+	if (fd < 0 || upload_start(&req, out) != 0) {
+		log_error("%s: cannot start its upload (%s); the bytes stay in %s", u->path,
+			  strerror(fd < 0 ? errno : ENOMEM), u->staged);
+		if (fd < 0 && hold_fd >= 0)
+			close(hold_fd);
+	}
+}
+
+void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **out)
+{
+	struct stat sb;
+	int whole, rc = fstat(u->fd, &sb) == 0 ? 0 : -errno;
+
+	pthread_mutex_lock(&upload_lock);
+	/* one PUT does for what shrank back below two parts, or was given up */
+	whole = u->cancelled || (!rc && !u->dropped && sb.st_size <= 2 * u->base);
+	if (whole) {
+		upload_cancel_locked(u);
+		pthread_mutex_unlock(&upload_lock);
+		upload_kick(u);
+		replace(u, hold_fd, snapshot, out);
+		upload_put(u);		/* the stream's reference */
+		return;
+	}
+	upload_unlink_from(&upload_streams, NULL, u);
+	if (rc && !u->rc)
+		u->rc = rc;
+	u->hold_fd = hold_fd;
+	u->snapshot = snapshot;
+	u->multipart = 1;
+	upload_enlist_locked(u, rc ? 0 : sb.st_size, sb.st_mtim);
+	pthread_mutex_unlock(&upload_lock);
+	*out = u;		/* the stream's reference */
+	upload_kick(u);
+}
+
+void upload_stream_forget(struct upload *u)
+{
+	/* the child's copy: the parent's tasks and locks are not ours */
+	u->hold_fd = -1;
+	upload_free(u);
+}
