@@ -33,8 +33,16 @@ void engine_fork_prepare(void);
 void engine_fork_parent(void);
 void engine_fork_child(void);
 
-/* stat through the metadata cache: at most one store request per TTL. */
+/*
+ * stat through the metadata cache: at most one store request per TTL for
+ * a file (what open asks).  obj_stat_path answers the same for a stat of
+ * a path, which names a directory as often as not (ls, find, du, tar are
+ * given directories): a directory costs one listing, whose first page
+ * then serves the readdir and the stats of its entries that follow, and
+ * a file costs that listing and a HEAD.
+ */
 int obj_stat(struct store *st, const char *key, struct store_meta *meta);
+int obj_stat_path(struct store *st, const char *key, struct store_meta *meta);
 
 /*
  * key changed in the store by our own hand: meta is what it is now, or

@@ -118,9 +118,14 @@ void engine_fork_child(void)
 	http_after_fork_child();
 }
 
-int obj_stat(struct store *st, const char *key, struct store_meta *meta)
+/*
+ * On a store whose directories are key prefixes, a file and a directory
+ * take different requests (HEAD, a listing); dir_first asks the listing
+ * first.  Either way the answer is cached, a missing path included.
+ */
+static int lookup(struct store *st, const char *key, int dir_first, struct store_meta *meta)
 {
-	int rc;
+	int prefix_dirs = (store_caps(st) & STORE_CAP_PREFIX_DIRS) != 0, rc;
 
 	memset(meta, 0, sizeof(*meta));
 	if (*key == '\0') {
@@ -129,11 +134,21 @@ int obj_stat(struct store *st, const char *key, struct store_meta *meta)
 	}
 	if (metacache_get(st, key, &rc, meta) || dircache_stat(st, key, &rc, meta))
 		return rc;
-	rc = store_stat(st, key, meta);
-	if (rc == -ENOENT && (store_caps(st) & STORE_CAP_PREFIX_DIRS))
-		rc = dir_probe(st, key, meta);
+	rc = dir_first && prefix_dirs ? dir_probe(st, key, meta) : store_stat(st, key, meta);
+	if (rc == -ENOENT && prefix_dirs)
+		rc = dir_first ? store_stat(st, key, meta) : dir_probe(st, key, meta);
 	metacache_put(st, key, rc, meta);
 	return rc;
+}
+
+int obj_stat(struct store *st, const char *key, struct store_meta *meta)
+{
+	return lookup(st, key, 0, meta);
+}
+
+int obj_stat_path(struct store *st, const char *key, struct store_meta *meta)
+{
+	return lookup(st, key, 1, meta);
 }
 
 void obj_changed(const struct store *st, const char *key, const struct store_meta *meta)

@@ -25,7 +25,7 @@ static int stat_key(struct mount *m, const char *key, struct stat *sb)
 		return -EIO;
 	guard_enter();
 	/* unsent writes first: a program sees what it wrote */
-	rc = staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat(m->st, key, &meta);
+	rc = staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat_path(m->st, key, &meta);
 	if (rc == -ENOENT && staged_is_dir(m, key)) {
 		memset(&meta, 0, sizeof(meta));
 		meta.kind = STORE_DIR;
