@@ -232,20 +232,36 @@ fi
 # === the object is complete when the writer has exited =============================
 if [ "${PY_CHECKS:-1}" = 1 ]; then
 	n=0
-	for how in close-exit exit-open _exit-open stdio-exit; do
+	for how in close-exit exit-open _exit-open _Exit-open stdio-exit; do
 		n=$((n + 1))
 		gen $((50 + n)) $((6 << 20)) >"$EXP/exit-$how.bin"
 		check "exit at once ($how): program ran" shim $PY "$WC" exitnow \
 			"/data/exit/$how.bin" $((50 + n)) $((6 << 20)) "$how"
 		check "exit at once ($how): object complete right after" same_obj "exit/$how.bin" "$EXP/exit-$how.bin"
 	done
+	# through the fault proxy, passing everything, which logs each request
 	for how in close noclose parent-opens; do
 		n=$((n + 1))
 		gen $((50 + n)) $((3 << 20)) >"$EXP/fork-$how.bin"
-		check "fork, child writes, _exit ($how): program ran" shim $PY "$WC" fork \
-			"/data/fork/$how.bin" $((50 + n)) $((3 << 20)) "$how"
+		CLOUDSHIM_ENDPOINT=$PROXY/pass check "fork, child writes, _exit ($how): program ran" \
+			shim $PY "$WC" fork "/data/fork/$how.bin" $((50 + n)) $((3 << 20)) "$how"
 		check "fork, child writes, _exit ($how): object complete right after" \
 			same_obj "fork/$how.bin" "$EXP/fork-$how.bin"
+		check "fork ($how): one PUT, by whoever let go last" test \
+			"$(grep -cP "\tPUT\t/pass/$S3_BUCKET/w/fork/$how.bin\t" "$RUN/proxy.log")" = 1
+	done
+fi
+# the same file through two descriptors (dup) and a child process: one upload
+CLOUDSHIM_ENDPOINT=$PROXY/pass check "dup and a child share one file: program ran" shim bash -c \
+	'exec 3>/data/fork/dup.txt; echo one >&3; exec 4>&3; echo two >&4; sh -c "echo three" >&3; exec 3>&- 4>&-'
+check "dup and a child share one file: the object" obj_is fork/dup.txt "$(printf 'one\ntwo\nthree')"
+check "dup and a child share one file: one PUT" test \
+	"$(grep -cP "\tPUT\t/pass/$S3_BUCKET/w/fork/dup.txt\t" "$RUN/proxy.log")" = 1
+# writes the kernel makes on a staged file's behalf
+if [ "${PY_CHECKS:-1}" = 1 ]; then
+	pycheck_w natives /data/nat "$EXP/nat"
+	for f in writev.bin falloc.bin mapped.bin; do
+		check "natives: $f" same_obj "nat/$f" "$EXP/nat/$f"
 	done
 fi
 check "head -c into a redirect, object complete right after" shim sh -c \
@@ -399,7 +415,12 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	check "gate up: writer 20 MiB ready ($HOLD_LINE)" test "$HOLD_LINE" = written
 	CLOUDSHIM_SYNC_CLOSE=1 via_gate hold_start strict /data/rec/strict.bin 73 100000 wait
 	check "gate up: strict-close writer ready ($HOLD_LINE)" test "$HOLD_LINE" = written
+	HOLD_MODE=hold via_gate hold_start fsyncdown /data/rec/fsync.bin 74 $((1 << 20)) wait-fsync
+	check "gate up: writer for fsync ready ($HOLD_LINE)" test "$HOLD_LINE" = written
 	gate_set down
+	hold_end fsyncdown
+	check "store down: fsync fails with EIO" grep -q "^fsync-failed 5 " "$RUN/hold.fsyncdown.out"
+	check "store down: after the failed fsync, the writer exits 1" test "$HOLD_RC" = 1
 	t0=$EPOCHREALTIME
 	hold_end one
 	info "store down during upload: 1 MiB writer: close: $HOLD_LINE; exit status $HOLD_RC after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }") s; stderr: $(head -c 500 "$RUN/hold.one.err" | tr '\n' '|')"
@@ -466,6 +487,8 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	check "sync: object byte-identical" same_obj rec/one.bin "$EXP/rec1.bin"
 	check "sync: multipart object byte-identical" same_obj rec/twenty.bin "$EXP/rec20.bin"
 	check "sync: strict-close object byte-identical" same_obj rec/strict.bin "$EXP/rec-sc.bin"
+	check "sync: the object whose fsync failed, byte-identical" same_obj rec/fsync.bin \
+		<(gen 74 $((2 << 20)) | head -c $((1 << 20)))
 	check "sync: the object cp failed to upload, byte-identical" same_obj rec/cp.bin "$RUN/src5.bin"
 	check "sync: recovery entries gone" test -z "$(ls -A "$RECOVERY" 2>/dev/null)"
 	via_gate "$CLOUDSHIM" sync >"$RUN/sync2.out" 2>&1

@@ -9,7 +9,7 @@ and leaves the objects for test_write.sh to read back with another client.
     writecheck.py checkpoint DIR EXPECT    temporary name, fsync, rename over the final name
     writecheck.py exitnow PATH SEED SIZE HOW
                                            write and leave at once; HOW: exit-open,
-                                           _exit-open, close-exit, stdio-exit
+                                           _exit-open, _Exit-open, close-exit, stdio-exit
     writecheck.py fork PATH SEED SIZE HOW  a forked child writes and leaves with _exit;
                                            HOW: close, noclose, parent-opens
     writecheck.py versions PATH            PATH written twice in a row, the larger first
@@ -21,7 +21,11 @@ and leaves the objects for test_write.sh to read back with another client.
                                            wait for a line on stdin, write SIZE more, close;
                                            HOW=close: close, say "closed rc=N", wait for a
                                            line, exit; HOW=wait: say "written", wait for a
-                                           line, close, say "closed rc=N", exit
+                                           line, close, say "closed rc=N", exit;
+                                           HOW=wait-fsync: the same, with an fsync (said as
+                                           for HOW=fsync) before the close
+    writecheck.py natives DIR EXPECT       writev, posix_fallocate, ftruncate and a shared
+                                           writable mapping on staged files
     writecheck.py streamed PATH SEED SIZE  (with a staging directory too small for SIZE)
                                            write SIZE bytes in 1 MiB writes; then, parts having
                                            been dropped from staging: reading PATH gives EBUSY,
@@ -178,6 +182,9 @@ def exitnow(path, seed, size, how):
         sys.exit(0)
     if how == "_exit-open":
         os._exit(0)
+    if how == "_Exit-open":
+        import ctypes
+        ctypes.CDLL(None)._Exit(0)
     raise SystemExit("unknown HOW " + how)
 
 
@@ -399,9 +406,15 @@ def hold(path, seed, size, how):
         os.close(fd)
         print("closed", flush=True)
         return
-    if how == "wait":
+    if how in ("wait", "wait-fsync"):
         print("written", flush=True)
         sys.stdin.readline()
+    if how == "wait-fsync":
+        try:
+            os.fsync(fd)
+            print("synced", flush=True)
+        except OSError as e:
+            print("fsync-failed %d %s" % (e.errno, errno.errorcode.get(e.errno, "?")), flush=True)
     t0 = time.monotonic()
     try:
         os.close(fd)
@@ -411,6 +424,39 @@ def hold(path, seed, size, how):
                                        time.monotonic() - t0), flush=True)
     if how == "close":
         sys.stdin.readline()
+
+
+def natives(d, expect):
+    import mmap
+    os.makedirs(d, exist_ok=True)
+    a, b = pattern(31, 300000), pattern(32, 200000)
+
+    def writev():
+        fd = os.open(os.path.join(d, "writev.bin"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.writev(fd, [a, b])
+        os.close(fd)
+
+    def fallocate():
+        # room reserved past the end, then written into: the size is the reserve's
+        fd = os.open(os.path.join(d, "falloc.bin"), os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        os.posix_fallocate(fd, 0, 1 << 20)
+        os.pwrite(fd, a, 4096)
+        os.close(fd)
+
+    def mapped():
+        fd = os.open(os.path.join(d, "mapped.bin"), os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        os.ftruncate(fd, len(a))
+        m = mmap.mmap(fd, len(a), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        m[:] = a
+        m.close()
+        os.close(fd)
+
+    attempt("writev of two buffers", writev)
+    attempt("posix_fallocate, then pwrite inside", fallocate)
+    attempt("a shared writable mapping written, then closed", mapped)
+    put_local(os.path.join(expect, "writev.bin"), a + b)
+    put_local(os.path.join(expect, "falloc.bin"), bytes(4096) + a + bytes((1 << 20) - 4096 - len(a)))
+    put_local(os.path.join(expect, "mapped.bin"), a)
 
 
 def streamed(path, seed, size):
@@ -601,6 +647,8 @@ def main():
         pyfiles(args[0], args[1])
     elif what == "numpy":
         numpy_save(args[0], args[1])
+    elif what == "natives":
+        natives(args[0], args[1])
     elif what == "streamed":
         streamed(args[0], int(args[1]), int(args[2]))
     elif what == "zip":
