@@ -43,6 +43,7 @@ static struct {
 	size_t len;
 } comps[MAX_COMPONENTS];
 static size_t ncomps;
+static unsigned char first_bytes[256];	/* the first bytes of comps */
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cwd[PATH_MAX] = "/";
@@ -70,6 +71,7 @@ static void add_components(const char *path)
 		if (len && ncomps < MAX_COMPONENTS) {
 			comps[ncomps].s = p;
 			comps[ncomps++].len = len;
+			first_bytes[(unsigned char)p[0]] = 1;
 		}
 		p += len;
 	}
@@ -217,18 +219,36 @@ int mount_virtual_cwd(char *out, size_t n)
 	return virt;
 }
 
-static int first_component_matches(const char *path)
+/* The first component of absolute path p is one of a mount path's components. */
+static int first_component_matches(const char *p)
 {
-	const char *p = path;
-	size_t len;
-
 	while (*p == '/')
 		p++;
-	len = strcspn(p, "/");
-	if (len <= 2 && p[0] == '.')
+	if (p[0] == '.' && (p[1] == '/' || p[1] == '\0' || (p[1] == '.' && (p[2] == '/' || !p[2]))))
 		return 1;	/* "." or ".." may lead anywhere */
-	for (size_t i = 0; i < ncomps; i++)
-		if (comps[i].len == len && memcmp(comps[i].s, p, len) == 0)
+	if (!first_bytes[(unsigned char)p[0]])
+		return 0;	/* most paths: no mount's component starts so */
+	for (size_t i = 0; i < ncomps; i++) {
+		const char *c = comps[i].s, *q = p;
+		size_t n = comps[i].len;
+
+		/* by hand: most paths differ at their first byte */
+		while (n && *q == *c) {
+			q++;
+			c++;
+			n--;
+		}
+		if (!n && (*q == '/' || *q == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+/* path has a ".." component: a path that climbs may end anywhere */
+static int climbs(const char *path)
+{
+	for (const char *d = strstr(path, ".."); d; d = strstr(d + 1, ".."))
+		if ((d == path || d[-1] == '/') && (d[2] == '/' || !d[2]))
 			return 1;
 	return 0;
 }
@@ -257,11 +277,11 @@ struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char *
 	if (!mounts_active() || !path)
 		return NULL;
 	if (path[0] == '/') {
-		if (!first_component_matches(path) && !strstr(path, "/.."))
+		if (!first_component_matches(path) && !climbs(path))
 			return NULL;
 		rc = path_normalize("/", path, buf, PATH_MAX);
 	} else if (dirfd == AT_FDCWD) {
-		if (!atomic_load(&cwd_near_mount) && !strstr(path, ".."))
+		if (!atomic_load(&cwd_near_mount) && !climbs(path))
 			return NULL;
 		pthread_mutex_lock(&cwd_lock);
 		rc = path_normalize(cwd, path, buf, PATH_MAX);

@@ -89,16 +89,13 @@ static void *resolve(const char *name, int *keep)
 }
 
 #define X(ret, name, args) \
-	real_##name##_fn real_##name(void) \
+	real_##name##_fn real_##name##_ptr; \
+	real_##name##_fn real_##name##_resolve(void) \
 	{ \
-		static real_##name##_fn ptr; \
-		real_##name##_fn f = __atomic_load_n(&ptr, __ATOMIC_ACQUIRE); \
 		int keep; \
-		if (__builtin_expect(f != NULL, 1)) \
-			return f; \
-		f = (real_##name##_fn)resolve(#name, &keep); \
+		real_##name##_fn f = (real_##name##_fn)resolve(#name, &keep); \
 		if (keep) \
-			__atomic_store_n(&ptr, f, __ATOMIC_RELEASE); \
+			__atomic_store_n(&real_##name##_ptr, f, __ATOMIC_RELEASE); \
 		return f; \
 	}
 REAL_FUNCS(X)

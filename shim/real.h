@@ -186,9 +186,20 @@
 	X(int, utimensat, (int, const char *, const struct timespec[2], int)) \
 	X(int, futimens, (int, const struct timespec[2]))
 
+/*
+ * REAL(open) is the C library's open: one load of a pointer once it was
+ * resolved (inline: every call outside the mounts goes through here), a
+ * call to resolve it the first time.
+ */
 #define X(ret, name, args) \
 	typedef ret (*real_##name##_fn) args; \
-	real_##name##_fn real_##name(void);
+	extern real_##name##_fn real_##name##_ptr; \
+	real_##name##_fn real_##name##_resolve(void); \
+	static inline real_##name##_fn real_##name(void) \
+	{ \
+		real_##name##_fn f = __atomic_load_n(&real_##name##_ptr, __ATOMIC_ACQUIRE); \
+		return __builtin_expect(f != NULL, 1) ? f : real_##name##_resolve(); \
+	}
 REAL_FUNCS(X)
 #undef X
 

@@ -21,37 +21,31 @@
 #include "shim/staged.h"
 #include "shim/vfile.h"
 
-#define FDTAB_SLOTS (1u << 20)
-
-static _Atomic(struct vfile *) *slots;
+_Atomic(struct vfile *) *_Atomic fdtab_slots;
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 static atomic_int high;		/* highest descriptor ever given a vfile */
 
 static void tab_init(void)
 {
-	void *p = mmap(NULL, FDTAB_SLOTS * sizeof(*slots), PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, FDTAB_SLOTS * sizeof(*fdtab_slots), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	slots = p == MAP_FAILED ? NULL : p;
+	fdtab_slots = p == MAP_FAILED ? NULL : p;
 }
 
 int fdtab_fits(int fd)
 {
 	pthread_once(&tab_once, tab_init);
-	return slots && fd >= 0 && (unsigned)fd < FDTAB_SLOTS;
+	return fdtab_slots && fd >= 0 && (unsigned)fd < FDTAB_SLOTS;
 }
 
-struct vfile *vfile_get(int fd)
+struct vfile *vfile_get_mounted(int fd)
 {
 	struct vfile *vf;
 
-	/* no table yet means no mounted descriptor yet */
-	if (!slots || fd < 0 || (unsigned)fd >= FDTAB_SLOTS ||
-	    !atomic_load_explicit(&slots[fd], memory_order_relaxed))
-		return NULL;
 	pthread_mutex_lock(&tab_lock);
-	vf = atomic_load(&slots[fd]);
+	vf = atomic_load(&fdtab_slots[fd]);
 	if (vf)
 		atomic_fetch_add(&vf->refs, 1);
 	pthread_mutex_unlock(&tab_lock);
@@ -93,7 +87,7 @@ struct vfile *fdtab_set(int fd, struct vfile *vf)
 		return NULL;
 	atomic_fetch_add(&vf->refs, 1);
 	pthread_mutex_lock(&tab_lock);
-	old = atomic_exchange(&slots[fd], vf);
+	old = atomic_exchange(&fdtab_slots[fd], vf);
 	if (fd > atomic_load(&high))
 		atomic_store(&high, fd);
 	pthread_mutex_unlock(&tab_lock);
@@ -105,21 +99,15 @@ int fdtab_high(void)
 	return atomic_load(&high);
 }
 
-int fdtab_has(int fd)
-{
-	return slots && fd >= 0 && (unsigned)fd < FDTAB_SLOTS &&
-	       atomic_load_explicit(&slots[fd], memory_order_relaxed) != NULL;
-}
-
 struct vfile *fdtab_clear(int fd)
 {
 	struct vfile *old;
 
-	if (!slots || fd < 0 || (unsigned)fd >= FDTAB_SLOTS ||
-	    !atomic_load_explicit(&slots[fd], memory_order_relaxed))
+	if (!fdtab_slots || fd < 0 || (unsigned)fd >= FDTAB_SLOTS ||
+	    !atomic_load_explicit(&fdtab_slots[fd], memory_order_relaxed))
 		return NULL;
 	pthread_mutex_lock(&tab_lock);
-	old = atomic_exchange(&slots[fd], NULL);
+	old = atomic_exchange(&fdtab_slots[fd], NULL);
 	pthread_mutex_unlock(&tab_lock);
 	return old;
 }

@@ -56,8 +56,30 @@ struct vfile {
 
 #define FILL_CHUNK ((off_t)256 << 10)
 
+#define FDTAB_SLOTS (1u << 20)
+
+/* The table: NULL until a descriptor is first mounted (see vfile.c). */
+extern _Atomic(struct vfile *) *_Atomic fdtab_slots;
+
+/*
+ * fd is mounted right now (a hint: no reference is taken).  Inline: it is
+ * the whole cost of every descriptor call outside the mounts.
+ */
+static inline int fdtab_has(int fd)
+{
+	_Atomic(struct vfile *) *slots = atomic_load_explicit(&fdtab_slots, memory_order_acquire);
+
+	return slots && (unsigned)fd < FDTAB_SLOTS &&
+	       atomic_load_explicit(&slots[fd], memory_order_relaxed) != NULL;
+}
+
+struct vfile *vfile_get_mounted(int fd);
+
 /* The vfile behind fd with a reference taken, or NULL for other fds. */
-struct vfile *vfile_get(int fd);
+static inline struct vfile *vfile_get(int fd)
+{
+	return fdtab_has(fd) ? vfile_get_mounted(fd) : NULL;
+}
 void vfile_put(struct vfile *vf);
 /* vfile_put that reports what the last release did (a strict close). */
 int vfile_release(struct vfile *vf);
@@ -70,8 +92,6 @@ struct vfile *fdtab_clear(int fd);
 int fdtab_fits(int fd);
 /* The highest descriptor ever mounted: scans of the table stop there. */
 int fdtab_high(void);
-/* fd is mounted right now (a hint: no reference is taken). */
-int fdtab_has(int fd);
 
 /* A new vfile with one reference, for kind at mnt/key. */
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key,

@@ -272,9 +272,13 @@ static int release(int fd)
 
 EXPORT int close(int fd)
 {
-	/* out of the table first: the number may be reused the moment it closes */
-	int rc = release(fd), real = REAL(close)(fd);
+	int rc, real;
 
+	if (!fdtab_has(fd))
+		return REAL(close)(fd);
+	/* out of the table first: the number may be reused the moment it closes */
+	rc = release(fd);
+	real = REAL(close)(fd);
 	return rc ? (int)fail(rc) : real;
 }
 

@@ -84,7 +84,10 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 
 #define STAT_FD(fd, sb, otherwise) \
 	do { \
-		int handled_, rc_ = stat_vfile(fd, (struct stat *)(sb), &handled_); \
+		int handled_, rc_; \
+		if (!fdtab_has(fd)) \
+			return (otherwise); \
+		rc_ = stat_vfile(fd, (struct stat *)(sb), &handled_); \
 		return handled_ ? rc_ : (otherwise); \
 	} while (0)
 
