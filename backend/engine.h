@@ -45,6 +45,12 @@ int obj_stat(struct store *st, const char *key, struct store_meta *meta);
 int obj_stat_path(struct store *st, const char *key, struct store_meta *meta);
 
 /*
+ * 1 when key is a directory, 0 when it is a file or nothing, or -errno:
+ * one listing at most (what a create that truncates needs to know).
+ */
+int obj_is_dir(struct store *st, const char *key);
+
+/*
  * key changed in the store by our own hand: meta is what it is now, or
  * NULL when it is gone.  Listings taken before no longer answer for it.
  */

@@ -151,6 +151,24 @@ int obj_stat_path(struct store *st, const char *key, struct store_meta *meta)
 	return lookup(st, key, 1, meta);
 }
 
+int obj_is_dir(struct store *st, const char *key)
+{
+	struct store_meta meta;
+	int rc;
+
+	if (*key == '\0')
+		return 1;
+	if (metacache_get(st, key, &rc, &meta) || dircache_stat(st, key, &rc, &meta))
+		return rc == 0 ? meta.kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
+	if (!(store_caps(st) & STORE_CAP_PREFIX_DIRS))
+		return lookup(st, key, 0, &meta) == 0 && meta.kind == STORE_DIR;
+	/* a file or nothing: not known which, so nothing is cached about key */
+	rc = dir_probe(st, key, &meta);
+	if (rc == 0)
+		metacache_put(st, key, 0, &meta);
+	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
 void obj_changed(const struct store *st, const char *key, const struct store_meta *meta)
 {
 	metacache_forget(st, key);

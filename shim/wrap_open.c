@@ -57,13 +57,36 @@ static int current(struct mount *m, const char *key, int reading, struct store_m
  * redirected with >> is written by glibc's stdio through internal calls
  * we do not see, and must land in the staged file itself.
  */
+/*
+ * A create that truncates (the "w" of fopen, `>` in a shell): what is at
+ * key does not matter unless it is a directory, which one listing tells;
+ * a program writing many new files waits for one request a file.
+ */
+static int create_truncated(struct mount *m, const char *key, int flags)
+{
+	struct store_meta meta;
+	char data[PATH_MAX];
+	int rc = 0;
+
+	if (!staged_lookup(m, key, &meta, data, PATH_MAX))
+		rc = staged_is_dir(m, key) ? 1 : obj_is_dir(m->st, key);
+	if (rc)
+		return rc < 0 ? rc : -EISDIR;
+	if (!writable(m) || (flags & O_TMPFILE) == O_TMPFILE)
+		return -EROFS;
+	return staged_open(m, key, flags, 0);
+}
+
 static int open_for_write(struct mount *m, const char *key, int flags, int *later)
 {
 	struct store_meta meta;
 	char data[PATH_MAX];
-	int staged, rc = current(m, key, !(flags & O_TRUNC), &meta, data, &staged);
+	int staged, rc;
 
 	*later = 0;
+	if ((flags & O_CREAT) && (flags & O_TRUNC) && !(flags & O_EXCL))
+		return create_truncated(m, key, flags);
+	rc = current(m, key, !(flags & O_TRUNC), &meta, data, &staged);
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL))

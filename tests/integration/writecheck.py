@@ -346,6 +346,8 @@ def ns(d):
                  lambda: os.rmdir(os.path.join(d, "full")))
     expect_errno("unlink of a directory is EISDIR", errno.EISDIR,
                  lambda: os.unlink(os.path.join(d, "full")))
+    expect_errno("creating a file over a directory (\"wb\") is EISDIR", errno.EISDIR,
+                 lambda: open(os.path.join(d, "full"), "wb"))
 
     write("trunc-short.bin", pattern(42, 200000))
     attempt("truncate to shorter", lambda: os.truncate(os.path.join(d, "trunc-short.bin"), 12345))
