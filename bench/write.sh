@@ -17,11 +17,16 @@
 #      (N = the shim's connections; target <= 1.2 x curl's time)
 #   8  1,000 files of 64 KiB written by one program, until durable (exit),
 #      beside the same PUTs by curl (xargs -P 16): files per second
+#   9  row 7's until-durable pair again, shaped like a store across a network
+#      (bench/shapeproxy.c in front of the server: SHAPE_MBPS per connection
+#      each way, SHAPE_MS to each answer's first byte), where sending parts
+#      while the file is written and in parallel is what counts
 #
 # Environment:
 #   BENCH_WRITE_MB=1024        row 7's file
 #   BENCH_WRITE_FILES=1000     row 8's files (64 KiB each)
 #   BENCH_WRITE_SERVERS="s3rver radosgw"
+#   SHAPE_MBPS=40 SHAPE_MS=20  row 9's shaping
 #   BENCH_QUICK=1              256 MiB, 200 files, one run per cell
 #   BENCH_BUILD=DIR            where libcloudshim.so is (default build/)
 #   BENCH_KEEP=1               keep the run directory
@@ -56,6 +61,8 @@ CONNS=${CLOUDSHIM_CONNECTIONS:-16}
 PART_MB=${CLOUDSHIM_PART_SIZE_MB:-8}
 SMALL_PAR=16
 MNT=/cloudshim-wbench
+SHAPE_MBPS=${SHAPE_MBPS:-40}
+SHAPE_MS=${SHAPE_MS:-20}
 
 for v in SIZE_MB FILES CONNS PART_MB; do
 	case "${!v}" in '' | *[!0-9]* | 0) echo "write.sh: $v must be a positive number" >&2; exit 2 ;; esac
@@ -79,9 +86,11 @@ RUNDIR=$(mktemp -d "$base/cloudshim-wbench.XXXXXX")
 chmod 755 "$RUNDIR"
 FSTYPE=$(stat -f -c %T "$RUNDIR")
 ERRLOG=$RUNDIR/stderr.log
+shaper_pid=
 cleanup() {
 	set +e
 	local s
+	[ -n "$shaper_pid" ] && kill "$shaper_pid" 2>/dev/null
 	for s in $SERVER_LIST; do "$SERVERS/$s.sh" stop "$RUNDIR/$s" >/dev/null 2>&1; done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "run directory kept: $RUNDIR"; else rm -rf "$RUNDIR"; fi
 }
@@ -90,6 +99,7 @@ trap 'exit 130' INT TERM
 
 # --- the program and the bytes -------------------------------------------------------
 gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$RUNDIR/writebench" "$ROOT/bench/writebench.c"
+gcc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$RUNDIR/shapeproxy" "$ROOT/bench/shapeproxy.c"
 WB=$RUNDIR/writebench
 say "run directory $RUNDIR ($FSTYPE): $SIZE_MB MiB file, $FILES x $FILE_KB KiB files"
 SRC=$RUNDIR/src.bin
@@ -259,13 +269,38 @@ for server in $SERVER_LIST; do
 		"${FAIL[${s}_smallcurl]:-$FILES x $FILE_KB KiB, new keys; one curl process a file; $(cpu_note "${s}_smallcurl")}"
 	row 8 "$s: shim, one program, until durable" "$many_fps files/s" "$(ratio "$many_fps" "$curl_fps") x curl" "-" \
 		"${FAIL[${s}_many]:-$(runs_note "${s}_many"); $(cpu_note "${s}_many")}"
+
+	# row 9: the same through a shaped link
+	rm -f "$RUNDIR/shape.port"
+	"$RUNDIR/shapeproxy" "${S3_ENDPOINT##*:}" "$RUNDIR/shape.port" "$SHAPE_MBPS" "$SHAPE_MS" &
+	shaper_pid=$!
+	for _ in $(seq 100); do [ -s "$RUNDIR/shape.port" ] && break; sleep 0.05; done
+	direct=$S3_ENDPOINT
+	S3_ENDPOINT=http://127.0.0.1:$(cat "$RUNDIR/shape.port")
+	say "$server: shaped ($SHAPE_MBPS MB/s a connection, $SHAPE_MS ms), $REPS runs"
+	for ((r = 0; r < REPS; r++)); do
+		timed "${s}_sseq" shim "$WB" seq "$SRC" "$MNT/sseq.bin" 8192
+		timed "${s}_sparts" put_dir "$RUNDIR/parts" wb/sparts "$CONNS"
+	done
+	[ "$(obj_md5 wb/sseq.bin)" = "$SRC_MD5" ] || FAIL[${s}_sseq]="wrong bytes in the object"
+	kill "$shaper_pid" 2>/dev/null
+	wait "$shaper_pid" 2>/dev/null || true
+	shaper_pid=
+	S3_ENDPOINT=$direct
+	r_shaped=$(ratio "$(secs "${s}_sseq")" "$(secs "${s}_sparts")")
+	[ -n "${FAIL[${s}_sseq]:-}${FAIL[${s}_sparts]:-}" ] && r_shaped=-
+	row 9 "$s shaped: $CONNS parallel curl PUTs" "$(rate "${s}_sparts" "$SIZE_MB") MiB/s" "" "" \
+		"${FAIL[${s}_sparts]:-$(runs_note "${s}_sparts")}"
+	row 9 "$s shaped: shim, until durable" "$(rate "${s}_sseq" "$SIZE_MB") MiB/s" \
+		"$r_shaped x curl's time" "$(verdict "$r_shaped" '<=' 1.2)" \
+		"${FAIL[${s}_sseq]:-close at $(printf '%.2f' "$(secs "${s}_sseq_close")") s; $(cpu_note "${s}_sseq")}"
 	"$SERVERS/$server.sh" stop "$RUNDIR/$server" >/dev/null 2>&1 || true
 done
 
 {
 	echo
 	echo "cloudshim writes  $(date -u '+%Y-%m-%d %H:%M UTC')  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+changes')  $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "$SIZE_MB MiB file; $FILES files of $FILE_KB KiB; shim connections $CONNS, part size $PART_MB MiB"
+	echo "$SIZE_MB MiB file; $FILES files of $FILE_KB KiB; shim connections $CONNS, part size $PART_MB MiB; shaped: $SHAPE_MBPS MB/s a connection, $SHAPE_MS ms to first byte"
 	printf '%-3s %-38s %-15s %-22s %-13s %s\n' "#" "measurement" "result" "ratio" "target" "notes"
 	printf '%s\n' "${TABLE[@]}"
 	echo "durable: from the program's first open until it has exited (the shim waits for its uploads at exit)."
