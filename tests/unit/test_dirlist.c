@@ -447,6 +447,12 @@ static void test_fake_cache(void)
 	CHECK(obj_stat(st, "dir/x", &m) == 0 && fake_stats == 0);
 	nanosleep(&ts, NULL);
 	CHECK(obj_stat(st, "dir/zzz", &m) == -ENOENT && fake_stats == 1);
+	/* a missing path is remembered, and asked for again after the TTL */
+	reset_fake();
+	CHECK(obj_stat(st, "ghost2", &m) == -ENOENT && obj_stat(st, "ghost2", &m) == -ENOENT);
+	CHECK(fake_stats == 1 && fake_lists == 1);
+	nanosleep(&ts, NULL);
+	CHECK(obj_stat(st, "ghost2", &m) == -ENOENT && fake_stats == 2 && fake_lists == 2);
 
 	/* TTL 0: nothing kept, every call asks */
 	metacache_set_ttl(0);
