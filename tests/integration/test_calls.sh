@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_calls.sh - what programs do beside the C library's file functions,
+# on a file:// mount (no server needed): syscall(2) on mounted paths and
+# descriptors gives the file's bytes or a clear errno, never the
+# placeholder's (tests/tools/rawcalls.c); and mmap outside the mounts takes
+# no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
+# preload first; not under a sanitizer runtime, which owns malloc).
+#
+#   test_calls.sh PRELOAD     as test_read.sh
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+SHIM_PRELOAD=$1
+TOOLS=$top/build	# the tools are built once, plain
+RUN=$(mktemp -d /tmp/cloudshim-calls.XXXXXX)
+trap 'rm -rf "$RUN"' EXIT
+
+mkdir -p "$RUN/store"
+head -c 300000 /dev/urandom >"$RUN/store/obj.bin"
+export CLOUDSHIM_MOUNTS="/calls=file://$RUN/store"
+unset CLOUDSHIM_CONFIG
+
+shim "$TOOLS/rawcalls" /calls/obj.bin "$RUN/store/obj.bin" | count_py
+case $SHIM_PRELOAD in
+*libasan*) echo "skip mmap fast path: the sanitizer runtime owns malloc" ;;
+*)
+	cc -shared -fPIC -O2 -o "$RUN/count_calls.so" "$top/tests/preload/count_calls.c" -ldl
+	LD_PRELOAD="$RUN/count_calls.so $SHIM_PRELOAD" timeout 60 \
+		"$TOOLS/mmapfast" /calls/obj.bin "$RUN/store/obj.bin" | count_py
+	;;
+esac
+summary
