@@ -6,7 +6,10 @@
 # descriptors gives the file's bytes or a clear errno, never the
 # placeholder's (tests/tools/rawcalls.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
-# preload first; not under a sanitizer runtime, which owns malloc).
+# preload first; not under a sanitizer runtime, which owns malloc); and a
+# parent and its forked child reading one file at once, over file:// and
+# over nginx (tests/integration/forkread.py; the Python checks are left to
+# the plain pass, see tests/run.sh).
 #
 #   test_calls.sh PRELOAD     as test_read.sh
 set -uo pipefail
@@ -16,7 +19,7 @@ top=$(cd "$here/../.." && pwd)
 SHIM_PRELOAD=$1
 TOOLS=$top/build	# the tools are built once, plain
 RUN=$(mktemp -d /tmp/cloudshim-calls.XXXXXX)
-trap 'rm -rf "$RUN"' EXIT
+trap '"$top/tests/servers/nginx.sh" stop "$RUN/nginx" >/dev/null 2>&1; rm -rf "$RUN"' EXIT
 
 mkdir -p "$RUN/store"
 head -c 300000 /dev/urandom >"$RUN/store/obj.bin"
@@ -32,4 +35,17 @@ case $SHIM_PRELOAD in
 		"$TOOLS/mmapfast" /calls/obj.bin "$RUN/store/obj.bin" | count_py
 	;;
 esac
+if [ "${PY_CHECKS:-1}" = 1 ]; then
+	head -c $((24 << 20)) /dev/urandom >"$RUN/store/big.bin"
+	shim /usr/bin/python3 "$here/forkread.py" /calls/big.bin "$RUN/store/big.bin" | count_py
+	chmod 755 "$RUN" "$RUN/store"
+	if "$top/tests/servers/nginx.sh" start "$RUN/nginx" >/dev/null; then
+		cp "$RUN/store/big.bin" "$(sed -n 's/^NGINX_ROOT=//p' "$RUN/nginx/nginx.env")/big.bin"
+		CLOUDSHIM_MOUNTS="/web=$(sed -n 's/^NGINX_URL=//p' "$RUN/nginx/nginx.env")" \
+			shim /usr/bin/python3 "$here/forkread.py" /web/big.bin "$RUN/store/big.bin" | count_py
+		"$top/tests/servers/nginx.sh" stop "$RUN/nginx" >/dev/null
+	else
+		check "nginx starts for the fork test" false
+	fi
+fi
 summary
