@@ -28,58 +28,18 @@
 #include "backend/recover.h"
 #include "backend/upload.h"
 #include "tests/unit/check.h"
+#include "tests/unit/pattern.h"
 
 #define MiB ((off_t)1 << 20)
 #define BASE (5 * MiB)		/* the smallest part S3 takes */
 
 static char root[64], staging[128], small[128], recovery[128], url[128];
 
-static unsigned char byte_at(unsigned seed, off_t off)
-{
-	return (unsigned char)(((off + seed) * 2654435761u) >> 13);
-}
-
-static void fill(unsigned char *buf, size_t n, unsigned seed, off_t off)
-{
-	for (size_t i = 0; i < n; i++)
-		buf[i] = byte_at(seed, off + (off_t)i);
-}
-
 /* key in the store holds size bytes: seed's pattern, but patch at patch_off. */
 static int stored_right(const char *key, off_t size, unsigned seed, off_t patch_off,
 			const char *patch)
 {
-	static unsigned char buf[1 << 16];
-	char path[256];
-	struct stat sb;
-	off_t off = 0;
-	ssize_t n;
-	int fd, ok = 1;
-
-	snprintf(path, sizeof(path), "%s/%s", root, key);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size != size) {
-		printf("# %s: %s size %lld, want %lld\n", key, fd < 0 ? "missing" : "wrong",
-		       fd < 0 ? -1LL : (long long)sb.st_size, (long long)size);
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while (ok && (n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n && ok; i++) {
-			off_t at = off + i;
-			unsigned char want = byte_at(seed, at);
-
-			if (patch && at >= patch_off && at < patch_off + (off_t)strlen(patch))
-				want = (unsigned char)patch[at - patch_off];
-			ok = buf[i] == want;
-			if (!ok)
-				printf("# %s: byte %lld differs\n", key, (long long)at);
-		}
-		off += n;
-	}
-	close(fd);
-	return ok && off == size;
+	return pattern_stored(root, key, size, seed, patch_off, patch);
 }
 
 /* A new staged file in dir with its journal entry; its descriptor. */
@@ -111,7 +71,7 @@ static int write_pattern(struct upload *u, int fd, unsigned seed, off_t off, off
 	for (off_t done = 0; done < len; done += (off_t)sizeof(buf)) {
 		size_t n = len - done < (off_t)sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
 
-		fill(buf, n, seed, off + done);
+		pattern_fill(buf, n, seed, off + done);
 		if (upload_stream_check(u, off + done, (off_t)n) != 0 ||
 		    pwrite(fd, buf, n, off + done) != (ssize_t)n)
 			return -1;
@@ -232,7 +192,7 @@ static void test_stream_short_of_space(struct store *st)
 	off_t off;
 
 	for (off = 0; off < 120 * MiB && ok; off += MiB) {
-		fill(buf, sizeof(buf), 2, off);
+		pattern_fill(buf, sizeof(buf), 2, off);
 		ok = upload_stream_check(u, off, MiB) == 0 && pwrite(fd, buf, MiB, off) == MiB;
 		upload_stream_wrote(u, off, MiB);
 	}
@@ -338,7 +298,7 @@ static void test_resume(struct store *st)
 	snprintf(journal, sizeof(journal), "%s/w-resume.json", recovery);
 	fd = open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	for (off_t off = 0; off < 3 * BASE; off += MiB) {
-		fill(buf, sizeof(buf), 6, off);
+		pattern_fill(buf, sizeof(buf), 6, off);
 		CHECK(pwrite(fd, buf, MiB, off) == MiB);
 	}
 	CHECK(store_mpu_begin(st, "resumed.bin", &id) == 0);

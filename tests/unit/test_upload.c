@@ -20,13 +20,9 @@
 #include "backend/recover.h"
 #include "backend/upload.h"
 #include "tests/unit/check.h"
+#include "tests/unit/pattern.h"
 
 static char root[64], staging[128], recovery[128], url[128];
-
-static unsigned char byte_at(unsigned seed, off_t off)
-{
-	return (unsigned char)(((off + seed) * 2654435761u) >> 11);
-}
 
 /* A staged file of size bytes with its journal entry, as shim/stage.c makes them. */
 static int stage(const char *name, const char *key, off_t size, unsigned seed, char *data,
@@ -42,8 +38,7 @@ static int stage(const char *name, const char *key, off_t size, unsigned seed, c
 	for (off_t off = 0; off < size; off += (off_t)sizeof(buf)) {
 		size_t n = size - off < (off_t)sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
 
-		for (size_t i = 0; i < n; i++)
-			buf[i] = byte_at(seed, off + (off_t)i);
+		pattern_fill(buf, n, seed, off);
 		if (write(fd, buf, n) != (ssize_t)n)
 			abort();
 	}
@@ -55,27 +50,7 @@ static int stage(const char *name, const char *key, off_t size, unsigned seed, c
 /* The object key in the store holds exactly the bytes staged with seed. */
 static int stored_right(const char *key, off_t size, unsigned seed)
 {
-	char path[256];
-	unsigned char buf[1 << 16];
-	struct stat sb;
-	off_t off = 0;
-	ssize_t n;
-	int fd, ok = 1;
-
-	snprintf(path, sizeof(path), "%s/%s", root, key);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size != size) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while (ok && (n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n && ok; i++)
-			ok = buf[i] == byte_at(seed, off + i);
-		off += n;
-	}
-	close(fd);
-	return ok && off == size;
+	return pattern_stored(root, key, size, seed, 0, NULL);
 }
 
 static struct upload *start(struct store *st, const char *key, int fd, const char *data,
