@@ -14,8 +14,10 @@
  * 429, 500, 502, 503 and 504 are retried with exponential backoff and full
  * jitter (a random delay up to 100 ms << attempt, at most 5 s), or after the
  * Retry-After the store asked for, until the request deadline passes; then
- * -EIO.  A ranged GET that broke off resumes where the sink stopped, with
- * If-Match pinning the version so the pieces cannot come from two versions.
+ * -EIO.  A TLS certificate that fails verification is -EIO at once: asking
+ * again meets the same certificate and the same trusted CAs.  A ranged GET
+ * that broke off resumes where the sink stopped, with If-Match pinning the
+ * version so the pieces cannot come from two versions.
  * A request body is read through a callback with pread, so every attempt
  * (and every rewind libcurl asks for) sends it again from its start.
  *
@@ -53,7 +55,10 @@ static pthread_mutex_t share_lock = PTHREAD_MUTEX_INITIALIZER;
 static CURL *pool[POOL_MAX];
 static int pool_len;
 static CURLSH *share;
+/* the same variables the AWS CLI and curl honour, most specific first */
+static const char *const ca_vars[] = { "AWS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE" };
 static const char *ca_bundle;
+static const char *ca_var;	/* the one of ca_vars that named ca_bundle */
 static int fd_floor;
 
 /* Per-transfer state seen by the header and body callbacks. */
@@ -68,7 +73,9 @@ struct xfer {
 	int sink_err;
 	int satisfied;
 	int checked;		/* version checked against the pin */
+	int reported;		/* a failure already said on stderr */
 	long retry_after_ms;
+	char curl_err[CURL_ERROR_SIZE];	/* libcurl's detail of a failure */
 };
 
 static void share_lock_fn(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
@@ -91,14 +98,12 @@ static void curl_setup_once(void)
 	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock_fn);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	/* the same variables the AWS CLI and curl honour, most specific first */
-	ca_bundle = getenv("AWS_CA_BUNDLE");
-	if (!ca_bundle || !*ca_bundle)
-		ca_bundle = getenv("CURL_CA_BUNDLE");
-	if (!ca_bundle || !*ca_bundle)
-		ca_bundle = getenv("SSL_CERT_FILE");
-	if (ca_bundle && !*ca_bundle)
-		ca_bundle = NULL;
+	for (size_t i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]) && !ca_bundle; i++) {
+		ca_bundle = getenv(ca_vars[i]);
+		if (ca_bundle && !*ca_bundle)
+			ca_bundle = NULL;
+		ca_var = ca_vars[i];
+	}
 	/* our sockets live in the top half of the descriptor space */
 	fd_floor = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256)
@@ -486,6 +491,23 @@ static void loggable_url(const char *url, char *buf, size_t n)
 	snprintf(buf, n, "%.*s", (int)len, url);
 }
 
+/* Failures of TLS verification: the same answer however often asked. */
+static int is_tls_trust_error(CURLcode cc)
+{
+	return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
+}
+
+static void report_tls_trust(const struct http_req *req, const char *why)
+{
+	char url[256];
+
+	loggable_url(req->url, url, sizeof(url));
+	log_error("%s %s: TLS certificate not trusted (%s); trusted CAs come from %s%s%s; "
+		  "name the store's CA in AWS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE",
+		  req->method, url, why, ca_bundle ? ca_bundle : "the system's default",
+		  ca_bundle ? ", set by " : "", ca_bundle ? ca_var : "");
+}
+
 /* One attempt: 0 done, 1 retry, or -errno. */
 static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remaining,
 		   char *why, size_t whylen)
@@ -512,14 +534,22 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, remaining < 10000 ? remaining : 10000L);
+	x->curl_err[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
 	cc = curl_easy_perform(h);
 	curl_slist_free_all(headers);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 
 	if (x->sink_err)
 		return x->sink_err;
 	if (cc == CURLE_WRITE_ERROR && x->satisfied)
 		cc = CURLE_OK;
+	if (cc != CURLE_OK && is_tls_trust_error(cc)) {
+		report_tls_trust(req, x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
+		x->reported = 1;
+		return -EIO;
+	}
 	if (cc != CURLE_OK) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
 		return 1;
@@ -583,7 +613,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 		nanosleep(&ts, NULL);
 	}
 	handle_put(h);
-	if (rc == -EIO) {
+	if (rc == -EIO && !x.reported) {
 		loggable_url(req->url, url, sizeof(url));
 		log_warn("%s %s: gave up after %ld ms: %s", req->method, url, budget,
 			 why[0] ? why : "deadline passed");

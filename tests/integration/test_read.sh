@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 #
 # test_read.sh - the read path end to end: unmodified programs read objects
-# from nginx (http://), s3rver and Ceph's radosgw (s3://, SigV4 verified)
-# and a local directory (file://) through the shim, byte for byte against the source; request
-# accounting from nginx's log; errors as errno.
+# from nginx (http:// and https://), s3rver and Ceph's radosgw (s3://, SigV4
+# verified) and a local directory (file://) through the shim, byte for byte
+# against the source; request accounting from nginx's log; errors as errno;
+# TLS trust; where S3 keys, endpoint and region come from (profiles, AWS_*
+# variables, anonymous, a config file for `cloudshim run`).
 #
 #   test_read.sh PRELOAD     PRELOAD: what LD_PRELOAD gets (the library, or a
 #                            sanitizer runtime followed by the library)
@@ -12,6 +14,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
+. "$top/tests/servers/lib.sh"
 SHIM_PRELOAD=$1
 RUN=$(mktemp -d /tmp/cloudshim-test.XXXXXX)
 chmod 755 "$RUN"
@@ -59,10 +62,15 @@ cat >"$RUN/rgw.json" <<JSON
 {"mounts": [{"path": "/rgw", "url": "s3://$RGW_BUCKET/pre", "endpoint": "$RGW_ENDPOINT"}]}
 JSON
 export CLOUDSHIM_CONFIG=$RUN/rgw.json
-export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag"
+export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/tls=$NGINX_HTTPS_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag"
 export CLOUDSHIM_ENDPOINT=$S3_ENDPOINT
 export CLOUDSHIM_METADATA_TTL_MS=0
 export CLOUDSHIM_READ_ONLY=1	# the read path; writes are test_write.sh's
+# TLS trust: the run's self-signed certificate through CURL_CA_BUNDLE only.
+# The machine may export AWS_CA_BUNDLE (the shim prefers it to
+# CURL_CA_BUNDLE) and SSL_CERT_FILE: each check below says which it uses.
+unset AWS_CA_BUNDLE SSL_CERT_FILE
+export CURL_CA_BUNDLE=$NGINX_CA
 
 same() {	# same FILE CMD...: CMD's output equals FILE
 	local want=$1
@@ -70,10 +78,45 @@ same() {	# same FILE CMD...: CMD's output equals FILE
 	shim "$@" | cmp - "$want"
 }
 
+equal() {	# equal FILE CMD...: CMD's output equals FILE (CMD run as given)
+	local want=$1
+	shift
+	"$@" | cmp - "$want"
+}
+
+# shim_env [-u NAME]... [NAME=VALUE]... CMD...: CMD under the shim, its
+# environment changed before the library loads. (A process under the shim
+# hands the AWS_* and CLOUDSHIM_* variables it started with to the programs
+# it starts, so `shim env -u NAME` cannot take one of those away.)
+shim_env() {
+	local unset=()
+	while [ "${1:-}" = -u ]; do
+		unset+=(-u "$2")
+		shift 2
+	done
+	timeout 120 env "${unset[@]}" LD_PRELOAD="$SHIM_PRELOAD" "$@"
+}
+
+fails_with() {	# fails_with TEXT CMD...: CMD fails and its output says TEXT
+	local want=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "succeeded: $out"
+		return 1
+	fi
+	grep -qiF -- "$want" <<<"$out" || { echo "$out"; return 1; }
+}
+
+# Milliseconds since $1, an $EPOCHREALTIME value.
+ms_since() {
+	local now=$EPOCHREALTIME
+	echo $(((${now/./} - ${1/./}) / 1000))
+}
+
 # radosgw and s3rver share the fixed test keys (tests/servers/*.sh)
 [ "$RGW_KEY/$RGW_SECRET" = "$AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY" ] || exit 1
 
-for m in web s3 rgw local; do
+for m in web tls s3 rgw local; do
 	check "$m: cat" same "$src/big.bin" cat "/$m/big.bin"
 	check "$m: md5sum" test "$(shim md5sum <"$src/big.bin" | cut -d' ' -f1)" = \
 		"$(shim md5sum "/$m/big.bin" | cut -d' ' -f1)"
@@ -102,6 +145,32 @@ check "path climbing out of the mount is local" test \
 check "no Range support: bytes still right" same <(tail -c 1000 "$src/big.bin") tail -c 1000 /norange/big.bin
 check "no Range support: said clearly" sh -c "LD_PRELOAD='$SHIM_PRELOAD' tail -c 10 /norange/small.txt 2>&1 >/dev/null | grep -q 'ignores Range'"
 check "no ETag, no HEAD: bytes right" same "$src/big.bin" cat /noetag/big.bin
+
+# TLS. The loop above read /tls with the CA in CURL_CA_BUNDLE; the README
+# names two more variables, each tried alone here.
+for var in AWS_CA_BUNDLE SSL_CERT_FILE; do
+	check "https: CA trusted through $var: cat" equal "$src/big.bin" \
+		shim_env -u CURL_CA_BUNDLE "$var=$NGINX_CA" cat /tls/big.bin
+	check "https: CA trusted through $var: tail -c" equal <(tail -c 300000 "$src/big.bin") \
+		shim_env -u CURL_CA_BUNDLE "$var=$NGINX_CA" tail -c 300000 /tls/big.bin
+done
+# Not trusted (no variable: libcurl's default, the system's CAs): opening
+# fails with EIO, stderr names the certificate problem, and it fails at once
+# rather than retrying until the (default, 30 s) deadline: a certificate
+# does not get better by asking again.  sh's redirection is the open.
+t0=$EPOCHREALTIME
+shim_env -u CURL_CA_BUNDLE -u AWS_CA_BUNDLE -u SSL_CERT_FILE CLOUDSHIM_REQUEST_TIMEOUT_MS=30000 \
+	sh -c 'exec 3<"$1"' sh /tls/small.txt >"$RUN/untrusted.out" 2>&1
+t=$(ms_since "$t0")
+check "https, CA not trusted: open fails with EIO" grep -q 'Input/output error' "$RUN/untrusted.out"
+check "https, CA not trusted: stderr names the certificate problem" \
+	grep -qi 'certificate' "$RUN/untrusted.out"
+check "https, CA not trusted: fails in ${t} ms, not retried to the deadline" test "$t" -lt 5000
+# http(s):// mounts are read-only by nature, not only when told so
+check "https: creating a file is EROFS without read_only" fails_with 'Read-only file system' \
+	shim_env -u CLOUDSHIM_READ_ONLY sh -c 'exec 3>/tls/new.txt'
+check "https: O_RDWR of an object is EROFS without read_only" fails_with 'Read-only file system' \
+	shim_env -u CLOUDSHIM_READ_ONLY sh -c 'exec 3<>/tls/small.txt'
 # Allocators that replace malloc and map memory while they set up (through
 # mmap and syscall, both wrapped), loaded before and after the shim.  Not
 # with a sanitizer runtime, which replaces malloc itself.
@@ -116,6 +185,99 @@ for alloc in $allocs; do
 done
 check "cloudshim run --mount" sh -c "env -u CLOUDSHIM_MOUNTS '$top/build/cloudshim' run --mount '/w=$NGINX_URL' -- cat /w/small.txt | cmp - '$src/small.txt'"
 check "cloudshim check names a bad scheme" sh -c "CLOUDSHIM_MOUNTS='/x=s4://b' '$top/build/cloudshim' check 2>&1 | grep -q 's4'"
+
+# Where S3 keys, endpoint and region come from, against s3rver (which
+# verifies signatures, but also serves unsigned requests: so its access log's
+# last column, the Credential a request was signed with, is checked too).
+# s3env NAME=VALUE... CMD...: CMD under the shim with one mount, /p, and
+# none of this test's S3 settings: only those given. A request that would
+# leave for AWS (endpoint resolution gone wrong) meets a proxy on a closed
+# loopback port instead, before any name is looked up.
+s3env() {
+	shim_env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+	-u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_PROFILE -u AWS_CONFIG_FILE \
+	-u AWS_SHARED_CREDENTIALS_FILE -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3 \
+	-u AWS_IGNORE_CONFIGURED_ENDPOINT_URLS -u CLOUDSHIM_CONFIG -u CLOUDSHIM_ENDPOINT \
+	-u CLOUDSHIM_REGION -u CLOUDSHIM_CREDENTIALS \
+	HOME="$RUN/nohome" http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
+	no_proxy=127.0.0.1 CLOUDSHIM_REQUEST_TIMEOUT_MS=10000 \
+	CLOUDSHIM_MOUNTS="/p=s3://$S3_BUCKET/pre" "$@"
+}
+S3LOG=$RUN/s3rver_access.log
+mark() { srv_log_settle "$S3LOG"; wc -l <"$S3LOG"; }
+# signers FROM: the distinct credentials of the requests after line FROM
+signers() { srv_log_settle "$S3LOG"; tail -n +"$(($1 + 1))" "$S3LOG" | cut -f8 | sort -u; }
+# signed_as FROM PATTERN: there were requests, all signed matching PATTERN
+signed_as() {
+	local got
+	got=$(signers "$1")
+	[ -n "$got" ] && ! grep -qvE "$2" <<<"$got" || { echo "signed as: ${got:-no requests}"; return 1; }
+}
+keys=(AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY")
+
+# (a) a profile from HOME's .aws files: keys, endpoint_url, region
+mkdir -p "$RUN/home/.aws"
+cat >"$RUN/home/.aws/credentials" <<INI
+[cs-good]
+aws_access_key_id = $AWS_ACCESS_KEY_ID
+aws_secret_access_key = $AWS_SECRET_ACCESS_KEY
+[cs-wrong]
+aws_access_key_id = $AWS_ACCESS_KEY_ID
+aws_secret_access_key = wrong-secret
+INI
+cat >"$RUN/home/.aws/config" <<INI
+[profile cs-good]
+region = eu-central-1
+endpoint_url = $S3_ENDPOINT
+[profile cs-wrong]
+region = eu-central-1
+endpoint_url = $S3_ENDPOINT
+INI
+m0=$(mark)
+check "AWS_PROFILE: bytes right" equal "$src/big.bin" \
+	s3env HOME="$RUN/home" AWS_PROFILE=cs-good cat /p/big.bin
+check "AWS_PROFILE: signed with the profile's key and region" \
+	signed_as "$m0" "^$AWS_ACCESS_KEY_ID/[0-9]{8}/eu-central-1/s3/aws4_request\$"
+check "AWS_PROFILE with a wrong secret: EACCES" fails_with 'Permission denied' \
+	s3env HOME="$RUN/home" AWS_PROFILE=cs-wrong cat /p/small.txt
+# (b) the endpoint from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL
+check "AWS_ENDPOINT_URL_S3: bytes right" equal "$src/big.bin" \
+	s3env "${keys[@]}" AWS_ENDPOINT_URL_S3="$S3_ENDPOINT" cat /p/big.bin
+check "AWS_ENDPOINT_URL: bytes right" equal "$src/big.bin" \
+	s3env "${keys[@]}" AWS_ENDPOINT_URL="$S3_ENDPOINT" cat /p/big.bin
+check "AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL" equal "$src/small.txt" \
+	s3env "${keys[@]}" AWS_ENDPOINT_URL_S3="$S3_ENDPOINT" \
+	AWS_ENDPOINT_URL=http://127.0.0.1:9 cat /p/small.txt
+# (c) anonymous: nothing signed, though keys (a wrong secret) are at hand
+m0=$(mark)
+check "credentials anonymous: bytes right" equal "$src/big.bin" \
+	s3env CLOUDSHIM_CREDENTIALS=anonymous CLOUDSHIM_ENDPOINT="$S3_ENDPOINT" \
+	AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY=wrong-secret cat /p/big.bin
+check "credentials anonymous: no request carried a signature" signed_as "$m0" '^-$'
+# (d) cloudshim run --config FILE; a bad field stops it before the command
+cat >"$RUN/s3.json" <<JSON
+{"mounts": [{"path": "/cfg", "url": "s3://$S3_BUCKET/pre", "endpoint": "$S3_ENDPOINT",
+  "region": "us-east-1", "credentials": "env"}], "request_timeout_ms": 10000}
+JSON
+check "cloudshim run --config: cat" sh -c "env -u CLOUDSHIM_MOUNTS -u CLOUDSHIM_CONFIG \
+	-u CLOUDSHIM_ENDPOINT '$top/build/cloudshim' run --config '$RUN/s3.json' -- \
+	cat /cfg/big.bin | cmp - '$src/big.bin'"
+bad_config() {	# bad_config FIELD JSON: run refuses it, naming FIELD
+	local out
+	printf '%s\n' "$2" >"$RUN/bad.json"
+	rm -f "$RUN/ran"
+	if out=$(env -u CLOUDSHIM_MOUNTS -u CLOUDSHIM_CONFIG "$top/build/cloudshim" run \
+		--config "$RUN/bad.json" -- touch "$RUN/ran" 2>&1); then
+		echo "exit 0: $out"
+		return 1
+	fi
+	[ ! -e "$RUN/ran" ] || { echo "the command ran: $out"; return 1; }
+	grep -qF -- "$1" <<<"$out" || { echo "$out"; return 1; }
+}
+check "cloudshim run --config: unknown mount field named" bad_config regoin \
+	"{\"mounts\": [{\"path\": \"/cfg\", \"url\": \"s3://$S3_BUCKET/pre\", \"regoin\": \"us-east-1\"}]}"
+check "cloudshim run --config: value out of range named" bad_config connections \
+	"{\"mounts\": [{\"path\": \"/cfg\", \"url\": \"s3://$S3_BUCKET/pre\"}], \"connections\": 0}"
 
 pycheck requests /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck random /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"

@@ -9,7 +9,17 @@ component picks a fault, applied per object path (query included):
 
     /busy/...    the first two GETs (or PUTs) answer 503 with Retry-After: 1
     /slow/...    the first GET (or PUT) answers 429 (no Retry-After)
+    /httpNNN/... the first two GETs (or PUTs) answer status NNN (e.g.
+                 /http500/, /http502/, /http504/), no Retry-After
     /cut/...     the first GET sends half its body, then closes
+    /reset/...   the first two GETs get no answer: the connection is reset
+                 (RST).  Two, because libcurl itself sends a request again
+                 once when a reused connection dies before any answer: the
+                 second (on a new connection) reaches the client's own retry
+    /hangup/...  the first two GETs get no answer: the connection is closed
+                 (FIN), with the same libcurl retry
+    /stall/...   no request is answered; the connection stays open until
+                 the client gives up (or 120 s)
     /down/...    every request answers 503
     /readonly/.. every PUT, POST and DELETE answers 503 (reads are forwarded)
     /flaky/...   the first POST with an uploadId (CompleteMultipartUpload)
@@ -19,9 +29,12 @@ A write is forwarded with its body and the headers an S3 server checks it
 by (Content-MD5, If-None-Match), not its signature: the path changes on the
 way, so the upstream must accept unsigned requests (s3rver does).
 
-Each request is logged as "time method path range status" (tab-separated).
+Each request is logged as "time method path range status" (tab-separated);
+a request not answered logs "reset", "hangup" or "stall" as its status.
 """
 import http.server
+import socket
+import struct
 import sys
 import threading
 import time
@@ -57,6 +70,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def no_answer(self, how):
+        """Leave the request unanswered: reset, close, or hold the connection."""
+        self.close_connection = True
+        if how == "reset":
+            # SO_LINGER 0: close sends RST at once, not FIN; the file the
+            # handler reads through holds the socket open, so close it first
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
+        elif how == "stall":
+            # until the client closes its end (recv gives b"") or 120 s pass
+            self.connection.settimeout(120)
+            try:
+                while self.connection.recv(4096):
+                    pass
+            except OSError:
+                pass
+
     def error_in_200(self):
         body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError'
                 b'</Code><Message>injected</Message></Error>')
@@ -79,6 +111,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = 503
         elif fault == "slow" and retried and n == 1:
             status = 429
+        elif fault[:4] == "http" and fault[4:].isdigit() and retried and n <= 2:
+            status = int(fault[4:])
+        if (fault in ("reset", "hangup") and self.command == "GET" and n <= 2) or fault == "stall":
+            log(self.command, self.path, rng, fault)
+            return self.no_answer(fault)
         if status:
             log(self.command, self.path, rng, status)
             return self.fail(status, "1" if fault == "busy" else None)

@@ -8,8 +8,12 @@
 #   nginx.sh stop RUNDIR      stop it (by RUNDIR/nginx.pid)
 #
 # Files in RUNDIR:
-#   nginx.conf  nginx.pid  nginx.port  nginx_shaped.port
-#   nginx.env              NGINX_URL= NGINX_SHAPED_URL= NGINX_ROOT= (shell lines)
+#   nginx.conf  nginx.pid  nginx.port  nginx_shaped.port  nginx_https.port
+#   nginx.env              NGINX_URL= NGINX_SHAPED_URL= NGINX_HTTPS_URL=
+#                          NGINX_CA= NGINX_ROOT= (shell lines)
+#   nginx_tls.crt  nginx_tls.key   self-signed certificate made at start
+#       (openssl CLI, EC P-256, 2 days; CN 127.0.0.1, SAN IP:127.0.0.1 and
+#       DNS:localhost), its own trust anchor: NGINX_CA names the .crt
 #   nginx_access.log       one line per request, tab-separated, unbuffered:
 #       method  request-uri  status  range-header("-" if none)  body-bytes
 #       server-port  request-time(s)  connection-serial  requests-on-connection
@@ -24,7 +28,10 @@
 #   MB/s). echo_exec hands the request to a static named location, so HEAD
 #   (200, ETag, Content-Length, 20 ms too), Range (206, right bytes) and 404s
 #   (after 20 ms) behave as on port A: checked by selftest.sh.
-# Both: GET /.live answers 204 and is not logged (the start script's probe).
+# Port C (NGINX_HTTPS_URL): HTTPS with the certificate above, serving / as
+#   port A does (Range, ETag); a client that does not trust NGINX_CA fails
+#   verification.
+# All: GET /.live answers 204 and is not logged (the start script's probe).
 # Every file is application/octet-stream (no MIME table). The access log
 # line is written when the request ends, before a client that read the whole
 # answer can look (checked by selftest.sh); keep-alive 100000 requests/300 s.
@@ -37,8 +44,21 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
 ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so
 
+# A fresh self-signed certificate per run, valid for both names a test may
+# use. The key stays private to the caller (umask); the root master reads it.
+make_cert() {
+	local rd=$1
+	(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+		-keyout "$rd/nginx_tls.key" -out "$rd/nginx_tls.crt" \
+		>"$rd/openssl.out" 2>&1) ||
+		{ srv_log_tail "$rd/openssl.out"; srv_die "openssl could not make a certificate"; }
+	chmod 0644 "$rd/nginx_tls.crt"
+}
+
 write_conf() {
-	local rd=$1 porta=$2 portb=$3 user
+	local rd=$1 porta=$2 portb=$3 portc=$4 user
 	# Workers of a root master switch to "user"; running them as ourselves
 	# means a RUNDIR under a 0700 mktemp -d folder is still readable.
 	user=$(id -un)
@@ -96,12 +116,20 @@ http {
             limit_rate 80m;
         }
     }
+    server {
+        listen 127.0.0.1:$portc ssl;
+        ssl_certificate $rd/nginx_tls.crt;
+        ssl_certificate_key $rd/nginx_tls.key;
+        root $rd/www;
+        location = /.live { access_log off; return 204; }
+        location / { }
+    }
 }
 EOF
 }
 
 start() {
-	local rd=$1 try porta portb url
+	local rd=$1 try porta portb portc url ca
 	mkdir -p "$rd/www" "$rd/nginx-tmp"
 	chmod 0755 "$rd/www"
 	rd=$(cd "$rd" && pwd)
@@ -109,11 +137,15 @@ start() {
 	if [ -f "$rd/nginx.pid" ] && srv_alive "$(cat "$rd/nginx.pid")"; then
 		srv_die "already running in $rd (pid $(cat "$rd/nginx.pid"))"
 	fi
+	make_cert "$rd"
+	ca=$rd/nginx_tls.crt
 	for try in 1 2 3; do
 		porta=$(srv_free_port)
 		portb=$(srv_free_port)
-		[ "$porta" != "$portb" ] || continue
-		write_conf "$rd" "$porta" "$portb"
+		portc=$(srv_free_port)
+		[ "$porta" != "$portb" ] && [ "$porta" != "$portc" ] &&
+			[ "$portb" != "$portc" ] || { porta=; continue; }
+		write_conf "$rd" "$porta" "$portb" "$portc"
 		# -p/-e: no default prefix or /var/log/nginx/error.log is opened.
 		# nginx binds before it daemonises, so a port taken in between makes
 		# this command fail (after nginx's own 5 tries, 0.5 s apart) and we
@@ -127,7 +159,7 @@ start() {
 		grep -q 'Address already in use' "$rd/nginx.out" ||
 			{ srv_log_tail "$rd/nginx.out"; srv_log_tail "$rd/nginx_error.log"; srv_die "nginx failed to start"; }
 	done
-	[ -n "$porta" ] || srv_die "no free port pair after 3 tries"
+	[ -n "$porta" ] || srv_die "no three free ports after 3 tries"
 	# The master writes nginx.pid after forking; wait for it, then for answers.
 	for ((try = 0; try < 100; try++)); do
 		[ -s "$rd/nginx.pid" ] && break
@@ -135,18 +167,25 @@ start() {
 	done
 	[ -s "$rd/nginx.pid" ] || srv_die "nginx wrote no pid file"
 	if ! srv_listens "$porta" "$(cat "$rd/nginx.pid")" ||
-		! srv_listens "$portb" "$(cat "$rd/nginx.pid")"; then
+		! srv_listens "$portb" "$(cat "$rd/nginx.pid")" ||
+		! srv_listens "$portc" "$(cat "$rd/nginx.pid")"; then
 		stop "$rd"
-		srv_die "nginx is not the one listening on $porta and $portb"
+		srv_die "nginx is not the one listening on $porta, $portb and $portc"
 	fi
 	url=http://127.0.0.1:$porta
 	srv_wait_http "$url/.live" "$rd/nginx.pid" "$rd/nginx_error.log" >/dev/null
 	srv_wait_http "http://127.0.0.1:$portb/.live" "$rd/nginx.pid" "$rd/nginx_error.log" >/dev/null
+	# Live over TLS = the handshake verified against our own certificate.
+	srv_wait_http "https://127.0.0.1:$portc/.live" "$rd/nginx.pid" "$rd/nginx_error.log" \
+		30 --cacert "$ca" >/dev/null
 	echo "$porta" >"$rd/nginx.port"
 	echo "$portb" >"$rd/nginx_shaped.port"
+	echo "$portc" >"$rd/nginx_https.port"
 	cat >"$rd/nginx.env" <<EOF
 NGINX_URL=http://127.0.0.1:$porta
 NGINX_SHAPED_URL=http://127.0.0.1:$portb
+NGINX_HTTPS_URL=https://127.0.0.1:$portc
+NGINX_CA=$ca
 NGINX_ROOT=$rd/www
 EOF
 }

@@ -15,7 +15,11 @@
 #   s3rver_access.log  one line per request, tab-separated, written when the
 #       response ends (synchronous append, nothing buffered):
 #       method  url  status  range-header("-")  content-length("-"; 0 for
-#       HEAD)  server-port  milliseconds
+#       HEAD)  server-port  milliseconds  credential
+#     credential: the SigV4 Credential the request was signed with
+#       (KEYID/DATE/REGION/SERVICE/aws4_request, from the Authorization
+#       header or a presigned URL's X-Amz-Credential; never the signature),
+#       "-" for an unsigned request
 #   s3rver.log   its own stdout/stderr. It does print one line per response
 #       (koa-logger through winston), but that line has lost its first 16
 #       characters (lib/middleware/logger.js slices off a colour-coded prefix
@@ -58,6 +62,18 @@ account.DUMMY_ACCOUNT.createKeyPair(keyId, secret)
 account.DUMMY_ACCOUNT.revokeAccessKey('S3RVER')
 fs.mkdirSync(dataDir, { recursive: true })
 
+// Who signed: the Credential of the Authorization header or of a presigned
+// URL (no secret in either), or '-'.
+function credential (req) {
+  const auth = /Credential=([^,\s]+)/.exec(req.headers.authorization ?? '')
+  if (auth) return auth[1]
+  try {
+    return new URL(req.url, 'http://h').searchParams.get('X-Amz-Credential') ?? '-'
+  } catch (e) {
+    return '-'
+  }
+}
+
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
@@ -70,10 +86,11 @@ server.run().then(
   ({ address, port }) => {
     server.httpServer.on('request', (req, res) => {
       const t0 = Date.now()
+      const cred = credential(req)
       res.on('close', () => {
         const len = req.method === 'HEAD' ? 0 : (res.getHeader('content-length') ?? '-')
         const line = [req.method, req.url, res.statusCode, req.headers.range ?? '-',
-          len, port, Date.now() - t0].join('\t')
+          len, port, Date.now() - t0, cred].join('\t')
         fs.appendFileSync(accessLog, line + '\n')
       })
     })

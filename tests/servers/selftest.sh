@@ -88,7 +88,7 @@ start() {
 curl_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
 
 test_nginx() {
-	local rd=$BASE/nginx NGINX_URL NGINX_SHAPED_URL NGINX_ROOT out hdr t
+	local rd=$BASE/nginx NGINX_URL NGINX_SHAPED_URL NGINX_HTTPS_URL NGINX_CA NGINX_ROOT out hdr t
 	start nginx || return 0
 	# shellcheck disable=SC1091
 	. "$rd/nginx.env"
@@ -135,6 +135,15 @@ test_nginx() {
 	# 10 requests so far (liveness probes are not logged).
 	check "nginx: access log has 10 lines of 9 fields" eval \
 		"[ \"\$(awk -F'\t' 'NF == 9' '$rd/nginx_access.log' | wc -l)\" = 10 ]"
+
+	# Port C: TLS with the run's own certificate, trusted only when asked.
+	curl -s --cacert "$NGINX_CA" -r 1000-1999 -o "$BASE/got" "$NGINX_HTTPS_URL/f"
+	check "nginx https: range bytes with NGINX_CA" cmp -s "$BASE/got" "$BASE/expect"
+	out=$(curl -s --cacert "$NGINX_CA" -o /dev/null -w '%{http_code}' \
+		"https://localhost:${NGINX_HTTPS_URL##*:}/f")
+	check "nginx https: certificate names localhost too ($out)" [ "$out" = 200 ]
+	out=$(curl -s --cacert /etc/ssl/certs/ca-certificates.crt -o /dev/null "$NGINX_HTTPS_URL/f"; echo $?)
+	check "nginx https: not trusted without NGINX_CA (curl exit $out)" [ "$out" = 60 ]
 }
 
 # --- S3 servers -----------------------------------------------------------
