@@ -582,8 +582,8 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	long deadline = clock_ms() + budget;
 	struct xfer x = { .st = st, .req = req, .resp = resp };
 	char why[128] = "", url[256];
+	int rc, exhausted = 0;
 	CURL *h;
-	int rc;
 
 	memset(resp, 0, sizeof(*resp));
 	x.next = req->off;
@@ -596,6 +596,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 
 		if (remaining <= 0) {
 			rc = -EIO;
+			exhausted = 1;
 			break;
 		}
 		rc = attempt(h, &x, prepare, remaining, why, sizeof(why));
@@ -606,6 +607,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 			delay = x.retry_after_ms;
 		if (clock_ms() + delay >= deadline) {
 			rc = -EIO;
+			exhausted = 1;
 			break;
 		}
 		log_debug("%s: %s, retrying in %ld ms", req->method, why, delay);
@@ -615,8 +617,12 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	handle_put(h);
 	if (rc == -EIO && !x.reported) {
 		loggable_url(req->url, url, sizeof(url));
-		log_warn("%s %s: gave up after %ld ms: %s", req->method, url, budget,
-			 why[0] ? why : "deadline passed");
+		if (exhausted)
+			log_warn("%s %s: gave up after %ld ms: %s", req->method, url, budget,
+				 why[0] ? why : "deadline passed");
+		else
+			log_warn("%s %s: an answer that cannot be used%s%s", req->method, url,
+				 why[0] ? ": " : "", why);
 	}
 	if (rc == 0 && resp->status >= 200 && resp->status < 300 && !x.checked && req->pin)
 		rc = check_version(&x);
