@@ -112,6 +112,13 @@ check "cc -O2 -D_FORTIFY_SOURCE=2 progcheck.c" cc -std=gnu11 -O2 -D_FORTIFY_SOUR
 check "the fortified build calls the _chk and _2 variants" sh -c "nm -D '$FORTIFIED' |
 	grep -c -E ' U (__open64_2|__openat64_2|__read_chk|__pread64_chk|__fread_chk|__fgets_chk|__getcwd_chk|__realpath_chk|__readlink_chk)@' |
 	grep -qx 9"
+# Both builds bind the stat ABI of binaries built before glibc 2.33 by
+# version (the xstat group), as such a binary does.
+for bin in "$PROGCHECK" "$FORTIFIED"; do
+	check "${bin##*/} imports __xstat... by their old versions" sh -c "nm -D '$bin' |
+		grep -c -E ' U __(x|lx|fx)stat(64)?@GLIBC_2\.2\.5\$| U __fxstatat(64)?@GLIBC_2\.4\$' |
+		grep -qx 8"
+done
 IFSTREAM=$RUN/ifstream
 check "c++ -std=c++17 ifstream.cc" c++ -std=c++17 -O2 -Wall -o "$IFSTREAM" "$top/tests/tools/ifstream.cc"
 
@@ -313,6 +320,7 @@ program_checks() {
 		prog "$label" "$bin" exec "$MNT/text.txt" "$LOC/text.txt"
 		prog "$label" "$bin" raw "$MNT/misc" "$LOC/misc" "sp ace.txt"
 		prog "$label" "$bin" bad "$MNT/misc" sub/x.bin "$LOC/misc"
+		prog "$label" "$bin" xstat "$MNT/misc" "$LOC/misc" sub/x.bin sub
 	done
 	# python3
 	pyprog "$MNT: " "$PY" "$here/progcheck.py" listing "$MNT" "$LOC"

@@ -19,6 +19,15 @@
  *   progcheck basic MOUNTED LOCAL MDIR      open/read/pread/fgets/getcwd with
  *                                           sizes and flags known only at run
  *                                           time (the fortified _chk/_2 calls)
+ *   progcheck xstat MDIR LDIR FILE SUB      the stat ABI of binaries built
+ *                                           before glibc 2.33 (__xstat,
+ *                                           __lxstat, __fxstat, __fxstatat and
+ *                                           their 64 forms), stat64/lstat64/
+ *                                           fstat64/fstatat64
+ *   progcheck io MOUNTED LOCAL              __open_2/__openat_2/__pread_chk,
+ *                                           creat/creat64, readv/preadv*,
+ *                                           lseek64, dup3/fcntl duplicates,
+ *                                           copy_file_range/splice/sendfile64
  *
  * FILE, NESTED and SUB are relative to MDIR (and LDIR): a file, a file two
  * levels down, a subdirectory.  The Makefile builds this plainly (calls
@@ -42,10 +51,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1529,6 +1540,166 @@ static void basic_checks(const char *m, const char *l, const char *mdir)
 	free(want);
 }
 
+/* ---------------------------------------------------------------- xstat -- */
+
+/*
+ * Binaries built before glibc 2.33 call __xstat(_STAT_VER, path, buf) and
+ * its kin instead of stat.  No header declares them now and glibc keeps
+ * them for such binaries only, so they are bound here by version, as such
+ * a binary's loader binds them; the shim exports the plain names, which
+ * satisfy a versioned reference, so these calls reach the shim.
+ * test_programs.sh checks with nm that the versioned imports are there.
+ */
+#if defined(__x86_64__)
+#define OLD_STAT_VER 1	/* _STAT_VER_LINUX, what x86_64 binaries pass */
+extern int __xstat(int ver, const char *path, struct stat *sb);
+extern int __xstat64(int ver, const char *path, struct stat64 *sb);
+extern int __lxstat(int ver, const char *path, struct stat *sb);
+extern int __lxstat64(int ver, const char *path, struct stat64 *sb);
+extern int __fxstat(int ver, int fd, struct stat *sb);
+extern int __fxstat64(int ver, int fd, struct stat64 *sb);
+extern int __fxstatat(int ver, int dirfd, const char *path, struct stat *sb, int flags);
+extern int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *sb, int flags);
+__asm__(".symver __xstat,__xstat@GLIBC_2.2.5");
+__asm__(".symver __xstat64,__xstat64@GLIBC_2.2.5");
+__asm__(".symver __lxstat,__lxstat@GLIBC_2.2.5");
+__asm__(".symver __lxstat64,__lxstat64@GLIBC_2.2.5");
+__asm__(".symver __fxstat,__fxstat@GLIBC_2.2.5");
+__asm__(".symver __fxstat64,__fxstat64@GLIBC_2.2.5");
+__asm__(".symver __fxstatat,__fxstatat@GLIBC_2.4");	/* came with fstatat */
+__asm__(".symver __fxstatat64,__fxstatat64@GLIBC_2.4");
+
+enum stat_call {
+	ST_XSTAT, ST_XSTAT64, ST_LXSTAT, ST_LXSTAT64,			/* by path */
+	ST_FXSTAT, ST_FXSTAT64,						/* by fd */
+	ST_FXSTATAT, ST_FXSTATAT64,					/* by dir fd */
+	ST_STAT64, ST_LSTAT64, ST_FSTAT64, ST_FSTATAT64, ST_NCALLS
+};
+
+static const char *const stat_names[ST_NCALLS] = {
+	"__xstat", "__xstat64", "__lxstat", "__lxstat64", "__fxstat", "__fxstat64",
+	"__fxstatat", "__fxstatat64", "stat64", "lstat64", "fstat64", "fstatat64",
+};
+
+static int by_fd(enum stat_call c)
+{
+	return c == ST_FXSTAT || c == ST_FXSTAT64 || c == ST_FSTAT64;
+}
+
+static int by_dirfd(enum stat_call c)
+{
+	return c == ST_FXSTATAT || c == ST_FXSTATAT64 || c == ST_FSTATAT64;
+}
+
+/* Call c on dir/rel (by path, on an fd opened on it, or on (fd of dir, rel)). */
+static int stat_call(enum stat_call c, const char *dir, const char *rel, struct stat64 *sb)
+{
+	char *p = join(dir, rel);
+	int fd = -1, rc = -1, err;
+
+	if (by_fd(c))
+		fd = open(p, O_RDONLY);
+	else if (by_dirfd(c))
+		fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if ((by_fd(c) || by_dirfd(c)) && fd < 0)
+		goto out;
+	switch (c) {
+	case ST_XSTAT: rc = __xstat(OLD_STAT_VER, p, (struct stat *)sb); break;
+	case ST_XSTAT64: rc = __xstat64(OLD_STAT_VER, p, sb); break;
+	case ST_LXSTAT: rc = __lxstat(OLD_STAT_VER, p, (struct stat *)sb); break;
+	case ST_LXSTAT64: rc = __lxstat64(OLD_STAT_VER, p, sb); break;
+	case ST_FXSTAT: rc = __fxstat(OLD_STAT_VER, fd, (struct stat *)sb); break;
+	case ST_FXSTAT64: rc = __fxstat64(OLD_STAT_VER, fd, sb); break;
+	case ST_FXSTATAT: rc = __fxstatat(OLD_STAT_VER, fd, rel, (struct stat *)sb, 0); break;
+	case ST_FXSTATAT64:
+		rc = __fxstatat64(OLD_STAT_VER, fd, rel, sb, AT_SYMLINK_NOFOLLOW);
+		break;
+	case ST_STAT64: rc = stat64(p, sb); break;
+	case ST_LSTAT64: rc = lstat64(p, sb); break;
+	case ST_FSTAT64: rc = fstat64(fd, sb); break;
+	case ST_FSTATAT64: rc = fstatat64(fd, rel, sb, 0); break;
+	default: errno = EINVAL;
+	}
+out:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	errno = err;
+	return rc;
+}
+
+/* What a stat answer says that a local disk and a store agree on: the
+ * type, a file's size (a directory's size is the file system's own). */
+static void put_stat(struct out *o, int rc, const struct stat64 *sb)
+{
+	if (rc != 0)
+		put(o, "rc=%d %s", rc, en(errno));
+	else if (S_ISREG(sb->st_mode))
+		put(o, "file size=%lld", (long long)sb->st_size);
+	else
+		put(o, "%s", S_ISDIR(sb->st_mode) ? "dir" : "other");
+}
+
+static void xstat_checks(const char *mdir, const char *ldir, const char *file, const char *sub)
+{
+	const char *what[] = { file, sub, "no-such-object" };
+	const char *label[] = { "a file", "a dir", "a missing path" };
+	char name[128];
+
+	group = "xstat";
+	for (int c = 0; c < ST_NCALLS; c++) {
+		for (int i = 0; i < 3; i++) {
+			struct out a = { .n = 0 }, b = { .n = 0 };
+			struct stat64 sb;
+			int rc;
+
+			/* an fd of a missing path: open's ENOENT, not the call's */
+			if (by_fd((enum stat_call)c) && i == 2)
+				continue;
+			snprintf(name, sizeof(name), "%s of %s", stat_names[c], label[i]);
+			memset(&sb, 0, sizeof(sb));
+			rc = stat_call((enum stat_call)c, mdir, what[i], &sb);
+			put_stat(&a, rc, &sb);
+			memset(&sb, 0, sizeof(sb));
+			rc = stat_call((enum stat_call)c, ldir, what[i], &sb);
+			put_stat(&b, rc, &sb);
+			a.s[a.n] = b.s[b.n] = 0;
+			CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+		}
+	}
+	/* (fd of a file, "", AT_EMPTY_PATH): the descriptor itself */
+	for (int c = ST_FXSTATAT; c <= ST_FXSTATAT64; c++) {
+		struct out a = { .n = 0 }, b = { .n = 0 };
+		const char *dirs[] = { mdir, ldir };
+
+		for (int i = 0; i < 2; i++) {
+			char *p = join(dirs[i], file);
+			int fd = open(p, O_RDONLY), rc;
+			struct stat64 sb;
+
+			memset(&sb, 0, sizeof(sb));
+			if (c == ST_FXSTATAT)
+				rc = __fxstatat(OLD_STAT_VER, fd, "", (struct stat *)&sb, AT_EMPTY_PATH);
+			else
+				rc = __fxstatat64(OLD_STAT_VER, fd, "", &sb, AT_EMPTY_PATH);
+			put_stat(i ? &b : &a, rc, &sb);
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		snprintf(name, sizeof(name), "%s(fd, \"\", AT_EMPTY_PATH)", stat_names[c]);
+		a.s[a.n] = b.s[b.n] = 0;
+		CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+	}
+}
+#else
+static void xstat_checks(const char *mdir, const char *ldir, const char *file, const char *sub)
+{
+	fprintf(stderr, "progcheck xstat: the old stat ABI is bound for x86_64 only\n");
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1549,6 +1720,8 @@ int main(int argc, char **argv)
 		basic_checks(argv[2], argv[3], argv[4]);
 	else if (!strcmp(what, "bad") && argc == 5)
 		bad_checks(argv[2], argv[3], argv[4]);
+	else if (!strcmp(what, "xstat") && argc == 6)
+		xstat_checks(argv[2], argv[3], argv[4], argv[5]);
 	else {
 		fprintf(stderr, "usage: see the head of tests/tools/progcheck.c\n");
 		return 2;
