@@ -113,11 +113,15 @@ check "the fortified build calls the _chk and _2 variants" sh -c "nm -D '$FORTIF
 	grep -c -E ' U (__open64_2|__openat64_2|__read_chk|__pread64_chk|__fread_chk|__fgets_chk|__getcwd_chk|__realpath_chk|__readlink_chk)@' |
 	grep -qx 9"
 # Both builds bind the stat ABI of binaries built before glibc 2.33 by
-# version (the xstat group), as such a binary does.
+# version (the xstat group), as such a binary does, and the fortified
+# entry points with 32-bit offsets (the io group), which neither build
+# would link otherwise.
 for bin in "$PROGCHECK" "$FORTIFIED"; do
 	check "${bin##*/} imports __xstat... by their old versions" sh -c "nm -D '$bin' |
 		grep -c -E ' U __(x|lx|fx)stat(64)?@GLIBC_2\.2\.5\$| U __fxstatat(64)?@GLIBC_2\.4\$' |
 		grep -qx 8"
+	check "${bin##*/} imports __open_2, __openat_2, __pread_chk" sh -c "nm -D '$bin' |
+		grep -c -E ' U (__open_2|__openat_2|__pread_chk)@' | grep -qx 3"
 done
 IFSTREAM=$RUN/ifstream
 check "c++ -std=c++17 ifstream.cc" c++ -std=c++17 -O2 -Wall -o "$IFSTREAM" "$top/tests/tools/ifstream.cc"
@@ -321,6 +325,7 @@ program_checks() {
 		prog "$label" "$bin" raw "$MNT/misc" "$LOC/misc" "sp ace.txt"
 		prog "$label" "$bin" bad "$MNT/misc" sub/x.bin "$LOC/misc"
 		prog "$label" "$bin" xstat "$MNT/misc" "$LOC/misc" sub/x.bin sub
+		prog "$label" "$bin" io "$MNT/text.txt" "$LOC/text.txt"
 	done
 	# python3
 	pyprog "$MNT: " "$PY" "$here/progcheck.py" listing "$MNT" "$LOC"

@@ -1540,6 +1540,518 @@ static void basic_checks(const char *m, const char *l, const char *mdir)
 	free(want);
 }
 
+/* ------------------------------------------------------------------- io -- */
+
+/*
+ * The fortified entry points with 32-bit offsets: a plain build links
+ * none of them, and a fortified one with _FILE_OFFSET_BITS=64 the 64 forms
+ * (its headers even redirect __open_2 to __open64_2), so they are bound
+ * here by their exact symbol names.
+ */
+extern int open_2_sym(const char *path, int flags) __asm__("__open_2");
+extern int openat_2_sym(int dirfd, const char *path, int flags) __asm__("__openat_2");
+extern ssize_t pread_chk_sym(int fd, void *buf, size_t len, long off, size_t buflen)
+	__asm__("__pread_chk");
+
+/* A call's result: the count (and the hash of the bytes at buf), or the
+ * errno. */
+static void put_rc(struct out *o, const char *what, ssize_t r, const void *buf)
+{
+	if (r < 0)
+		put(o, "%s: %s; ", what, en(errno));
+	else if (buf)
+		put(o, "%s=%zd %llx; ", what, r, (unsigned long long)fnv(buf, (size_t)r, 0));
+	else
+		put(o, "%s=%zd; ", what, r);
+}
+
+static void put_pos(struct out *o, const char *what, int fd)
+{
+	put(o, "%s=%lld; ", what, (long long)lseek(fd, 0, SEEK_CUR));
+}
+
+static off_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+/* Exactly n bytes from fd (a pipe gives them in pieces), or fewer at EOF. */
+static ssize_t read_n(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return got ? (ssize_t)got : r;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* An unlinked local file to copy into. */
+static int tmp_fd(void)
+{
+	char path[] = "/tmp/cloudshim-progcheck-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* What the file fd holds: its size and hash. */
+static void put_contents(struct out *o, int fd)
+{
+	size_t n;
+	char *all;
+
+	lseek(fd, 0, SEEK_SET);
+	all = drain(fd, &n);
+	put(o, "contents=%zu %llx; ", all ? n : 0, (unsigned long long)fnv(all, all ? n : 0, 0));
+	free(all);
+}
+
+typedef void (*fd_op)(const char *path, int fd, struct out *o);
+
+/* op on the mounted file, then on the local copy, each on a descriptor of
+ * its own (opened read-only): the same text. */
+static void same_fd(const char *name, fd_op op, const char *m, const char *l)
+{
+	struct out a = { .n = 0 }, b = { .n = 0 };
+	struct out *outs[] = { &a, &b };
+	const char *paths[] = { m, l };
+
+	for (int i = 0; i < 2; i++) {
+		int fd = open(paths[i], O_RDONLY);
+
+		if (fd < 0) {
+			put(outs[i], "open: %s", en(errno));
+			continue;
+		}
+		op(paths[i], fd, outs[i]);
+		close(fd);
+	}
+	a.s[a.n] = b.s[b.n] = 0;
+	CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+}
+
+static volatile size_t io_n = 5000;	/* not constants, as in basic */
+static volatile int io_bad_count = -1;
+
+static void op_open_2(const char *path, int fd, struct out *o)
+{
+	char buf[8192], *dir = strdup(path), *base = strrchr(dir, '/');
+	int f, dfd;
+
+	*base++ = 0;
+	f = open_2_sym(path, rdonly);
+	put_rc(o, "__open_2+read", f < 0 ? -1 : read(f, buf, io_n), buf);
+	if (f >= 0) {
+		put(o, "size=%lld; ", (long long)fd_size(f));
+		close(f);
+	}
+	f = openat_2_sym(AT_FDCWD, path, rdonly);
+	put_rc(o, "__openat_2(AT_FDCWD)+read", f < 0 ? -1 : read(f, buf, io_n), buf);
+	if (f >= 0)
+		close(f);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	f = dfd < 0 ? -1 : openat_2_sym(dfd, base, rdonly);
+	put_rc(o, "__openat_2(dirfd, name)+pread", f < 0 ? -1 : pread(f, buf, io_n, 777), buf);
+	if (f >= 0)
+		close(f);
+	f = dfd < 0 ? -1 : openat_2_sym(dfd, "no-such-object", rdonly);
+	put_rc(o, "__openat_2(dirfd, missing)", f, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	f = open_2_sym(path, rdonly | O_DIRECTORY);
+	put_rc(o, "__open_2(O_DIRECTORY)", f, NULL);
+	if (f >= 0)
+		close(f);
+	free(dir);
+}
+
+static void op_pread_chk(const char *path, int fd, struct out *o)
+{
+	char buf[8192];
+	off_t size = fd_size(fd), offs[] = { 0, 9999, size - 100, size, size + 5, -1 };
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		put_rc(o, "__pread_chk", pread_chk_sym(fd, buf, io_n, offs[i], sizeof(buf)), buf);
+	put_pos(o, "pos", fd);
+}
+
+/* readv to the end, in pieces of 1 + 0 + 4095 + 70000 bytes */
+static void op_readv(const char *path, int fd, struct out *o)
+{
+	static char a[1], c[4095], d[70000];
+	struct iovec iov[] = { { a, 1 }, { NULL, 0 }, { c, sizeof(c) }, { d, sizeof(d) } };
+	uint64_t h = 0;
+	ssize_t r, total = 0;
+	int calls = 0, short_reads = 0;
+
+	while ((r = readv(fd, iov, 4)) > 0) {
+		ssize_t left = r;
+
+		for (int i = 0; i < 4 && left > 0; i++) {
+			size_t k = (size_t)left < iov[i].iov_len ? (size_t)left : iov[i].iov_len;
+
+			h = fnv(iov[i].iov_base, k, h);
+			left -= (ssize_t)k;
+		}
+		total += r;
+		calls++;
+		short_reads += r < (ssize_t)(1 + 4095 + 70000);
+	}
+	put(o, "readv: total=%zd calls=%d short=%d h=%llx last=%zd; ", total, calls, short_reads,
+	    (unsigned long long)h, r);
+	put_pos(o, "pos", fd);
+	put_rc(o, "readv at EOF", readv(fd, iov, 4), NULL);
+	lseek(fd, 100, SEEK_SET);
+	put_rc(o, "readv of 0 iovecs", readv(fd, iov, 0), NULL);
+	put_rc(o, "readv of -1 iovecs", readv(fd, iov, io_bad_count), NULL);
+	put_rc(o, "readv after lseek", readv(fd, iov + 2, 1), c);
+	put_pos(o, "pos", fd);
+}
+
+/* preadv, preadv64, preadv2, preadv64v2: at offsets, and (v2) at -1 */
+static void op_preadv(const char *path, int fd, struct out *o)
+{
+	static char a[7], b[5000];
+	struct iovec iov[] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	off_t size = fd_size(fd), offs[] = { 0, 12345, size - 50, size, size + 1 };
+	char both[sizeof(a) + sizeof(b)];
+	ssize_t r;
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		r = preadv(fd, iov, 2, offs[i]);
+		memcpy(both, a, sizeof(a));
+		memcpy(both + sizeof(a), b, sizeof(b));
+		put_rc(o, "preadv", r, r > 0 ? both : NULL);
+		r = preadv64(fd, iov, 2, offs[i]);
+		memcpy(both, a, sizeof(a));
+		memcpy(both + sizeof(a), b, sizeof(b));
+		put_rc(o, "preadv64", r, r > 0 ? both : NULL);
+	}
+	put_rc(o, "preadv at -1", preadv(fd, iov, 2, -1), NULL);
+	put_rc(o, "preadv64 at -2", preadv64(fd, iov, 2, -2), NULL);
+	put_pos(o, "pos after preadv", fd);
+	/* v2: -1 is the current offset, which moves; any other leaves it */
+	lseek(fd, 1000, SEEK_SET);
+	put_rc(o, "preadv2 at -1", preadv2(fd, iov + 1, 1, -1, 0), b);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv2 at 50", preadv2(fd, iov + 1, 1, 50, 0), b);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv64v2 at -1", preadv64v2(fd, iov, 1, -1, 0), a);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv64v2 at 3", preadv64v2(fd, iov, 1, 3, 0), a);
+	put_pos(o, "pos", fd);
+}
+
+static void op_lseek64(const char *path, int fd, struct out *o)
+{
+	char buf[64];
+
+	put(o, "SET=%lld ", (long long)lseek64(fd, 1000, SEEK_SET));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "CUR-10=%lld ", (long long)lseek64(fd, -10, SEEK_CUR));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "CUR+0=%lld ", (long long)lseek64(fd, 0, SEEK_CUR));
+	put(o, "END=%lld ", (long long)lseek64(fd, 0, SEEK_END));
+	put_rc(o, "read at END", read(fd, buf, sizeof(buf)), buf);
+	put(o, "END-5=%lld ", (long long)lseek64(fd, -5, SEEK_END));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "END+100=%lld ", (long long)lseek64(fd, 100, SEEK_END));
+	put_rc(o, "read past END", read(fd, buf, sizeof(buf)), buf);
+	put(o, "big=%lld ", (long long)lseek64(fd, (off64_t)1 << 40, SEEK_SET));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put_rc(o, "SET -1", lseek64(fd, -1, SEEK_SET), NULL);
+	put_rc(o, "CUR before 0", lseek64(fd, -((off64_t)1 << 41), SEEK_CUR), NULL);
+	put_rc(o, "whence 99", lseek64(fd, 0, 99), NULL);
+	put(o, "still=%lld ", (long long)lseek64(fd, 0, SEEK_CUR));
+	put(o, "DATA=%lld ", (long long)lseek64(fd, 5, SEEK_DATA));
+	put(o, "HOLE=%lld ", (long long)lseek64(fd, 5, SEEK_HOLE));
+	put_rc(o, "DATA at END", lseek64(fd, fd_size(fd), SEEK_DATA), NULL);
+}
+
+static int cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	return fl < 0 ? -1 : (fl & FD_CLOEXEC) != 0;
+}
+
+/* Reads 100 bytes on one descriptor, then where the other stands. */
+static void put_shared(struct out *o, const char *what, int reader, int other)
+{
+	char buf[100];
+
+	put_rc(o, what, read(reader, buf, sizeof(buf)), buf);
+	put_pos(o, "other's pos", other);
+}
+
+#define DUP3_TARGET 77	/* a number free in this program: no other open goes so high */
+
+static void op_dup3(const char *path, int fd, struct out *o)
+{
+	int d = dup3(fd, DUP3_TARGET, O_CLOEXEC), null_fd;
+
+	put(o, "dup3=%d cloexec=%d original's=%d; ", d, cloexec(d), cloexec(fd));
+	put_shared(o, "read dup", d, fd);
+	put_shared(o, "read original", fd, d);
+	lseek(fd, 5000, SEEK_SET);
+	put_pos(o, "dup after lseek of original", d);
+	close(d);
+	put_shared(o, "original after close(dup)", fd, fd);
+	put_rc(o, "dup3(fd, fd)", dup3(fd, fd, O_CLOEXEC), NULL);
+	put_rc(o, "dup3 bad flags", dup3(fd, DUP3_TARGET, 0x7fff0000), NULL);
+	/* onto a number open on something else: it is replaced */
+	null_fd = open("/dev/null", O_RDONLY);
+	d = null_fd < 0 ? -1 : dup3(fd, null_fd, O_CLOEXEC);
+	put(o, "dup3 onto an open fd=%d; ", d == null_fd);
+	put_shared(o, "read replaced", null_fd, fd);
+	if (null_fd >= 0)
+		close(null_fd);
+}
+
+static void op_fcntl_dup(const char *path, int fd, struct out *o)
+{
+	int a = fcntl(fd, F_DUPFD, 50);
+	int b = fcntl(fd, F_DUPFD_CLOEXEC, 60);
+	int c = fcntl(fd, F_DUPFD, 50);
+
+	put(o, "F_DUPFD>=50: %d cloexec=%d; F_DUPFD_CLOEXEC>=60: %d cloexec=%d; next: %d; ",
+	    a >= 50, cloexec(a), b >= 60, cloexec(b), c > a);
+	put_shared(o, "read F_DUPFD", a, fd);
+	put_shared(o, "read F_DUPFD_CLOEXEC", b, a);
+	put_shared(o, "read original", fd, b);
+	put(o, "F_GETFL=%#x; ", a < 0 ? -1 : fcntl(a, F_GETFL) & O_ACCMODE);
+	close(a);
+	close(b);
+	close(c);
+	put_shared(o, "original after close", fd, fd);
+	put_rc(o, "F_DUPFD -1", fcntl(fd, F_DUPFD, -1), NULL);
+	put(o, "F_SETFD=%d ", fcntl(fd, F_SETFD, FD_CLOEXEC));
+	put(o, "F_GETFD=%d ", fcntl(fd, F_GETFD));
+	put(o, "F_SETFD=%d ", fcntl(fd, F_SETFD, 0));
+	put(o, "F_GETFD=%d ", fcntl(fd, F_GETFD));
+}
+
+enum xfer { XFER_COPY, XFER_SPLICE, XFER_SENDFILE };
+
+static ssize_t xfer1(enum xfer k, int in, off64_t *in_off, int out, off64_t *out_off, size_t n)
+{
+	switch (k) {
+	case XFER_COPY:
+		return copy_file_range(in, in_off, out, out_off, n, 0);
+	case XFER_SPLICE:
+		return splice(in, in_off, out, out_off, n, 0);
+	default:
+		return sendfile64(out, in, in_off, n);
+	}
+}
+
+/* Calls it until n bytes moved, or the end: the total (or -1 if none). */
+static ssize_t xfer_all(enum xfer k, int in, off64_t *in_off, int out, off64_t *out_off, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = xfer1(k, in, in_off, out, out_off, n - done);
+
+		if (r < 0)
+			return done ? (ssize_t)done : -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+/* copy_file_range or sendfile64 into a local file: at an offset given
+ * (which moves, the descriptor's does not), at the descriptor's offset,
+ * into the destination at an offset given, and at the end. */
+static void xfer_to_file(enum xfer k, int fd, struct out *o)
+{
+	int t = tmp_fd();
+	off64_t in = 1000, out = 200000, size = fd_size(fd);
+
+	put_rc(o, "at in_off", xfer_all(k, fd, &in, t, NULL, 50000), NULL);
+	put(o, "in_off=%lld; ", (long long)in);
+	put_pos(o, "pos", fd);
+	lseek(fd, 7, SEEK_SET);
+	put_rc(o, "at the offset", xfer_all(k, fd, NULL, t, NULL, 30000), NULL);
+	put_pos(o, "pos", fd);
+	in = size - 100;
+	if (k == XFER_COPY) {
+		put_rc(o, "across the end, at out_off", xfer_all(k, fd, &in, t, &out, 5000), NULL);
+		put(o, "out_off=%lld; ", (long long)out);
+	} else {
+		put_rc(o, "across the end", xfer_all(k, fd, &in, t, NULL, 5000), NULL);
+	}
+	put(o, "in_off=%lld; ", (long long)in);
+	put_rc(o, "at the end", xfer1(k, fd, &in, t, NULL, 5000), NULL);
+	put_contents(o, t);
+	close(t);
+}
+
+static void op_copy_file_range(const char *path, int fd, struct out *o)
+{
+	xfer_to_file(XFER_COPY, fd, o);
+}
+
+static void op_sendfile64(const char *path, int fd, struct out *o)
+{
+	xfer_to_file(XFER_SENDFILE, fd, o);
+}
+
+/* splice and sendfile64 into a pipe, less than it holds each time, then
+ * read back */
+static void xfer_to_pipe(enum xfer k, int fd, struct out *o)
+{
+	static char buf[40000];
+	off64_t in = 4321;
+	int p[2];
+	ssize_t r;
+
+	if (pipe(p) != 0) {
+		put(o, "pipe: %s", en(errno));
+		return;
+	}
+	r = xfer_all(k, fd, &in, p[1], NULL, sizeof(buf));
+	put(o, "at in_off=%zd in_off=%lld; ", r, (long long)in);
+	put_rc(o, "pipe gives", r > 0 ? read_n(p[0], buf, (size_t)r) : -1, buf);
+	put_pos(o, "pos", fd);
+	lseek(fd, 99999, SEEK_SET);
+	r = xfer_all(k, fd, NULL, p[1], NULL, 30000);
+	put(o, "at the offset=%zd; ", r);
+	put_rc(o, "pipe gives", r > 0 ? read_n(p[0], buf, (size_t)r) : -1, buf);
+	put_pos(o, "pos", fd);
+	in = fd_size(fd) - 10;
+	put_rc(o, "across the end", xfer_all(k, fd, &in, p[1], NULL, 30000), NULL);
+	put_rc(o, "pipe gives", read_n(p[0], buf, 10), buf);
+	put_rc(o, "at the end", xfer1(k, fd, &in, p[1], NULL, 30000), NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void op_splice(const char *path, int fd, struct out *o)
+{
+	xfer_to_pipe(XFER_SPLICE, fd, o);
+}
+
+static void op_sendfile64_pipe(const char *path, int fd, struct out *o)
+{
+	xfer_to_pipe(XFER_SENDFILE, fd, o);
+}
+
+/*
+ * A transfer into a pipe asking for more than the pipe holds (1 MiB): the
+ * kernel moves what fits and returns (a short count: the caller reads the
+ * pipe and calls again), on a blocking pipe as on a non-blocking one, and
+ * the input offset moves by what was moved.  Run in a child, so that a
+ * call that waits for a reader (there is none) is a failure, not a hang.
+ * 0 when it did, else what went wrong.
+ */
+static const char *overfill_pipe(enum xfer k, const char *path, int nonblock, int use_off,
+				 const char *want, size_t wl)
+{
+	static const char *why[] = { NULL, "failed", "returned 0 or more than the pipe holds",
+				     "the input offset moved by another amount", "wrong bytes",
+				     "set-up failed" };
+	const off64_t start = 100;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int p[2], fd = open(path, O_RDONLY), cap;
+		off64_t in = start, now;
+		ssize_t r;
+		char *got;
+
+		alarm(10);
+		if (fd < 0 || pipe2(p, nonblock ? O_NONBLOCK : 0) != 0 ||
+		    (cap = fcntl(p[1], F_GETPIPE_SZ)) <= 0 || lseek(fd, start, SEEK_SET) != start)
+			_exit(5);
+		r = xfer1(k, fd, use_off ? &in : NULL, p[1], NULL, (size_t)1 << 20);
+		if (r < 0)
+			_exit(1);
+		if (r == 0 || r > cap)
+			_exit(2);
+		now = use_off ? in : lseek(fd, 0, SEEK_CUR);
+		if (now != start + r)
+			_exit(3);
+		got = malloc((size_t)r);
+		if (!got || read_n(p[0], got, (size_t)r) != r || (size_t)(start + r) > wl ||
+		    memcmp(got, want + start, (size_t)r))
+			_exit(4);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return "fork failed";
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGALRM ? "blocked (killed after 10 s)" : "crashed";
+	return WEXITSTATUS(status) < 6 ? why[WEXITSTATUS(status)] : "exec?";
+}
+
+static void overfill_checks(const char *m, const char *l)
+{
+	size_t wl;
+	char *want = slurp(l, &wl), name[128];
+
+	for (int k = XFER_SPLICE; k <= XFER_SENDFILE; k++) {
+		for (int nb = 0; nb < 2; nb++) {
+			for (int use_off = 0; use_off < 2; use_off++) {
+				const char *loc = overfill_pipe((enum xfer)k, l, nb, use_off, want, wl);
+				const char *mnt = overfill_pipe((enum xfer)k, m, nb, use_off, want, wl);
+
+				snprintf(name, sizeof(name), "%s of 1 MiB into a %s pipe, %s",
+					 k == XFER_SPLICE ? "splice" : "sendfile64",
+					 nb ? "non-blocking" : "blocking",
+					 use_off ? "at an offset given" : "at the offset");
+				CHECK(name, !mnt && !loc, "%s (local copy: %s)", mnt ? mnt : "ok",
+				       loc ? loc : "ok");
+			}
+		}
+	}
+	free(want);
+}
+
+static void io_checks(const char *m, const char *l)
+{
+	char *newp;
+
+	group = "io";
+	same_fd("__open_2, __openat_2 (runtime flags)", op_open_2, m, l);
+	same_fd("__pread_chk (runtime size)", op_pread_chk, m, l);
+	same_fd("readv", op_readv, m, l);
+	same_fd("preadv, preadv64, preadv2, preadv64v2", op_preadv, m, l);
+	same_fd("lseek64 SEEK_SET/CUR/END/DATA/HOLE", op_lseek64, m, l);
+	same_fd("dup3 O_CLOEXEC: the flag, a shared offset", op_dup3, m, l);
+	same_fd("fcntl F_DUPFD/F_DUPFD_CLOEXEC/F_GETFD/F_SETFD", op_fcntl_dup, m, l);
+	same_fd("copy_file_range into a local file", op_copy_file_range, m, l);
+	same_fd("sendfile64 into a local file", op_sendfile64, m, l);
+	same_fd("splice into a pipe", op_splice, m, l);
+	same_fd("sendfile64 into a pipe", op_sendfile64_pipe, m, l);
+	overfill_checks(m, l);
+	/* the mounts of test_programs.sh are read-only */
+	EXPECT("creat of the mounted file is EROFS", creat(m, 0644), EROFS);
+	EXPECT("creat64 of the mounted file is EROFS", creat64(m, 0644), EROFS);
+	if (asprintf(&newp, "%s.new", m) < 0)
+		abort();
+	EXPECT("creat of a new mounted path is EROFS", creat(newp, 0644), EROFS);
+	EXPECT("creat64 of a new mounted path is EROFS", creat64(newp, 0644), EROFS);
+	EXPECT("no file was made", access(newp, F_OK), ENOENT);
+	free(newp);
+}
+
 /* ---------------------------------------------------------------- xstat -- */
 
 /*
@@ -1722,6 +2234,8 @@ int main(int argc, char **argv)
 		bad_checks(argv[2], argv[3], argv[4]);
 	else if (!strcmp(what, "xstat") && argc == 6)
 		xstat_checks(argv[2], argv[3], argv[4], argv[5]);
+	else if (!strcmp(what, "io") && argc == 4)
+		io_checks(argv[2], argv[3]);
 	else {
 		fprintf(stderr, "usage: see the head of tests/tools/progcheck.c\n");
 		return 2;
