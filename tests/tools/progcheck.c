@@ -6,9 +6,9 @@
  *
  *   progcheck stdio MOUNTED LOCAL           fopen/fread/fgets/getline/fscanf/
  *                                           fseek/ftell/rewind/feof, fdopen,
- *                                           freopen
- *   progcheck dir MDIR LDIR FILE NESTED     opendir/readdir/telldir/seekdir/
- *                                           rewinddir/scandir/dirfd, openat/
+ *                                           freopen, fileno_unlocked
+ *   progcheck dir MDIR LDIR FILE NESTED     opendir/readdir/readdir_r/telldir/
+ *                                           seekdir/rewinddir/scandir/dirfd, openat/
  *                                           fstatat/faccessat on a dir fd
  *   progcheck cwd MDIR LDIR FILE SUB        chdir/fchdir/getcwd, relative opens
  *   progcheck mmap MOUNTED LOCAL OFF LEN    mmap (LEN 0: the whole file)
@@ -406,6 +406,25 @@ static void op_fstat(FILE *f, struct out *o)
 	put(o, "size=%lld reg=%d", (long long)st.st_size, S_ISREG(st.st_mode));
 }
 
+/* fileno_unlocked names the stream's descriptor as fileno does (the shim
+ * gives both back for its own streams), and that descriptor is the file */
+static void op_fileno_unlocked(FILE *f, struct out *o)
+{
+	int a = fileno(f), b = fileno_unlocked(f);
+	struct stat st;
+	char buf[100];
+	ssize_t n;
+
+	put(o, "same=%d valid=%d ", a == b, b >= 0);
+	if (fstat(b, &st) != 0) {
+		put(o, "fstat: %s", en(errno));
+		return;
+	}
+	put(o, "size=%lld reg=%d ", (long long)st.st_size, S_ISREG(st.st_mode));
+	n = pread(b, buf, sizeof(buf), 10);
+	put(o, "pread=%zd %llx", n, (unsigned long long)fnv(buf, n > 0 ? (size_t)n : 0, 0));
+}
+
 typedef void (*stream_op)(FILE *, struct out *);
 
 static void same_stream(const char *name, stream_op op, const char *mounted, const char *local,
@@ -450,6 +469,7 @@ static void stdio_checks(const char *m, const char *l)
 	same_stream("unbuffered fgetc", op_unbuffered, m, l, "r");
 	same_stream("getc_unlocked", op_unlocked, m, l, "r");
 	same_stream("fstat(fileno(stream))", op_fstat, m, l, "r");
+	same_stream("fileno_unlocked(stream) is fileno, fstat of it", op_fileno_unlocked, m, l, "r");
 
 	fd = open(m, O_RDONLY);
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
@@ -598,6 +618,69 @@ static int same_ents(const struct ent *a, int na, const struct ent *b, int nb, c
 	return 1;
 }
 
+/*
+ * Entries of path by readdir_r or (use64) readdir64_r, sorted, dots
+ * dropped; -1 with errno on an error or an entry not put where asked.
+ * glibc deprecates both (readdir is safe per stream), but older programs
+ * call them still.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static int list_dir_r(const char *path, struct ent **out, int use64)
+{
+	DIR *d = opendir(path);
+	struct ent *v = NULL;
+	int n = 0, cap = 0, rc = 0;
+
+	*out = NULL;
+	if (!d)
+		return -1;
+	for (;;) {
+		struct dirent e, *r = NULL;
+		struct dirent64 e64, *r64 = NULL;
+		const char *name;
+		unsigned char type;
+
+		if (use64) {
+			rc = readdir64_r(d, &e64, &r64);
+			if (rc || !r64)
+				break;
+			if (r64 != &e64) {
+				rc = EFAULT;
+				break;
+			}
+			name = e64.d_name;
+			type = e64.d_type;
+		} else {
+			rc = readdir_r(d, &e, &r);
+			if (rc || !r)
+				break;
+			if (r != &e) {
+				rc = EFAULT;
+				break;
+			}
+			name = e.d_name;
+			type = e.d_type;
+		}
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, (size_t)cap * sizeof(*v));
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", name);
+		v[n].type = type;
+		n++;
+	}
+	closedir(d);
+	if (v)
+		qsort(v, (size_t)n, sizeof(*v), ent_cmp);
+	*out = v;
+	errno = rc;
+	return rc ? -1 : n;
+}
+#pragma GCC diagnostic pop
+
 static int txt_only(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
@@ -652,6 +735,15 @@ static void dir_checks(const char *mdir, const char *ldir, const char *file, con
 		       a, b);
 		free(md);
 		free(ld);
+	}
+	for (int use64 = 0; use64 < 2; use64++) {
+		struct ent *re;
+		int rn = list_dir_r(mdir, &re, use64);
+
+		CHECK(use64 ? "readdir64_r names and types" : "readdir_r names and types",
+		       rn >= 0 && same_ents(re, rn, le, ln, why, sizeof(why), 1), "%s",
+		       rn < 0 ? en(errno) : why);
+		free(re);
 	}
 
 	/* telldir/seekdir/rewinddir */
