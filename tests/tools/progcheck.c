@@ -12,8 +12,9 @@
  *                                           fstatat/faccessat on a dir fd
  *   progcheck cwd MDIR LDIR FILE SUB        chdir/fchdir/getcwd, relative opens
  *   progcheck mmap MOUNTED LOCAL OFF LEN    mmap (LEN 0: the whole file)
- *   progcheck exec MOUNTED LOCAL            posix_spawn/system/popen/execve
- *                                           with a rebuilt environment
+ *   progcheck exec MOUNTED LOCAL            posix_spawn(p)/system/popen/execve/
+ *                                           fexecve/execle/execlp/execveat with
+ *                                           a rebuilt environment
  *   progcheck raw MDIR LDIR FILE            syscall(SYS_getdents64/SYS_statx)
  *   progcheck bad MDIR FILE LDIR            unsupported calls: a clear errno
  *   progcheck basic MOUNTED LOCAL MDIR      open/read/pread/fgets/getcwd with
@@ -1165,10 +1166,61 @@ static void mmap_checks(const char *m, const char *l, long long off, long long l
 static char *env_min[] = { "PATH=/usr/bin:/bin", NULL };
 static char *env_empty[] = { NULL };
 
-/* Runs argv (execve of argv0 path) with envp, stdin from in_fd (-1: none);
- * returns its stdout. */
-static char *run_child(const char *path, char *const argv[], char *const envp[], int in_fd,
-		       size_t *len, int *status)
+/*
+ * How a forked child starts its program.  EXEC_EXECVE runs path with argv
+ * and envp; the others run "cat MOUNTED" with an empty environment, each
+ * through another member of the exec family.
+ */
+enum exec_how {
+	EXEC_EXECVE,
+	EXEC_FEXECVE,		/* fexecve(open("/bin/cat")) */
+	EXEC_EXECLE,
+	EXEC_EXECLP,		/* after clearenv(): execlp passes environ */
+	EXEC_EXECVEAT,		/* execveat(fd of /bin, "cat") */
+	EXEC_EXECVEAT_EMPTY,	/* execveat(fd of /bin/cat, "", AT_EMPTY_PATH) */
+};
+
+struct exec_req {
+	enum exec_how how;
+	const char *path;	/* EXEC_EXECVE: path, argv, envp; else the file */
+	char *const *argv;
+	char *const *envp;
+};
+
+static void exec_as(const struct exec_req *r)
+{
+	char *cat_argv[] = { "cat", (char *)r->path, NULL };
+	int fd;
+
+	switch (r->how) {
+	case EXEC_EXECVE:
+		execve(r->path, r->argv, r->envp);
+		break;
+	case EXEC_FEXECVE:
+		fd = open("/bin/cat", O_RDONLY);
+		fexecve(fd, cat_argv, env_empty);
+		break;
+	case EXEC_EXECLE:
+		execle("/bin/cat", "cat", r->path, (char *)NULL, env_empty);
+		break;
+	case EXEC_EXECLP:
+		clearenv();
+		execlp("cat", "cat", r->path, (char *)NULL);
+		break;
+	case EXEC_EXECVEAT:
+		fd = open("/bin", O_RDONLY | O_DIRECTORY);
+		execveat(fd, "cat", cat_argv, env_empty, 0);
+		break;
+	case EXEC_EXECVEAT_EMPTY:
+		fd = open("/bin/cat", O_RDONLY);
+		execveat(fd, "", cat_argv, env_empty, AT_EMPTY_PATH);
+		break;
+	}
+}
+
+/* Runs r in a forked child, stdin from in_fd (-1: none); returns its
+ * stdout. */
+static char *run_exec(const struct exec_req *r, int in_fd, size_t *len, int *status)
 {
 	int pfd[2];
 	pid_t pid;
@@ -1186,7 +1238,7 @@ static char *run_child(const char *path, char *const argv[], char *const envp[],
 			if (in_fd != 0)
 				close(in_fd);
 		}
-		execve(path, argv, envp);
+		exec_as(r);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -1196,6 +1248,16 @@ static char *run_child(const char *path, char *const argv[], char *const envp[],
 	return out;
 }
 
+/* Runs argv (execve of path) with envp, stdin from in_fd (-1: none);
+ * returns its stdout. */
+static char *run_child(const char *path, char *const argv[], char *const envp[], int in_fd,
+		       size_t *len, int *status)
+{
+	struct exec_req r = { EXEC_EXECVE, path, argv, envp };
+
+	return run_exec(&r, in_fd, len, status);
+}
+
 static void same_out(const char *name, char *got, size_t gl, const char *want, size_t wl, int st)
 {
 	CHECK(name, got && gl == wl && !memcmp(got, want, wl) && st == 0,
@@ -1203,8 +1265,14 @@ static void same_out(const char *name, char *got, size_t gl, const char *want, s
 	free(got);
 }
 
+enum spawn_how {
+	SPAWN_PATH,		/* posix_spawn("/bin/cat", "cat MOUNTED") */
+	SPAWN_ADDOPEN,		/* the same, stdin by posix_spawn_file_actions_addopen */
+	SPAWN_SEARCH,		/* posix_spawnp("cat", "cat MOUNTED") */
+};
+
 static void spawn_cat(const char *name, const char *m, char *const envp[], const char *want,
-		      size_t wl, int use_addopen)
+		      size_t wl, enum spawn_how how)
 {
 	int pfd[2], status = -1, rc;
 	pid_t pid;
@@ -1218,9 +1286,13 @@ static void spawn_cat(const char *name, const char *m, char *const envp[], const
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	if (use_addopen)
+	if (how == SPAWN_ADDOPEN)
 		posix_spawn_file_actions_addopen(&fa, 0, m, O_RDONLY, 0);
-	rc = posix_spawn(&pid, "/bin/cat", &fa, NULL, use_addopen ? argv_stdin : argv_path, envp);
+	if (how == SPAWN_SEARCH)
+		rc = posix_spawnp(&pid, "cat", &fa, NULL, argv_path, envp);
+	else
+		rc = posix_spawn(&pid, "/bin/cat", &fa, NULL,
+				 how == SPAWN_ADDOPEN ? argv_stdin : argv_path, envp);
 	close(pfd[1]);
 	if (rc == 0) {
 		got = drain(pfd[0], &gl);
@@ -1242,12 +1314,35 @@ static void exec_checks(const char *m, const char *l)
 	int status = -1, fd;
 
 	group = "exec";
-	spawn_cat("posix_spawn cat, env PATH only", m, env_min, want, wl, 0);
-	spawn_cat("posix_spawn cat, empty env", m, env_empty, want, wl, 0);
-	spawn_cat("posix_spawn cat, inherited env", m, environ, want, wl, 0);
-	spawn_cat("posix_spawn_file_actions_addopen of a mounted path", m, environ, want, wl, 1);
+	spawn_cat("posix_spawn cat, env PATH only", m, env_min, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn cat, empty env", m, env_empty, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn cat, inherited env", m, environ, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn_file_actions_addopen of a mounted path", m, environ, want, wl,
+		  SPAWN_ADDOPEN);
+	spawn_cat("posix_spawnp cat, empty env", m, env_empty, want, wl, SPAWN_SEARCH);
 	got = run_child("/bin/cat", cat_argv, env_min, -1, &gl, &status);
 	same_out("fork+execve cat, env PATH only", got, gl, want, wl, status);
+	/* the rest of the family, each with an empty environment: the shim
+	 * puts LD_PRELOAD and the mounts back */
+	{
+		static const struct {
+			enum exec_how how;
+			const char *name;
+		} family[] = {
+			{ EXEC_FEXECVE, "fexecve(open(\"/bin/cat\")) cat, empty env" },
+			{ EXEC_EXECLE, "execle cat, empty env" },
+			{ EXEC_EXECLP, "execlp cat after clearenv" },
+			{ EXEC_EXECVEAT, "execveat(fd of /bin, \"cat\"), empty env" },
+			{ EXEC_EXECVEAT_EMPTY, "execveat(fd of /bin/cat, AT_EMPTY_PATH), empty env" },
+		};
+
+		for (size_t i = 0; i < sizeof(family) / sizeof(family[0]); i++) {
+			struct exec_req r = { family[i].how, m, NULL, NULL };
+
+			got = run_exec(&r, -1, &gl, &status);
+			same_out(family[i].name, got, gl, want, wl, status);
+		}
+	}
 	snprintf(shcmd, sizeof(shcmd), "cat '%s'", m);
 	{
 		char *sh_argv[] = { "sh", "-c", shcmd, NULL };
