@@ -8,8 +8,15 @@
  * yet written is refused with EXDEV (copy_file_range) or EINVAL (the
  * others), on which cp, shutil and friends fall back to write, which
  * stages it.  Staged files are real files: the kernel copies those.
+ *
+ * Into a pipe, the kernel moves what fits and returns: a program that
+ * splices 1 MiB into a pipe it reads itself next gets 64 KiB, not a wait
+ * for a reader that never comes.  Whatever the destination, the input
+ * offset moves by what was written, not by what was read.
  */
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "shim/wrap.h"
 
@@ -32,6 +39,35 @@ static ssize_t write_all(int fd, const char *buf, size_t n, off64_t *out_off)
 			*out_off += w;
 	}
 	return (ssize_t)done;
+}
+
+/*
+ * What pipe fd takes now without waiting for its reader: all of it when
+ * it is empty; else one page, which a pipe not yet full takes at once (its
+ * free bytes are unknown: the kernel fills it by pages).  count itself
+ * when fd is not a pipe.
+ */
+static size_t pipe_room(int fd, size_t count)
+{
+	int err = errno, cap = REAL(fcntl)(fd, F_GETPIPE_SZ), queued = 0;
+	size_t room;
+
+	errno = err;	/* not a pipe is no failure of the caller's */
+	if (cap <= 0)
+		return count;
+	if (ioctl(fd, FIONREAD, &queued) != 0)
+		queued = 1;
+	room = queued ? (size_t)sysconf(_SC_PAGESIZE) : (size_t)cap;
+	return count < room ? count : room;
+}
+
+/* Bytes read from the input but not written: they are to be read again. */
+static void unread(int in_fd, off64_t *in_off, ssize_t n)
+{
+	if (in_off)
+		*in_off -= n;
+	else
+		REAL(lseek64)(in_fd, -(off64_t)n, SEEK_CUR);
 }
 
 /*
@@ -62,6 +98,8 @@ static ssize_t copy_out(struct vfile *vf, int in_fd, off64_t *in_off, int out_fd
 		if (in_off)
 			*in_off += n;
 		rc = write_all(out_fd, buf, (size_t)n, out_off);
+		if (rc < n)
+			unread(in_fd, in_off, n - (rc > 0 ? rc : 0));
 		if (rc < 0)
 			break;
 		done += (size_t)rc;
@@ -93,7 +131,7 @@ static ssize_t copy_from(int in_fd, off64_t *in_off, int out_fd, off64_t *out_of
 	if (out)
 		rc = -out_mounted_errno;
 	else if (in)
-		rc = copy_out(in, in_fd, in_off, out_fd, out_off, count);
+		rc = copy_out(in, in_fd, in_off, out_fd, out_off, pipe_room(out_fd, count));
 	vfile_put(in);
 	vfile_put(out);
 	guard_leave();

@@ -6,19 +6,29 @@
  *
  *   progcheck stdio MOUNTED LOCAL           fopen/fread/fgets/getline/fscanf/
  *                                           fseek/ftell/rewind/feof, fdopen,
- *                                           freopen
- *   progcheck dir MDIR LDIR FILE NESTED     opendir/readdir/telldir/seekdir/
- *                                           rewinddir/scandir/dirfd, openat/
+ *                                           freopen, fileno_unlocked
+ *   progcheck dir MDIR LDIR FILE NESTED     opendir/readdir/readdir_r/telldir/
+ *                                           seekdir/rewinddir/scandir/dirfd, openat/
  *                                           fstatat/faccessat on a dir fd
  *   progcheck cwd MDIR LDIR FILE SUB        chdir/fchdir/getcwd, relative opens
  *   progcheck mmap MOUNTED LOCAL OFF LEN    mmap (LEN 0: the whole file)
- *   progcheck exec MOUNTED LOCAL            posix_spawn/system/popen/execve
- *                                           with a rebuilt environment
+ *   progcheck exec MOUNTED LOCAL            posix_spawn(p)/system/popen/execve/
+ *                                           fexecve/execle/execlp/execveat with
+ *                                           a rebuilt environment
  *   progcheck raw MDIR LDIR FILE            syscall(SYS_getdents64/SYS_statx)
  *   progcheck bad MDIR FILE LDIR            unsupported calls: a clear errno
  *   progcheck basic MOUNTED LOCAL MDIR      open/read/pread/fgets/getcwd with
  *                                           sizes and flags known only at run
  *                                           time (the fortified _chk/_2 calls)
+ *   progcheck xstat MDIR LDIR FILE SUB      the stat ABI of binaries built
+ *                                           before glibc 2.33 (__xstat,
+ *                                           __lxstat, __fxstat, __fxstatat and
+ *                                           their 64 forms), stat64/lstat64/
+ *                                           fstat64/fstatat64
+ *   progcheck io MOUNTED LOCAL              __open_2/__openat_2/__pread_chk,
+ *                                           creat/creat64, readv/preadv*,
+ *                                           lseek64, dup3/fcntl duplicates,
+ *                                           copy_file_range/splice/sendfile64
  *
  * FILE, NESTED and SUB are relative to MDIR (and LDIR): a file, a file two
  * levels down, a subdirectory.  The Makefile builds this plainly (calls
@@ -42,10 +52,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -395,6 +407,25 @@ static void op_fstat(FILE *f, struct out *o)
 	put(o, "size=%lld reg=%d", (long long)st.st_size, S_ISREG(st.st_mode));
 }
 
+/* fileno_unlocked names the stream's descriptor as fileno does (the shim
+ * gives both back for its own streams), and that descriptor is the file */
+static void op_fileno_unlocked(FILE *f, struct out *o)
+{
+	int a = fileno(f), b = fileno_unlocked(f);
+	struct stat st;
+	char buf[100];
+	ssize_t n;
+
+	put(o, "same=%d valid=%d ", a == b, b >= 0);
+	if (fstat(b, &st) != 0) {
+		put(o, "fstat: %s", en(errno));
+		return;
+	}
+	put(o, "size=%lld reg=%d ", (long long)st.st_size, S_ISREG(st.st_mode));
+	n = pread(b, buf, sizeof(buf), 10);
+	put(o, "pread=%zd %llx", n, (unsigned long long)fnv(buf, n > 0 ? (size_t)n : 0, 0));
+}
+
 typedef void (*stream_op)(FILE *, struct out *);
 
 static void same_stream(const char *name, stream_op op, const char *mounted, const char *local,
@@ -439,6 +470,7 @@ static void stdio_checks(const char *m, const char *l)
 	same_stream("unbuffered fgetc", op_unbuffered, m, l, "r");
 	same_stream("getc_unlocked", op_unlocked, m, l, "r");
 	same_stream("fstat(fileno(stream))", op_fstat, m, l, "r");
+	same_stream("fileno_unlocked(stream) is fileno, fstat of it", op_fileno_unlocked, m, l, "r");
 
 	fd = open(m, O_RDONLY);
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
@@ -587,6 +619,69 @@ static int same_ents(const struct ent *a, int na, const struct ent *b, int nb, c
 	return 1;
 }
 
+/*
+ * Entries of path by readdir_r or (use64) readdir64_r, sorted, dots
+ * dropped; -1 with errno on an error or an entry not put where asked.
+ * glibc deprecates both (readdir is safe per stream), but older programs
+ * call them still.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static int list_dir_r(const char *path, struct ent **out, int use64)
+{
+	DIR *d = opendir(path);
+	struct ent *v = NULL;
+	int n = 0, cap = 0, rc = 0;
+
+	*out = NULL;
+	if (!d)
+		return -1;
+	for (;;) {
+		struct dirent e, *r = NULL;
+		struct dirent64 e64, *r64 = NULL;
+		const char *name;
+		unsigned char type;
+
+		if (use64) {
+			rc = readdir64_r(d, &e64, &r64);
+			if (rc || !r64)
+				break;
+			if (r64 != &e64) {
+				rc = EFAULT;
+				break;
+			}
+			name = e64.d_name;
+			type = e64.d_type;
+		} else {
+			rc = readdir_r(d, &e, &r);
+			if (rc || !r)
+				break;
+			if (r != &e) {
+				rc = EFAULT;
+				break;
+			}
+			name = e.d_name;
+			type = e.d_type;
+		}
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, (size_t)cap * sizeof(*v));
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", name);
+		v[n].type = type;
+		n++;
+	}
+	closedir(d);
+	if (v)
+		qsort(v, (size_t)n, sizeof(*v), ent_cmp);
+	*out = v;
+	errno = rc;
+	return rc ? -1 : n;
+}
+#pragma GCC diagnostic pop
+
 static int txt_only(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
@@ -641,6 +736,15 @@ static void dir_checks(const char *mdir, const char *ldir, const char *file, con
 		       a, b);
 		free(md);
 		free(ld);
+	}
+	for (int use64 = 0; use64 < 2; use64++) {
+		struct ent *re;
+		int rn = list_dir_r(mdir, &re, use64);
+
+		CHECK(use64 ? "readdir64_r names and types" : "readdir_r names and types",
+		       rn >= 0 && same_ents(re, rn, le, ln, why, sizeof(why), 1), "%s",
+		       rn < 0 ? en(errno) : why);
+		free(re);
 	}
 
 	/* telldir/seekdir/rewinddir */
@@ -1062,10 +1166,61 @@ static void mmap_checks(const char *m, const char *l, long long off, long long l
 static char *env_min[] = { "PATH=/usr/bin:/bin", NULL };
 static char *env_empty[] = { NULL };
 
-/* Runs argv (execve of argv0 path) with envp, stdin from in_fd (-1: none);
- * returns its stdout. */
-static char *run_child(const char *path, char *const argv[], char *const envp[], int in_fd,
-		       size_t *len, int *status)
+/*
+ * How a forked child starts its program.  EXEC_EXECVE runs path with argv
+ * and envp; the others run "cat MOUNTED" with an empty environment, each
+ * through another member of the exec family.
+ */
+enum exec_how {
+	EXEC_EXECVE,
+	EXEC_FEXECVE,		/* fexecve(open("/bin/cat")) */
+	EXEC_EXECLE,
+	EXEC_EXECLP,		/* after clearenv(): execlp passes environ */
+	EXEC_EXECVEAT,		/* execveat(fd of /bin, "cat") */
+	EXEC_EXECVEAT_EMPTY,	/* execveat(fd of /bin/cat, "", AT_EMPTY_PATH) */
+};
+
+struct exec_req {
+	enum exec_how how;
+	const char *path;	/* EXEC_EXECVE: path, argv, envp; else the file */
+	char *const *argv;
+	char *const *envp;
+};
+
+static void exec_as(const struct exec_req *r)
+{
+	char *cat_argv[] = { "cat", (char *)r->path, NULL };
+	int fd;
+
+	switch (r->how) {
+	case EXEC_EXECVE:
+		execve(r->path, r->argv, r->envp);
+		break;
+	case EXEC_FEXECVE:
+		fd = open("/bin/cat", O_RDONLY);
+		fexecve(fd, cat_argv, env_empty);
+		break;
+	case EXEC_EXECLE:
+		execle("/bin/cat", "cat", r->path, (char *)NULL, env_empty);
+		break;
+	case EXEC_EXECLP:
+		clearenv();
+		execlp("cat", "cat", r->path, (char *)NULL);
+		break;
+	case EXEC_EXECVEAT:
+		fd = open("/bin", O_RDONLY | O_DIRECTORY);
+		execveat(fd, "cat", cat_argv, env_empty, 0);
+		break;
+	case EXEC_EXECVEAT_EMPTY:
+		fd = open("/bin/cat", O_RDONLY);
+		execveat(fd, "", cat_argv, env_empty, AT_EMPTY_PATH);
+		break;
+	}
+}
+
+/* Runs r in a forked child, stdin from in_fd (-1: none); returns its
+ * stdout. */
+static char *run_exec(const struct exec_req *r, int in_fd, size_t *len, int *status)
 {
 	int pfd[2];
 	pid_t pid;
@@ -1083,7 +1238,7 @@ static char *run_child(const char *path, char *const argv[], char *const envp[],
 			if (in_fd != 0)
 				close(in_fd);
 		}
-		execve(path, argv, envp);
+		exec_as(r);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -1093,6 +1248,16 @@ static char *run_child(const char *path, char *const argv[], char *const envp[],
 	return out;
 }
 
+/* Runs argv (execve of path) with envp, stdin from in_fd (-1: none);
+ * returns its stdout. */
+static char *run_child(const char *path, char *const argv[], char *const envp[], int in_fd,
+		       size_t *len, int *status)
+{
+	struct exec_req r = { EXEC_EXECVE, path, argv, envp };
+
+	return run_exec(&r, in_fd, len, status);
+}
+
 static void same_out(const char *name, char *got, size_t gl, const char *want, size_t wl, int st)
 {
 	CHECK(name, got && gl == wl && !memcmp(got, want, wl) && st == 0,
@@ -1100,8 +1265,14 @@ static void same_out(const char *name, char *got, size_t gl, const char *want, s
 	free(got);
 }
 
+enum spawn_how {
+	SPAWN_PATH,		/* posix_spawn("/bin/cat", "cat MOUNTED") */
+	SPAWN_ADDOPEN,		/* the same, stdin by posix_spawn_file_actions_addopen */
+	SPAWN_SEARCH,		/* posix_spawnp("cat", "cat MOUNTED") */
+};
+
 static void spawn_cat(const char *name, const char *m, char *const envp[], const char *want,
-		      size_t wl, int use_addopen)
+		      size_t wl, enum spawn_how how)
 {
 	int pfd[2], status = -1, rc;
 	pid_t pid;
@@ -1115,9 +1286,13 @@ static void spawn_cat(const char *name, const char *m, char *const envp[], const
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	if (use_addopen)
+	if (how == SPAWN_ADDOPEN)
 		posix_spawn_file_actions_addopen(&fa, 0, m, O_RDONLY, 0);
-	rc = posix_spawn(&pid, "/bin/cat", &fa, NULL, use_addopen ? argv_stdin : argv_path, envp);
+	if (how == SPAWN_SEARCH)
+		rc = posix_spawnp(&pid, "cat", &fa, NULL, argv_path, envp);
+	else
+		rc = posix_spawn(&pid, "/bin/cat", &fa, NULL,
+				 how == SPAWN_ADDOPEN ? argv_stdin : argv_path, envp);
 	close(pfd[1]);
 	if (rc == 0) {
 		got = drain(pfd[0], &gl);
@@ -1139,12 +1314,35 @@ static void exec_checks(const char *m, const char *l)
 	int status = -1, fd;
 
 	group = "exec";
-	spawn_cat("posix_spawn cat, env PATH only", m, env_min, want, wl, 0);
-	spawn_cat("posix_spawn cat, empty env", m, env_empty, want, wl, 0);
-	spawn_cat("posix_spawn cat, inherited env", m, environ, want, wl, 0);
-	spawn_cat("posix_spawn_file_actions_addopen of a mounted path", m, environ, want, wl, 1);
+	spawn_cat("posix_spawn cat, env PATH only", m, env_min, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn cat, empty env", m, env_empty, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn cat, inherited env", m, environ, want, wl, SPAWN_PATH);
+	spawn_cat("posix_spawn_file_actions_addopen of a mounted path", m, environ, want, wl,
+		  SPAWN_ADDOPEN);
+	spawn_cat("posix_spawnp cat, empty env", m, env_empty, want, wl, SPAWN_SEARCH);
 	got = run_child("/bin/cat", cat_argv, env_min, -1, &gl, &status);
 	same_out("fork+execve cat, env PATH only", got, gl, want, wl, status);
+	/* the rest of the family, each with an empty environment: the shim
+	 * puts LD_PRELOAD and the mounts back */
+	{
+		static const struct {
+			enum exec_how how;
+			const char *name;
+		} family[] = {
+			{ EXEC_FEXECVE, "fexecve(open(\"/bin/cat\")) cat, empty env" },
+			{ EXEC_EXECLE, "execle cat, empty env" },
+			{ EXEC_EXECLP, "execlp cat after clearenv" },
+			{ EXEC_EXECVEAT, "execveat(fd of /bin, \"cat\"), empty env" },
+			{ EXEC_EXECVEAT_EMPTY, "execveat(fd of /bin/cat, AT_EMPTY_PATH), empty env" },
+		};
+
+		for (size_t i = 0; i < sizeof(family) / sizeof(family[0]); i++) {
+			struct exec_req r = { family[i].how, m, NULL, NULL };
+
+			got = run_exec(&r, -1, &gl, &status);
+			same_out(family[i].name, got, gl, want, wl, status);
+		}
+	}
 	snprintf(shcmd, sizeof(shcmd), "cat '%s'", m);
 	{
 		char *sh_argv[] = { "sh", "-c", shcmd, NULL };
@@ -1529,6 +1727,678 @@ static void basic_checks(const char *m, const char *l, const char *mdir)
 	free(want);
 }
 
+/* ------------------------------------------------------------------- io -- */
+
+/*
+ * The fortified entry points with 32-bit offsets: a plain build links
+ * none of them, and a fortified one with _FILE_OFFSET_BITS=64 the 64 forms
+ * (its headers even redirect __open_2 to __open64_2), so they are bound
+ * here by their exact symbol names.
+ */
+extern int open_2_sym(const char *path, int flags) __asm__("__open_2");
+extern int openat_2_sym(int dirfd, const char *path, int flags) __asm__("__openat_2");
+extern ssize_t pread_chk_sym(int fd, void *buf, size_t len, long off, size_t buflen)
+	__asm__("__pread_chk");
+
+/* A call's result: the count (and the hash of the bytes at buf), or the
+ * errno. */
+static void put_rc(struct out *o, const char *what, ssize_t r, const void *buf)
+{
+	if (r < 0)
+		put(o, "%s: %s; ", what, en(errno));
+	else if (buf)
+		put(o, "%s=%zd %llx; ", what, r, (unsigned long long)fnv(buf, (size_t)r, 0));
+	else
+		put(o, "%s=%zd; ", what, r);
+}
+
+static void put_pos(struct out *o, const char *what, int fd)
+{
+	put(o, "%s=%lld; ", what, (long long)lseek(fd, 0, SEEK_CUR));
+}
+
+static off_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+/* Exactly n bytes from fd (a pipe gives them in pieces), or fewer at EOF. */
+static ssize_t read_n(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return got ? (ssize_t)got : r;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* An unlinked local file to copy into. */
+static int tmp_fd(void)
+{
+	char path[] = "/tmp/cloudshim-progcheck-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* What the file fd holds: its size and hash. */
+static void put_contents(struct out *o, int fd)
+{
+	size_t n;
+	char *all;
+
+	lseek(fd, 0, SEEK_SET);
+	all = drain(fd, &n);
+	put(o, "contents=%zu %llx; ", all ? n : 0, (unsigned long long)fnv(all, all ? n : 0, 0));
+	free(all);
+}
+
+typedef void (*fd_op)(const char *path, int fd, struct out *o);
+
+/* op on the mounted file, then on the local copy, each on a descriptor of
+ * its own (opened read-only): the same text. */
+static void same_fd(const char *name, fd_op op, const char *m, const char *l)
+{
+	struct out a = { .n = 0 }, b = { .n = 0 };
+	struct out *outs[] = { &a, &b };
+	const char *paths[] = { m, l };
+
+	for (int i = 0; i < 2; i++) {
+		int fd = open(paths[i], O_RDONLY);
+
+		if (fd < 0) {
+			put(outs[i], "open: %s", en(errno));
+			continue;
+		}
+		op(paths[i], fd, outs[i]);
+		close(fd);
+	}
+	a.s[a.n] = b.s[b.n] = 0;
+	CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+}
+
+static volatile size_t io_n = 5000;	/* not constants, as in basic */
+static volatile int io_bad_count = -1;
+
+static void op_open_2(const char *path, int fd, struct out *o)
+{
+	char buf[8192], *dir = strdup(path), *base = strrchr(dir, '/');
+	int f, dfd;
+
+	*base++ = 0;
+	f = open_2_sym(path, rdonly);
+	put_rc(o, "__open_2+read", f < 0 ? -1 : read(f, buf, io_n), buf);
+	if (f >= 0) {
+		put(o, "size=%lld; ", (long long)fd_size(f));
+		close(f);
+	}
+	f = openat_2_sym(AT_FDCWD, path, rdonly);
+	put_rc(o, "__openat_2(AT_FDCWD)+read", f < 0 ? -1 : read(f, buf, io_n), buf);
+	if (f >= 0)
+		close(f);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	f = dfd < 0 ? -1 : openat_2_sym(dfd, base, rdonly);
+	put_rc(o, "__openat_2(dirfd, name)+pread", f < 0 ? -1 : pread(f, buf, io_n, 777), buf);
+	if (f >= 0)
+		close(f);
+	f = dfd < 0 ? -1 : openat_2_sym(dfd, "no-such-object", rdonly);
+	put_rc(o, "__openat_2(dirfd, missing)", f, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	f = open_2_sym(path, rdonly | O_DIRECTORY);
+	put_rc(o, "__open_2(O_DIRECTORY)", f, NULL);
+	if (f >= 0)
+		close(f);
+	free(dir);
+}
+
+static void op_pread_chk(const char *path, int fd, struct out *o)
+{
+	char buf[8192];
+	off_t size = fd_size(fd), offs[] = { 0, 9999, size - 100, size, size + 5, -1 };
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		put_rc(o, "__pread_chk", pread_chk_sym(fd, buf, io_n, offs[i], sizeof(buf)), buf);
+	put_pos(o, "pos", fd);
+}
+
+/* readv to the end, in pieces of 1 + 0 + 4095 + 70000 bytes */
+static void op_readv(const char *path, int fd, struct out *o)
+{
+	static char a[1], c[4095], d[70000];
+	struct iovec iov[] = { { a, 1 }, { NULL, 0 }, { c, sizeof(c) }, { d, sizeof(d) } };
+	uint64_t h = 0;
+	ssize_t r, total = 0;
+	int calls = 0, short_reads = 0;
+
+	while ((r = readv(fd, iov, 4)) > 0) {
+		ssize_t left = r;
+
+		for (int i = 0; i < 4 && left > 0; i++) {
+			size_t k = (size_t)left < iov[i].iov_len ? (size_t)left : iov[i].iov_len;
+
+			h = fnv(iov[i].iov_base, k, h);
+			left -= (ssize_t)k;
+		}
+		total += r;
+		calls++;
+		short_reads += r < (ssize_t)(1 + 4095 + 70000);
+	}
+	put(o, "readv: total=%zd calls=%d short=%d h=%llx last=%zd; ", total, calls, short_reads,
+	    (unsigned long long)h, r);
+	put_pos(o, "pos", fd);
+	put_rc(o, "readv at EOF", readv(fd, iov, 4), NULL);
+	lseek(fd, 100, SEEK_SET);
+	put_rc(o, "readv of 0 iovecs", readv(fd, iov, 0), NULL);
+	put_rc(o, "readv of -1 iovecs", readv(fd, iov, io_bad_count), NULL);
+	put_rc(o, "readv after lseek", readv(fd, iov + 2, 1), c);
+	put_pos(o, "pos", fd);
+}
+
+/* preadv, preadv64, preadv2, preadv64v2: at offsets, and (v2) at -1 */
+static void op_preadv(const char *path, int fd, struct out *o)
+{
+	static char a[7], b[5000];
+	struct iovec iov[] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	off_t size = fd_size(fd), offs[] = { 0, 12345, size - 50, size, size + 1 };
+	char both[sizeof(a) + sizeof(b)];
+	ssize_t r;
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		r = preadv(fd, iov, 2, offs[i]);
+		memcpy(both, a, sizeof(a));
+		memcpy(both + sizeof(a), b, sizeof(b));
+		put_rc(o, "preadv", r, r > 0 ? both : NULL);
+		r = preadv64(fd, iov, 2, offs[i]);
+		memcpy(both, a, sizeof(a));
+		memcpy(both + sizeof(a), b, sizeof(b));
+		put_rc(o, "preadv64", r, r > 0 ? both : NULL);
+	}
+	put_rc(o, "preadv at -1", preadv(fd, iov, 2, -1), NULL);
+	put_rc(o, "preadv64 at -2", preadv64(fd, iov, 2, -2), NULL);
+	put_pos(o, "pos after preadv", fd);
+	/* v2: -1 is the current offset, which moves; any other leaves it */
+	lseek(fd, 1000, SEEK_SET);
+	put_rc(o, "preadv2 at -1", preadv2(fd, iov + 1, 1, -1, 0), b);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv2 at 50", preadv2(fd, iov + 1, 1, 50, 0), b);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv64v2 at -1", preadv64v2(fd, iov, 1, -1, 0), a);
+	put_pos(o, "pos", fd);
+	put_rc(o, "preadv64v2 at 3", preadv64v2(fd, iov, 1, 3, 0), a);
+	put_pos(o, "pos", fd);
+}
+
+static void op_lseek64(const char *path, int fd, struct out *o)
+{
+	char buf[64];
+
+	put(o, "SET=%lld ", (long long)lseek64(fd, 1000, SEEK_SET));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "CUR-10=%lld ", (long long)lseek64(fd, -10, SEEK_CUR));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "CUR+0=%lld ", (long long)lseek64(fd, 0, SEEK_CUR));
+	put(o, "END=%lld ", (long long)lseek64(fd, 0, SEEK_END));
+	put_rc(o, "read at END", read(fd, buf, sizeof(buf)), buf);
+	put(o, "END-5=%lld ", (long long)lseek64(fd, -5, SEEK_END));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put(o, "END+100=%lld ", (long long)lseek64(fd, 100, SEEK_END));
+	put_rc(o, "read past END", read(fd, buf, sizeof(buf)), buf);
+	put(o, "big=%lld ", (long long)lseek64(fd, (off64_t)1 << 40, SEEK_SET));
+	put_rc(o, "read", read(fd, buf, sizeof(buf)), buf);
+	put_rc(o, "SET -1", lseek64(fd, -1, SEEK_SET), NULL);
+	put_rc(o, "CUR before 0", lseek64(fd, -((off64_t)1 << 41), SEEK_CUR), NULL);
+	put_rc(o, "whence 99", lseek64(fd, 0, 99), NULL);
+	put(o, "still=%lld ", (long long)lseek64(fd, 0, SEEK_CUR));
+	put(o, "DATA=%lld ", (long long)lseek64(fd, 5, SEEK_DATA));
+	put(o, "HOLE=%lld ", (long long)lseek64(fd, 5, SEEK_HOLE));
+	put_rc(o, "DATA at END", lseek64(fd, fd_size(fd), SEEK_DATA), NULL);
+}
+
+static int cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	return fl < 0 ? -1 : (fl & FD_CLOEXEC) != 0;
+}
+
+/* Reads 100 bytes on one descriptor, then where the other stands. */
+static void put_shared(struct out *o, const char *what, int reader, int other)
+{
+	char buf[100];
+
+	put_rc(o, what, read(reader, buf, sizeof(buf)), buf);
+	put_pos(o, "other's pos", other);
+}
+
+#define DUP3_TARGET 77	/* a number free in this program: no other open goes so high */
+
+static void op_dup3(const char *path, int fd, struct out *o)
+{
+	int d = dup3(fd, DUP3_TARGET, O_CLOEXEC), null_fd;
+
+	put(o, "dup3=%d cloexec=%d original's=%d; ", d, cloexec(d), cloexec(fd));
+	put_shared(o, "read dup", d, fd);
+	put_shared(o, "read original", fd, d);
+	lseek(fd, 5000, SEEK_SET);
+	put_pos(o, "dup after lseek of original", d);
+	close(d);
+	put_shared(o, "original after close(dup)", fd, fd);
+	put_rc(o, "dup3(fd, fd)", dup3(fd, fd, O_CLOEXEC), NULL);
+	put_rc(o, "dup3 bad flags", dup3(fd, DUP3_TARGET, 0x7fff0000), NULL);
+	/* onto a number open on something else: it is replaced */
+	null_fd = open("/dev/null", O_RDONLY);
+	d = null_fd < 0 ? -1 : dup3(fd, null_fd, O_CLOEXEC);
+	put(o, "dup3 onto an open fd=%d; ", d == null_fd);
+	put_shared(o, "read replaced", null_fd, fd);
+	if (null_fd >= 0)
+		close(null_fd);
+}
+
+static void op_fcntl_dup(const char *path, int fd, struct out *o)
+{
+	int a = fcntl(fd, F_DUPFD, 50);
+	int b = fcntl(fd, F_DUPFD_CLOEXEC, 60);
+	int c = fcntl(fd, F_DUPFD, 50);
+
+	put(o, "F_DUPFD>=50: %d cloexec=%d; F_DUPFD_CLOEXEC>=60: %d cloexec=%d; next: %d; ",
+	    a >= 50, cloexec(a), b >= 60, cloexec(b), c > a);
+	put_shared(o, "read F_DUPFD", a, fd);
+	put_shared(o, "read F_DUPFD_CLOEXEC", b, a);
+	put_shared(o, "read original", fd, b);
+	put(o, "F_GETFL=%#x; ", a < 0 ? -1 : fcntl(a, F_GETFL) & O_ACCMODE);
+	close(a);
+	close(b);
+	close(c);
+	put_shared(o, "original after close", fd, fd);
+	put_rc(o, "F_DUPFD -1", fcntl(fd, F_DUPFD, -1), NULL);
+	put(o, "F_SETFD=%d ", fcntl(fd, F_SETFD, FD_CLOEXEC));
+	put(o, "F_GETFD=%d ", fcntl(fd, F_GETFD));
+	put(o, "F_SETFD=%d ", fcntl(fd, F_SETFD, 0));
+	put(o, "F_GETFD=%d ", fcntl(fd, F_GETFD));
+}
+
+enum xfer { XFER_COPY, XFER_SPLICE, XFER_SENDFILE };
+
+static ssize_t xfer1(enum xfer k, int in, off64_t *in_off, int out, off64_t *out_off, size_t n)
+{
+	switch (k) {
+	case XFER_COPY:
+		return copy_file_range(in, in_off, out, out_off, n, 0);
+	case XFER_SPLICE:
+		return splice(in, in_off, out, out_off, n, 0);
+	default:
+		return sendfile64(out, in, in_off, n);
+	}
+}
+
+/* Calls it until n bytes moved, or the end: the total (or -1 if none). */
+static ssize_t xfer_all(enum xfer k, int in, off64_t *in_off, int out, off64_t *out_off, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = xfer1(k, in, in_off, out, out_off, n - done);
+
+		if (r < 0)
+			return done ? (ssize_t)done : -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+/* copy_file_range or sendfile64 into a local file: at an offset given
+ * (which moves, the descriptor's does not), at the descriptor's offset,
+ * into the destination at an offset given, and at the end. */
+static void xfer_to_file(enum xfer k, int fd, struct out *o)
+{
+	int t = tmp_fd();
+	off64_t in = 1000, out = 200000, size = fd_size(fd);
+
+	put_rc(o, "at in_off", xfer_all(k, fd, &in, t, NULL, 50000), NULL);
+	put(o, "in_off=%lld; ", (long long)in);
+	put_pos(o, "pos", fd);
+	lseek(fd, 7, SEEK_SET);
+	put_rc(o, "at the offset", xfer_all(k, fd, NULL, t, NULL, 30000), NULL);
+	put_pos(o, "pos", fd);
+	in = size - 100;
+	if (k == XFER_COPY) {
+		put_rc(o, "across the end, at out_off", xfer_all(k, fd, &in, t, &out, 5000), NULL);
+		put(o, "out_off=%lld; ", (long long)out);
+	} else {
+		put_rc(o, "across the end", xfer_all(k, fd, &in, t, NULL, 5000), NULL);
+	}
+	put(o, "in_off=%lld; ", (long long)in);
+	put_rc(o, "at the end", xfer1(k, fd, &in, t, NULL, 5000), NULL);
+	put_contents(o, t);
+	close(t);
+}
+
+static void op_copy_file_range(const char *path, int fd, struct out *o)
+{
+	xfer_to_file(XFER_COPY, fd, o);
+}
+
+static void op_sendfile64(const char *path, int fd, struct out *o)
+{
+	xfer_to_file(XFER_SENDFILE, fd, o);
+}
+
+/* splice and sendfile64 into a pipe, less than it holds each time, then
+ * read back */
+static void xfer_to_pipe(enum xfer k, int fd, struct out *o)
+{
+	static char buf[40000];
+	off64_t in = 4321;
+	int p[2];
+	ssize_t r;
+
+	if (pipe(p) != 0) {
+		put(o, "pipe: %s", en(errno));
+		return;
+	}
+	r = xfer_all(k, fd, &in, p[1], NULL, sizeof(buf));
+	put(o, "at in_off=%zd in_off=%lld; ", r, (long long)in);
+	put_rc(o, "pipe gives", r > 0 ? read_n(p[0], buf, (size_t)r) : -1, buf);
+	put_pos(o, "pos", fd);
+	lseek(fd, 99999, SEEK_SET);
+	r = xfer_all(k, fd, NULL, p[1], NULL, 30000);
+	put(o, "at the offset=%zd; ", r);
+	put_rc(o, "pipe gives", r > 0 ? read_n(p[0], buf, (size_t)r) : -1, buf);
+	put_pos(o, "pos", fd);
+	in = fd_size(fd) - 10;
+	put_rc(o, "across the end", xfer_all(k, fd, &in, p[1], NULL, 30000), NULL);
+	put_rc(o, "pipe gives", read_n(p[0], buf, 10), buf);
+	put_rc(o, "at the end", xfer1(k, fd, &in, p[1], NULL, 30000), NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void op_splice(const char *path, int fd, struct out *o)
+{
+	xfer_to_pipe(XFER_SPLICE, fd, o);
+}
+
+static void op_sendfile64_pipe(const char *path, int fd, struct out *o)
+{
+	xfer_to_pipe(XFER_SENDFILE, fd, o);
+}
+
+/*
+ * A transfer into a pipe asking for more than the pipe holds (1 MiB): the
+ * kernel moves what fits and returns (a short count: the caller reads the
+ * pipe and calls again), on a blocking pipe as on a non-blocking one, and
+ * the input offset moves by what was moved.  Run in a child, so that a
+ * call that waits for a reader (there is none) is a failure, not a hang.
+ * 0 when it did, else what went wrong.
+ */
+static const char *overfill_pipe(enum xfer k, const char *path, int nonblock, int use_off,
+				 const char *want, size_t wl)
+{
+	static const char *why[] = { NULL, "failed", "returned 0 or more than the pipe holds",
+				     "the input offset moved by another amount", "wrong bytes",
+				     "set-up failed" };
+	const off64_t start = 100;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int p[2], fd = open(path, O_RDONLY), cap;
+		off64_t in = start, now;
+		ssize_t r;
+		char *got;
+
+		alarm(10);
+		if (fd < 0 || pipe2(p, nonblock ? O_NONBLOCK : 0) != 0 ||
+		    (cap = fcntl(p[1], F_GETPIPE_SZ)) <= 0 || lseek(fd, start, SEEK_SET) != start)
+			_exit(5);
+		r = xfer1(k, fd, use_off ? &in : NULL, p[1], NULL, (size_t)1 << 20);
+		if (r < 0)
+			_exit(1);
+		if (r == 0 || r > cap)
+			_exit(2);
+		now = use_off ? in : lseek(fd, 0, SEEK_CUR);
+		if (now != start + r)
+			_exit(3);
+		got = malloc((size_t)r);
+		if (!got || read_n(p[0], got, (size_t)r) != r || (size_t)(start + r) > wl ||
+		    memcmp(got, want + start, (size_t)r))
+			_exit(4);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return "fork failed";
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGALRM ? "blocked (killed after 10 s)" : "crashed";
+	return WEXITSTATUS(status) < 6 ? why[WEXITSTATUS(status)] : "exec?";
+}
+
+static void overfill_checks(const char *m, const char *l)
+{
+	size_t wl;
+	char *want = slurp(l, &wl), name[128];
+
+	for (int k = XFER_SPLICE; k <= XFER_SENDFILE; k++) {
+		for (int nb = 0; nb < 2; nb++) {
+			for (int use_off = 0; use_off < 2; use_off++) {
+				const char *loc = overfill_pipe((enum xfer)k, l, nb, use_off, want, wl);
+				const char *mnt = overfill_pipe((enum xfer)k, m, nb, use_off, want, wl);
+
+				snprintf(name, sizeof(name), "%s of 1 MiB into a %s pipe, %s",
+					 k == XFER_SPLICE ? "splice" : "sendfile64",
+					 nb ? "non-blocking" : "blocking",
+					 use_off ? "at an offset given" : "at the offset");
+				CHECK(name, !mnt && !loc, "%s (local copy: %s)", mnt ? mnt : "ok",
+				       loc ? loc : "ok");
+			}
+		}
+	}
+	free(want);
+}
+
+static void io_checks(const char *m, const char *l)
+{
+	char *newp;
+
+	group = "io";
+	same_fd("__open_2, __openat_2 (runtime flags)", op_open_2, m, l);
+	same_fd("__pread_chk (runtime size)", op_pread_chk, m, l);
+	same_fd("readv", op_readv, m, l);
+	same_fd("preadv, preadv64, preadv2, preadv64v2", op_preadv, m, l);
+	same_fd("lseek64 SEEK_SET/CUR/END/DATA/HOLE", op_lseek64, m, l);
+	same_fd("dup3 O_CLOEXEC: the flag, a shared offset", op_dup3, m, l);
+	same_fd("fcntl F_DUPFD/F_DUPFD_CLOEXEC/F_GETFD/F_SETFD", op_fcntl_dup, m, l);
+	same_fd("copy_file_range into a local file", op_copy_file_range, m, l);
+	same_fd("sendfile64 into a local file", op_sendfile64, m, l);
+	same_fd("splice into a pipe", op_splice, m, l);
+	same_fd("sendfile64 into a pipe", op_sendfile64_pipe, m, l);
+	overfill_checks(m, l);
+	/* the mounts of test_programs.sh are read-only */
+	EXPECT("creat of the mounted file is EROFS", creat(m, 0644), EROFS);
+	EXPECT("creat64 of the mounted file is EROFS", creat64(m, 0644), EROFS);
+	if (asprintf(&newp, "%s.new", m) < 0)
+		abort();
+	EXPECT("creat of a new mounted path is EROFS", creat(newp, 0644), EROFS);
+	EXPECT("creat64 of a new mounted path is EROFS", creat64(newp, 0644), EROFS);
+	EXPECT("no file was made", access(newp, F_OK), ENOENT);
+	free(newp);
+}
+
+/* ---------------------------------------------------------------- xstat -- */
+
+/*
+ * Binaries built before glibc 2.33 call __xstat(_STAT_VER, path, buf) and
+ * its kin instead of stat.  No header declares them now and glibc keeps
+ * them for such binaries only, so they are bound here by version, as such
+ * a binary's loader binds them; the shim exports the plain names, which
+ * satisfy a versioned reference, so these calls reach the shim.
+ * test_programs.sh checks with nm that the versioned imports are there.
+ */
+#if defined(__x86_64__)
+#define OLD_STAT_VER 1	/* _STAT_VER_LINUX, what x86_64 binaries pass */
+extern int __xstat(int ver, const char *path, struct stat *sb);
+extern int __xstat64(int ver, const char *path, struct stat64 *sb);
+extern int __lxstat(int ver, const char *path, struct stat *sb);
+extern int __lxstat64(int ver, const char *path, struct stat64 *sb);
+extern int __fxstat(int ver, int fd, struct stat *sb);
+extern int __fxstat64(int ver, int fd, struct stat64 *sb);
+extern int __fxstatat(int ver, int dirfd, const char *path, struct stat *sb, int flags);
+extern int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *sb, int flags);
+__asm__(".symver __xstat,__xstat@GLIBC_2.2.5");
+__asm__(".symver __xstat64,__xstat64@GLIBC_2.2.5");
+__asm__(".symver __lxstat,__lxstat@GLIBC_2.2.5");
+__asm__(".symver __lxstat64,__lxstat64@GLIBC_2.2.5");
+__asm__(".symver __fxstat,__fxstat@GLIBC_2.2.5");
+__asm__(".symver __fxstat64,__fxstat64@GLIBC_2.2.5");
+__asm__(".symver __fxstatat,__fxstatat@GLIBC_2.4");	/* came with fstatat */
+__asm__(".symver __fxstatat64,__fxstatat64@GLIBC_2.4");
+
+enum stat_call {
+	ST_XSTAT, ST_XSTAT64, ST_LXSTAT, ST_LXSTAT64,			/* by path */
+	ST_FXSTAT, ST_FXSTAT64,						/* by fd */
+	ST_FXSTATAT, ST_FXSTATAT64,					/* by dir fd */
+	ST_STAT64, ST_LSTAT64, ST_FSTAT64, ST_FSTATAT64, ST_NCALLS
+};
+
+static const char *const stat_names[ST_NCALLS] = {
+	"__xstat", "__xstat64", "__lxstat", "__lxstat64", "__fxstat", "__fxstat64",
+	"__fxstatat", "__fxstatat64", "stat64", "lstat64", "fstat64", "fstatat64",
+};
+
+static int by_fd(enum stat_call c)
+{
+	return c == ST_FXSTAT || c == ST_FXSTAT64 || c == ST_FSTAT64;
+}
+
+static int by_dirfd(enum stat_call c)
+{
+	return c == ST_FXSTATAT || c == ST_FXSTATAT64 || c == ST_FSTATAT64;
+}
+
+/* Call c on dir/rel (by path, on an fd opened on it, or on (fd of dir, rel)). */
+static int stat_call(enum stat_call c, const char *dir, const char *rel, struct stat64 *sb)
+{
+	char *p = join(dir, rel);
+	int fd = -1, rc = -1, err;
+
+	if (by_fd(c))
+		fd = open(p, O_RDONLY);
+	else if (by_dirfd(c))
+		fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if ((by_fd(c) || by_dirfd(c)) && fd < 0)
+		goto out;
+	switch (c) {
+	case ST_XSTAT: rc = __xstat(OLD_STAT_VER, p, (struct stat *)sb); break;
+	case ST_XSTAT64: rc = __xstat64(OLD_STAT_VER, p, sb); break;
+	case ST_LXSTAT: rc = __lxstat(OLD_STAT_VER, p, (struct stat *)sb); break;
+	case ST_LXSTAT64: rc = __lxstat64(OLD_STAT_VER, p, sb); break;
+	case ST_FXSTAT: rc = __fxstat(OLD_STAT_VER, fd, (struct stat *)sb); break;
+	case ST_FXSTAT64: rc = __fxstat64(OLD_STAT_VER, fd, sb); break;
+	case ST_FXSTATAT: rc = __fxstatat(OLD_STAT_VER, fd, rel, (struct stat *)sb, 0); break;
+	case ST_FXSTATAT64:
+		rc = __fxstatat64(OLD_STAT_VER, fd, rel, sb, AT_SYMLINK_NOFOLLOW);
+		break;
+	case ST_STAT64: rc = stat64(p, sb); break;
+	case ST_LSTAT64: rc = lstat64(p, sb); break;
+	case ST_FSTAT64: rc = fstat64(fd, sb); break;
+	case ST_FSTATAT64: rc = fstatat64(fd, rel, sb, 0); break;
+	default: errno = EINVAL;
+	}
+out:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	errno = err;
+	return rc;
+}
+
+/* What a stat answer says that a local disk and a store agree on: the
+ * type, a file's size (a directory's size is the file system's own). */
+static void put_stat(struct out *o, int rc, const struct stat64 *sb)
+{
+	if (rc != 0)
+		put(o, "rc=%d %s", rc, en(errno));
+	else if (S_ISREG(sb->st_mode))
+		put(o, "file size=%lld", (long long)sb->st_size);
+	else
+		put(o, "%s", S_ISDIR(sb->st_mode) ? "dir" : "other");
+}
+
+static void xstat_checks(const char *mdir, const char *ldir, const char *file, const char *sub)
+{
+	const char *what[] = { file, sub, "no-such-object" };
+	const char *label[] = { "a file", "a dir", "a missing path" };
+	char name[128];
+
+	group = "xstat";
+	for (int c = 0; c < ST_NCALLS; c++) {
+		for (int i = 0; i < 3; i++) {
+			struct out a = { .n = 0 }, b = { .n = 0 };
+			struct stat64 sb;
+			int rc;
+
+			/* an fd of a missing path: open's ENOENT, not the call's */
+			if (by_fd((enum stat_call)c) && i == 2)
+				continue;
+			snprintf(name, sizeof(name), "%s of %s", stat_names[c], label[i]);
+			memset(&sb, 0, sizeof(sb));
+			rc = stat_call((enum stat_call)c, mdir, what[i], &sb);
+			put_stat(&a, rc, &sb);
+			memset(&sb, 0, sizeof(sb));
+			rc = stat_call((enum stat_call)c, ldir, what[i], &sb);
+			put_stat(&b, rc, &sb);
+			a.s[a.n] = b.s[b.n] = 0;
+			CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+		}
+	}
+	/* (fd of a file, "", AT_EMPTY_PATH): the descriptor itself */
+	for (int c = ST_FXSTATAT; c <= ST_FXSTATAT64; c++) {
+		struct out a = { .n = 0 }, b = { .n = 0 };
+		const char *dirs[] = { mdir, ldir };
+
+		for (int i = 0; i < 2; i++) {
+			char *p = join(dirs[i], file);
+			int fd = open(p, O_RDONLY), rc;
+			struct stat64 sb;
+
+			memset(&sb, 0, sizeof(sb));
+			if (c == ST_FXSTATAT)
+				rc = __fxstatat(OLD_STAT_VER, fd, "", (struct stat *)&sb, AT_EMPTY_PATH);
+			else
+				rc = __fxstatat64(OLD_STAT_VER, fd, "", &sb, AT_EMPTY_PATH);
+			put_stat(i ? &b : &a, rc, &sb);
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		snprintf(name, sizeof(name), "%s(fd, \"\", AT_EMPTY_PATH)", stat_names[c]);
+		a.s[a.n] = b.s[b.n] = 0;
+		CHECK(name, strcmp(a.s, b.s) == 0, "mounted [%s] local [%s]", a.s, b.s);
+	}
+}
+#else
+static void xstat_checks(const char *mdir, const char *ldir, const char *file, const char *sub)
+{
+	fprintf(stderr, "progcheck xstat: the old stat ABI is bound for x86_64 only\n");
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1549,6 +2419,10 @@ int main(int argc, char **argv)
 		basic_checks(argv[2], argv[3], argv[4]);
 	else if (!strcmp(what, "bad") && argc == 5)
 		bad_checks(argv[2], argv[3], argv[4]);
+	else if (!strcmp(what, "xstat") && argc == 6)
+		xstat_checks(argv[2], argv[3], argv[4], argv[5]);
+	else if (!strcmp(what, "io") && argc == 4)
+		io_checks(argv[2], argv[3]);
 	else {
 		fprintf(stderr, "usage: see the head of tests/tools/progcheck.c\n");
 		return 2;
