@@ -681,8 +681,12 @@ int upload_drain(void)
 
 			for (struct upload *u = head; u; u = u->next)
 				left += u->size > u->bytes_in ? u->size - u->bytes_in : 0;
-			log_say("waiting for %d upload%s (%.1f MiB still to send) to finish",
-				inflight, inflight == 1 ? "" : "s", (double)left / (1 << 20));
+			if (left)
+				log_say("waiting for %d upload%s (%.1f MiB still to send) to finish",
+					inflight, inflight == 1 ? "" : "s", (double)left / (1 << 20));
+			else
+				log_say("waiting for the store to complete %d upload%s",
+					inflight, inflight == 1 ? "" : "s");
 			said = now;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
