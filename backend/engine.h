@@ -52,7 +52,8 @@ int obj_is_dir(struct store *st, const char *key);
 
 /*
  * key changed in the store by our own hand: meta is what it is now, or
- * NULL when it is gone.  Listings taken before no longer answer for it.
+ * NULL when it is gone.  Listings taken before no longer answer for it;
+ * when it exists, its parents are directories from now on.
  */
 void obj_changed(const struct store *st, const char *key, const struct store_meta *meta);
 

@@ -34,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +67,7 @@ static int fd_floor;
 /* Per-transfer state seen by the header and body callbacks. */
 struct xfer {
 	struct store *st;
+	CURL *h;
 	const struct http_req *req;
 	struct http_resp *resp;
 	off_t pos;		/* object offset of the next body byte; -1 unknown */
@@ -110,22 +114,36 @@ static void curl_setup_once(void)
 		fd_floor = (int)(rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2);
 }
 
+/*
+ * u is the handle's record of the socket it opened last, which is where its
+ * responses arrive (libcurl tells a transfer's socket only once it is over).
+ */
 static curl_socket_t open_socket(void *u, curlsocktype purpose, struct curl_sockaddr *a)
 {
+	curl_socket_t *last = u;
 	int s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	int hi;
 
-	if (s < 0 || fd_floor == 0)
-		return s;
-	hi = fcntl(s, F_DUPFD_CLOEXEC, fd_floor);
-	if (hi < 0)
-		return s;
-	close(s);
-	return hi;
+	if (s >= 0 && fd_floor > 0 && (hi = fcntl(s, F_DUPFD_CLOEXEC, fd_floor)) >= 0) {
+		close(s);
+		s = hi;
+	}
+	*last = s;
+	return s;
+}
+
+static int close_socket(void *u, curl_socket_t s)
+{
+	curl_socket_t *last = u;
+
+	if (*last == s)
+		*last = CURL_SOCKET_BAD;
+	return close(s);
 }
 
 static CURL *handle_get(void)
 {
+	curl_socket_t *last;
 	CURL *h = NULL;
 
 	pthread_once(&curl_once, curl_setup_once);
@@ -135,9 +153,17 @@ static CURL *handle_get(void)
 	pthread_mutex_unlock(&pool_lock);
 	if (h)
 		return h;
-	h = curl_easy_init();
-	if (!h)
+	last = malloc(sizeof(*last));
+	h = last ? curl_easy_init() : NULL;
+	if (!h) {
+		free(last);
 		return NULL;
+	}
+	*last = CURL_SOCKET_BAD;
+	curl_easy_setopt(h, CURLOPT_PRIVATE, last);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, last);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, last);
 	curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -158,8 +184,13 @@ static void handle_put(CURL *h)
 		h = NULL;
 	}
 	pthread_mutex_unlock(&pool_lock);
-	if (h)
+	if (h) {
+		curl_socket_t *last = NULL;
+
+		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&last);
 		curl_easy_cleanup(h);
+		free(last);
+	}
 }
 
 void http_fork_lock(void)
@@ -257,6 +288,23 @@ static void reset_resp(struct xfer *x)
 	x->retry_after_ms = 0;
 }
 
+/*
+ * Acknowledges at once what came so far.  A server that writes a response's
+ * head and its short body apart, with Nagle on (radosgw's beast does), holds
+ * the body back until the head is acknowledged, and Linux delays that ACK up
+ * to 40 ms on a connection it sees as request-response: every listing and
+ * every multipart start or completion would wait for the timer.
+ */
+static void ack_now(CURL *h)
+{
+	curl_socket_t *last = NULL;
+	int one = 1;
+
+	if (curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&last) == CURLE_OK && last &&
+	    *last != CURL_SOCKET_BAD)
+		setsockopt(*last, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static size_t on_header(char *line, size_t size, size_t nitems, void *p)
 {
 	struct xfer *x = p;
@@ -265,7 +313,9 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *p)
 	char v[STORE_ETAG_MAX + 64];
 	long long a, b, total;
 
-	if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+	if (n <= 2 && (n == 0 || line[0] == '\r' || line[0] == '\n')) {
+		ack_now(x->h);		/* the head ended: the body comes next */
+	} else if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* a new response (after a redirect or 100-continue) starts over */
 		const char *sp = memchr(line, ' ', n);
 
@@ -589,6 +639,7 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	x.next = req->off;
 	x.end = req->off + (off_t)req->len;
 	h = handle_get();
+	x.h = h;
 	if (!h)
 		return -ENOMEM;
 	for (unsigned n = 0;; n++) {

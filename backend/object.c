@@ -171,8 +171,17 @@ int obj_is_dir(struct store *st, const char *key)
 
 void obj_changed(const struct store *st, const char *key, const struct store_meta *meta)
 {
+	const struct store_meta dir = { .kind = STORE_DIR };
+	char *up = strdup(key), *slash;
+
 	metacache_forget(st, key);
 	metacache_put(st, key, meta ? 0 : -ENOENT, meta);
+	/* what exists makes its parents exist, though they were missing before */
+	while (meta && up && (slash = strrchr(up, '/')) != NULL) {
+		*slash = '\0';
+		metacache_put(st, up, 0, &dir);
+	}
+	free(up);
 }
 
 static void idle_unlink_locked(struct obj *o)

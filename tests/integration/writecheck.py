@@ -282,6 +282,18 @@ def ryow(d):
         report("ryow: stat of a file still open for writing", False, str(e))
     report("ryow: fstat of a file still open", os.fstat(f.fileno()).st_size == 100000)
     f.close()
+    # a directory looked for (and found missing) before a write made it
+    later = os.path.join(d, "later")
+    report("ryow: a directory not made yet is missing", not os.path.exists(later))
+    with open(os.path.join(later, "x.txt"), "wb") as f:
+        f.write(b"made by a write")
+        os.fsync(f.fileno())
+    try:
+        report("ryow: isdir of a directory a finished upload made", os.path.isdir(later))
+        report("ryow: listdir shows a directory a finished upload made",
+               "later" in os.listdir(d), repr(os.listdir(d)))
+    except OSError as e:
+        report("ryow: isdir of a directory a finished upload made", False, str(e))
 
 
 # --- namespace changes -------------------------------------------------------------

@@ -124,6 +124,13 @@ log file = $rd/radosgw.log
 debug rgw = 1
 rgw enable usage log = false
 rgw thread pool size = 64
+# Overwritten and deleted objects' data goes to rgw's garbage collector,
+# which by default keeps it 2 hours and runs hourly: in a memstore OSD that
+# is memory, and a benchmark writing a few GiB again and again gets the OSD
+# killed by the OOM killer.  Collect within seconds instead.
+rgw gc obj min wait = 0
+rgw gc processor period = 2
+rgw gc processor max time = 2
 EOF
 }
 
