@@ -1,31 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cache.c - pages, their states and the memory bound.
+ * cache.c - pages, the bytes they hold, and the memory bound.
  *
  * DESIGN
  * One mutex guards the page table (uthash), the LRU list and the counters;
- * no memcpy of page data ever happens under it.  A page is in one of three
- * states:
+ * no memcpy of page data ever happens under it.
  *
- *   PENDING  claimed by a run; being filled; never evicted.
- *   READY    all its bytes are there; on the LRU list; evictable unpinned.
- *   FAILED   its fetch failed; out of the table; freed by its last waiter.
+ * A page holds one contiguous range of its bytes, [lo, hi): all of them
+ * after a sequential fetch, a few 4 KiB blocks after a small random read.
+ * At most one run fills a page at a time, over [fill_lo, fill_hi), a range
+ * that touches [lo, hi) so that the two still make one range when it is
+ * done.  The filler writes only bytes no reader may look at yet, and
+ * readers copy only [lo, hi) as it was under the lock, so the two never
+ * touch the same bytes.  A page is
  *
- * Readers pin READY pages for the copy and pin PENDING pages while they wait
- * on the one condition variable, which is broadcast whenever a page leaves
- * PENDING or memory is released, and only when someone is waiting.
+ *   new      in the table, no bytes yet, filling; never evicted.
+ *   holding  some bytes; on the LRU list; evictable when nobody pins it
+ *            (a run extending it pins it).
+ *   gone     its first fill failed; out of the table; freed by its last
+ *            waiter.
+ *
+ * Readers pin pages for the copy and while they wait on the one condition
+ * variable, which is broadcast whenever a fill ends or memory is released,
+ * and only when someone is waiting.
  *
  * The bound counts page buffers allocated.  Under the bound a claim
- * allocates; at the bound it takes over the least recently used ready
- * page, buffer and all; with nothing evictable a reader waits, read-ahead
- * gives up.
+ * allocates; at the bound it takes over the least recently used page,
+ * buffer and all; with nothing evictable a reader waits, read-ahead gives
+ * up.
  *
- * Page buffers are carved from 2 MiB slabs that the kernel may back with
- * huge pages: a cache filling up then takes one page fault per 2 MiB, not
- * one per 4 KiB (sixteen per page, each zeroed and charged on its own,
- * which cost random reads a third of their speed).  A buffer no page
- * holds goes on a free list; the memory itself is never given back,
- * and never exceeds the bound by more than one slab.
+ * Page buffers are carved from 2 MiB slabs.  Buffers for whole pages come
+ * from slabs the kernel may back with huge pages: a sequential reader then
+ * takes one page fault per 2 MiB, not sixteen per page, each zeroed and
+ * charged on its own.  Buffers for a few blocks come from ordinary slabs,
+ * where the kernel provides (and zeroes) only the 4 KiB pages touched:
+ * huge pages there made every 4 KiB read pay for 64 KiB of fresh memory.
+ * A buffer no page holds goes on a free list; the memory itself is never
+ * given back, and exceeds the bound by at most two slabs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,8 +48,6 @@
 
 #include "backend/cache.h"
 
-enum page_state { PAGE_PENDING, PAGE_READY, PAGE_FAILED };
-
 struct page_key {
 	uint64_t id;
 	uint64_t index;
@@ -47,12 +56,15 @@ struct page_key {
 struct page {
 	struct page_key key;
 	UT_hash_handle hh;
-	struct page *lru_prev, *lru_next;	/* READY pages only */
+	struct page *lru_prev, *lru_next;	/* pages holding bytes only */
 	char *data;
-	uint32_t len;		/* bytes this page holds when ready */
-	uint32_t filled;
-	enum page_state state;
-	int err;
+	uint32_t len;		/* bytes of the object this page covers */
+	uint32_t lo, hi;	/* the bytes there: [lo, hi) */
+	uint32_t fill_lo, fill_hi;	/* what the filling run brings */
+	uint32_t filled;	/* bytes it brought so far, from fill_lo */
+	int filling;
+	int gone;
+	int err;		/* why the last fill failed, for its waiters */
 	int pins;
 };
 
@@ -76,12 +88,17 @@ static uint64_t next_id = 1;
 
 #define SLAB_SIZE ((size_t)2 << 20)
 
-static char *slab_next;			/* the rest of the newest slab */
-static size_t slab_left;
+struct slab_cursor {
+	char *next;		/* the rest of the newest slab */
+	size_t left;
+	int huge;
+};
+
+static struct slab_cursor whole_pages = { .huge = 1 }, some_blocks = { .huge = 0 };
 static void *free_buffers;		/* a list through each buffer's first word */
 
-/* A 2 MiB-aligned slab, huge pages welcome; NULL when there is no memory. */
-static char *new_slab(void)
+/* A 2 MiB-aligned slab; NULL when there is no memory. */
+static char *new_slab(int huge)
 {
 	char *m = mmap(NULL, 2 * SLAB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
@@ -94,26 +111,28 @@ static char *new_slab(void)
 	if (at > (uintptr_t)m)
 		munmap(m, at - (uintptr_t)m);
 	munmap((void *)end, (uintptr_t)m + 2 * SLAB_SIZE - end);
-	madvise((void *)at, SLAB_SIZE, MADV_HUGEPAGE);	/* a hint: fine if refused */
+	/* hints: fine if refused, and against "always" in the system setting */
+	madvise((void *)at, SLAB_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	return (char *)at;
 }
 
-static char *buffer_get_locked(void)
+static char *buffer_get_locked(int whole)
 {
+	struct slab_cursor *c = whole ? &whole_pages : &some_blocks;
 	char *b = free_buffers;
 
 	if (b) {
 		free_buffers = *(void **)b;
 		return b;
 	}
-	if (slab_left < CACHE_PAGE_SIZE) {
-		if (!(slab_next = new_slab()))
+	if (c->left < CACHE_PAGE_SIZE) {
+		if (!(c->next = new_slab(c->huge)))
 			return NULL;
-		slab_left = SLAB_SIZE;
+		c->left = SLAB_SIZE;
 	}
-	b = slab_next;
-	slab_next += CACHE_PAGE_SIZE;
-	slab_left -= CACHE_PAGE_SIZE;
+	b = c->next;
+	c->next += CACHE_PAGE_SIZE;
+	c->left -= CACHE_PAGE_SIZE;
 	return b;
 }
 
@@ -164,6 +183,14 @@ static void lru_push_head(struct page *p)
 		lru_tail = p;
 }
 
+static void lru_touch(struct page *p)
+{
+	if (p != lru_head) {
+		lru_unlink(p);
+		lru_push_head(p);
+	}
+}
+
 static void wake_locked(void)
 {
 	if (waiters)
@@ -188,13 +215,13 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 }
 
 /* A page buffer within the bound: new, or the LRU victim's; NULL if none. */
-static struct page *take_page_locked(void)
+static struct page *take_page_locked(int whole)
 {
 	struct page *p;
 
 	if (used + CACHE_PAGE_SIZE <= limit) {
 		p = calloc(1, sizeof(*p));
-		if (p && !(p->data = buffer_get_locked())) {
+		if (p && !(p->data = buffer_get_locked(whole))) {
 			free(p);
 			p = NULL;
 		}
@@ -218,38 +245,40 @@ static struct page *take_page_locked(void)
 	return p;
 }
 
+static int holds(const struct page *p, size_t in)
+{
+	return in >= p->lo && in < p->hi;
+}
+
 size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 {
 	enum { BATCH = 32 };
 	struct page *got[BATCH];
+	size_t part[BATCH];	/* what to copy from each: [lo, hi) only grows */
 	size_t n = 0, copied = 0;
 
 	pthread_mutex_lock(&lock);
 	for (off_t pos = off; n < BATCH && copied < len; n++) {
 		struct page *p = find_locked(id, (uint64_t)pos >> CACHE_PAGE_SHIFT);
-		size_t in = (size_t)pos & (CACHE_PAGE_SIZE - 1), k;
+		size_t in = (size_t)pos & (CACHE_PAGE_SIZE - 1);
 
-		if (!p || p->state != PAGE_READY || in >= p->len)
+		if (!p || !holds(p, in))
 			break;
 		p->pins++;
-		if (p != lru_head) {
-			lru_unlink(p);
-			lru_push_head(p);
-		}
+		lru_touch(p);
 		got[n] = p;
-		k = p->len - in < len - copied ? p->len - in : len - copied;
-		copied += k;
-		pos += (off_t)k;
+		part[n] = p->hi - in < len - copied ? p->hi - in : len - copied;
+		copied += part[n];
+		pos += (off_t)part[n];
 	}
 	pthread_mutex_unlock(&lock);
 
 	copied = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t in = (size_t)(off + (off_t)copied) & (CACHE_PAGE_SIZE - 1);
-		size_t k = got[i]->len - in < len - copied ? got[i]->len - in : len - copied;
 
-		memcpy((char *)buf + copied, got[i]->data + in, k);
-		copied += k;
+		memcpy((char *)buf + copied, got[i]->data + in, part[i]);
+		copied += part[i];
 	}
 
 	if (n) {
@@ -264,8 +293,9 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 
 int cache_wait(uint64_t id, off_t off)
 {
+	size_t in = (size_t)off & (CACHE_PAGE_SIZE - 1);
 	struct page *p;
-	int rc;
+	int rc, waited = 0;
 
 	pthread_mutex_lock(&lock);
 	p = find_locked(id, (uint64_t)off >> CACHE_PAGE_SHIFT);
@@ -275,21 +305,59 @@ int cache_wait(uint64_t id, off_t off)
 	}
 	p->pins++;
 	waiters++;
-	while (p->state == PAGE_PENDING)
+	while (!p->gone && !holds(p, in) && p->filling) {
 		pthread_cond_wait(&changed, &lock);
+		waited = 1;
+	}
 	waiters--;
-	rc = p->state == PAGE_FAILED ? p->err : 0;
-	if (--p->pins == 0 && p->state == PAGE_FAILED)
+	if (holds(p, in))
+		rc = 0;
+	else if (p->gone || (waited && p->err))
+		rc = p->err;
+	else
+		rc = 1;		/* the bytes are nobody's to fetch but the caller's */
+	if (--p->pins == 0 && p->gone)
 		free_page_locked(p);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
-ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait,
-		    struct cache_run **out)
+/*
+ * The part of page i a run over [start, end) fills, or 0 when the page
+ * cannot join it: being filled already, holding off (at its first page),
+ * or present at all past the first.  A present page is extended from the
+ * edge of what it holds, so that it holds one range afterwards.
+ */
+static int fill_range_locked(struct page *p, uint64_t i, off_t off, off_t start, off_t end,
+			     int first, uint32_t len, uint32_t *lo, uint32_t *hi)
 {
+	off_t base = (off_t)(i << CACHE_PAGE_SHIFT);
+	uint32_t from = start > base ? (uint32_t)(start - base) : 0;
+	uint32_t to = end - base < (off_t)len ? (uint32_t)(end - base) : len;
+	uint32_t in = (uint32_t)(off - base);
+
+	if (!p) {
+		*lo = from;
+		*hi = to;
+		return 1;
+	}
+	if (!first || p->filling || holds(p, in))
+		return 0;
+	if (in < p->lo) {
+		*lo = from;
+		*hi = p->lo;
+	} else {
+		*lo = p->hi;
+		*hi = to;	/* past off, so past hi */
+	}
+	return 1;
+}
+
+ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
+		    int may_wait, struct cache_run **out)
+{
+	off_t start = off & ~(off_t)(align - 1), end;
 	uint64_t first = (uint64_t)off >> CACHE_PAGE_SHIFT, last;
-	off_t end = off + (off_t)len < size ? off + (off_t)len : size;
 	struct cache_run *run;
 	size_t n = 0;
 	int full = 0;		/* stopped for want of memory, not at a present page */
@@ -297,35 +365,52 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 	*out = NULL;
 	if (off >= size || len == 0)
 		return 0;
+	end = off + (off_t)len < size ? off + (off_t)len : size;
+	end = (end + (off_t)align - 1) & ~(off_t)(align - 1);
+	if (end > size)
+		end = size;
 	last = (uint64_t)(end - 1) >> CACHE_PAGE_SHIFT;
 	run = malloc(sizeof(*run) + (last - first + 1) * sizeof(run->pages[0]));
 	if (!run)
 		return -ENOMEM;
 	pthread_mutex_lock(&lock);
 	for (uint64_t i = first; i <= last; i++) {
-		struct page *p;
+		off_t base = (off_t)(i << CACHE_PAGE_SHIFT);
+		uint32_t plen = size - base < (off_t)CACHE_PAGE_SIZE ? (uint32_t)(size - base)
+								      : (uint32_t)CACHE_PAGE_SIZE;
+		struct page *p = find_locked(id, i);
+		uint32_t lo, hi;
 
-		if (find_locked(id, i))
+		if (!fill_range_locked(p, i, off, start, end, n == 0, plen, &lo, &hi))
 			break;
-		p = take_page_locked();
-		if (!p && n == 0 && may_wait) {
-			waiters++;
-			pthread_cond_wait(&changed, &lock);
-			waiters--;
-			i--;	/* look again: someone may have claimed it meanwhile */
-			continue;
+		if (p) {
+			p->pins++;	/* the run's: not evicted while extended */
+		} else {
+			p = take_page_locked(lo == 0 && hi == plen);
+			if (!p && n == 0 && may_wait) {
+				waiters++;
+				pthread_cond_wait(&changed, &lock);
+				waiters--;
+				i--;	/* look again: someone may have claimed it meanwhile */
+				continue;
+			}
+			if (!p) {
+				full = 1;
+				break;
+			}
+			p->key.id = id;
+			p->key.index = i;
+			p->len = plen;
+			HASH_ADD(hh, table, key, sizeof(p->key), p);
 		}
-		if (!p) {
-			full = 1;
-			break;
-		}
-		p->key.id = id;
-		p->key.index = i;
-		p->state = PAGE_PENDING;
-		p->len = (uint32_t)(size - (off_t)(i << CACHE_PAGE_SHIFT) < (off_t)CACHE_PAGE_SIZE
-				    ? size - (off_t)(i << CACHE_PAGE_SHIFT) : (off_t)CACHE_PAGE_SIZE);
-		HASH_ADD(hh, table, key, sizeof(p->key), p);
+		p->filling = 1;
+		p->err = 0;
+		p->fill_lo = lo;
+		p->fill_hi = hi;
+		p->filled = 0;
 		run->pages[n++] = p;
+		if (hi < plen)
+			break;	/* a run's bytes are contiguous */
 	}
 	pthread_mutex_unlock(&lock);
 	if (n == 0) {
@@ -336,8 +421,8 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait
 	run->first = first;
 	run->npages = n;
 	run->done = 0;
-	run->start = (off_t)(first << CACHE_PAGE_SHIFT);
-	run->end = run->start + (off_t)((n - 1) << CACHE_PAGE_SHIFT) + run->pages[n - 1]->len;
+	run->start = (off_t)(first << CACHE_PAGE_SHIFT) + run->pages[0]->fill_lo;
+	run->end = (off_t)((first + n - 1) << CACHE_PAGE_SHIFT) + run->pages[n - 1]->fill_hi;
 	*out = run;
 	return run->end - run->start;
 }
@@ -352,6 +437,25 @@ off_t cache_run_end(const struct cache_run *run)
 	return run->end;
 }
 
+/* A page's fill is complete: its bytes join what it holds. */
+static void page_filled(struct page *p)
+{
+	pthread_mutex_lock(&lock);
+	if (p->lo == p->hi) {
+		p->lo = p->fill_lo;
+		p->hi = p->fill_hi;
+		lru_push_head(p);
+	} else {
+		p->lo = p->fill_lo < p->lo ? p->fill_lo : p->lo;
+		p->hi = p->fill_hi > p->hi ? p->fill_hi : p->hi;
+		p->pins--;
+		lru_touch(p);
+	}
+	p->filling = 0;
+	wake_locked();
+	pthread_mutex_unlock(&lock);
+}
+
 int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 {
 	struct cache_run *run = arg;
@@ -364,18 +468,14 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 		if (off < run->start || i != run->done || i >= run->npages)
 			return -EIO;	/* the store sent bytes we did not ask for */
 		p = run->pages[i];
-		if (in != p->filled)
+		if (in != p->fill_lo + p->filled)
 			return -EIO;
-		k = p->len - in < len ? p->len - in : len;
+		k = p->fill_hi - in < len ? p->fill_hi - in : len;
 		memcpy(p->data + in, data, k);
 		p->filled += (uint32_t)k;
-		if (p->filled == p->len) {
-			pthread_mutex_lock(&lock);
-			p->state = PAGE_READY;
-			lru_push_head(p);
-			wake_locked();
-			pthread_mutex_unlock(&lock);
-			run->done++;	/* from now on it may be evicted and reused */
+		if (p->fill_lo + p->filled == p->fill_hi) {
+			run->done++;
+			page_filled(p);	/* from now on it may be evicted and reused */
 		}
 		off += (off_t)k;
 		data += k;
@@ -390,9 +490,14 @@ void cache_run_finish(struct cache_run *run, int err)
 	for (size_t i = run->done; i < run->npages; i++) {
 		struct page *p = run->pages[i];
 
-		HASH_DEL(table, p);
-		p->state = PAGE_FAILED;
+		p->filling = 0;
 		p->err = err ? err : -EIO;
+		if (p->lo < p->hi) {
+			p->pins--;	/* it keeps what it held */
+			continue;
+		}
+		HASH_DEL(table, p);
+		p->gone = 1;
 		if (p->pins == 0)
 			free_page_locked(p);
 	}
@@ -429,9 +534,12 @@ void cache_after_fork_child(void)
 	waiters = 0;
 	HASH_ITER(hh, table, p, tmp) {
 		p->pins = 0;	/* the pinning threads do not exist here */
-		if (p->state != PAGE_PENDING)
+		if (!p->filling)
 			continue;
 		/* its filler was a thread of the parent's; no one fills it here */
+		p->filling = 0;
+		if (p->lo < p->hi)
+			continue;
 		HASH_DEL(table, p);
 		buffer_put_locked(p->data);
 		free(p);

@@ -5,12 +5,15 @@
  * Objects are cut into 64 KiB pages keyed by (object id, page index); an
  * object id names one version of one object, so every descriptor open on
  * that version shares its pages.  Memory is bounded hard by the configured
- * size; ready pages nobody is copying are evicted least recently used first.
+ * size; pages nobody is copying are evicted least recently used first.
  *
- * A page is claimed (pending) by whoever will fetch it, filled through
- * cache_run_fill as bytes arrive from the network, and becomes ready the
- * moment its last byte lands, so a reader waits for its own page, not for
- * the whole request.  A failed fetch drops its pages and tells the waiters.
+ * A page holds one contiguous range of its bytes: all of them after a
+ * sequential fetch, a few 4 KiB blocks after a small random read (so that
+ * such a read fetches and touches little more than it asks for).  A run
+ * claims the missing bytes of a range, fills them through cache_run_fill
+ * as they arrive from the network, and each page's share becomes readable
+ * the moment its last byte lands, so a reader waits for its own page, not
+ * for the whole request.  A failed fetch tells the waiters.
  */
 #ifndef CLOUDSHIM_CACHE_H
 #define CLOUDSHIM_CACHE_H
@@ -21,6 +24,7 @@
 
 #define CACHE_PAGE_SHIFT	16
 #define CACHE_PAGE_SIZE		((size_t)1 << CACHE_PAGE_SHIFT)
+#define CACHE_BLOCK_SIZE	((size_t)4096)	/* the least a page holds */
 
 struct cache_run;	/* consecutive pages claimed by one fetch */
 
@@ -35,28 +39,30 @@ void cache_set_limit(size_t bytes);
 uint64_t cache_new_id(void);
 
 /*
- * Copies the ready bytes of [off, off+len) of object id into buf, stopping
- * at the first page that is not ready.  Returns the number of bytes copied.
+ * Copies the bytes of [off, off+len) of object id that the cache holds into
+ * buf, stopping at the first missing one.  Returns the number copied.
  */
 size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len);
 
 /*
- * For the page holding off: 0 when it is ready, 1 when nobody holds or
- * fetches it, or -errno when the fetch that was filling it failed.  Waits
- * while it is being fetched.
+ * For the byte at off: 0 when the cache holds it, 1 when nobody holds or
+ * fetches it, or -errno when the fetch that was bringing it failed.  Waits
+ * while a fetch is filling its page.
  */
 int cache_wait(uint64_t id, off_t off);
 
 /*
- * Claims the missing pages of [off, off+len) from off's page on, stopping
- * at the first page already present; size is the object's size.  When the
- * memory bound leaves no page free, waits for one if may_wait (a reader
- * needs it) or gives up (read-ahead).  Returns the bytes claimed (from
- * off's page start) with *run set, 0 when off's page is already present,
- * -ENOBUFS when read-ahead found no memory, or -errno.
+ * Claims the missing bytes of [off, off+len), widened to multiples of align
+ * (a power of two from CACHE_BLOCK_SIZE to CACHE_PAGE_SIZE) and clipped to size, the
+ * object's size: from off's block on, stopping where the cache holds bytes
+ * already or another run is filling.  When the memory bound leaves no page
+ * free, waits for one if may_wait (a reader needs it) or gives up
+ * (read-ahead).  Returns the bytes claimed with *run set, 0 when off is
+ * held or being fetched already, -ENOBUFS when read-ahead found no memory,
+ * or -errno.
  */
-ssize_t cache_claim(uint64_t id, off_t off, size_t len, off_t size, int may_wait,
-		    struct cache_run **run);
+ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
+		    int may_wait, struct cache_run **run);
 
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);
@@ -66,7 +72,7 @@ off_t cache_run_end(const struct cache_run *run);
 int cache_run_fill(void *run, off_t off, const char *data, size_t len);
 
 /*
- * Ends a run: pages not filled are dropped and their waiters get err (or
+ * Ends a run: bytes not filled are dropped and their waiters get err (or
  * -EIO when err is 0 but the store sent too few bytes).  Frees the run.
  */
 void cache_run_finish(struct cache_run *run, int err);

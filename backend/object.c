@@ -362,7 +362,8 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 	while (pos < end) {
 		struct cache_run *run;
 		size_t want = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
-		ssize_t got = cache_claim(o->id, pos, want, o->meta.size, 0, &run);
+		ssize_t got = cache_claim(o->id, pos, want, CACHE_PAGE_SIZE, o->meta.size, 0,
+					  &run);
 
 		if (got < 0) {
 			prefetch_fell_short(pf, pos);
@@ -378,9 +379,10 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 }
 
 /*
- * Fetches the missing pages from pos on, up to want bytes: the first part
- * here, the others in parallel.  Returns 0 when the caller should look at
- * the cache again, or -errno.
+ * Fetches the missing bytes from pos on, up to want bytes: the first part
+ * here, the others in parallel.  Only the blocks the read needs: what lies
+ * beyond is read-ahead's to fetch, if the reader is sequential.  Returns 0
+ * when the caller should look at the cache again, or -errno.
  */
 static int fetch_missing(struct obj *o, off_t pos, size_t want)
 {
@@ -394,7 +396,8 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 	end = pos + (off_t)want;
 	while (pos < end) {
 		size_t n = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
-		ssize_t got = cache_claim(o->id, pos, n, o->meta.size, !mine, &run);
+		ssize_t got = cache_claim(o->id, pos, n, CACHE_BLOCK_SIZE, o->meta.size, !mine,
+					  &run);
 
 		if (got <= 0) {
 			if (!mine)
