@@ -61,7 +61,7 @@ struct http_resp {
 	off_t total;			/* object size from Content-Range, -1 if absent */
 	int range_ignored;		/* a Range was asked for and a 200 came back */
 	char etag[STORE_ETAG_MAX];
-	struct timespec mtime;
+	char last_modified[40];		/* as sent; http_resp_mtime parses it */
 	char *body;			/* kept body (errors, listings); free() it */
 	size_t body_len;
 };
@@ -85,6 +85,13 @@ typedef int (*http_prepare_fn)(struct store *st, const struct http_req *req,
 int http_execute(struct store *st, const struct http_req *req, http_prepare_fn prepare,
 		 struct http_resp *resp);
 void http_resp_free(struct http_resp *resp);
+
+/*
+ * The Last-Modified time, or zero when there is none: parsed on demand, as
+ * only a stat wants it and the date parser cost a small range read 1% of
+ * its CPU.
+ */
+struct timespec http_resp_mtime(const struct http_resp *resp);
 
 /* 404 -> -ENOENT, 401/403 -> -EACCES, 412 -> -ESTALE, 2xx -> 0, else -EIO */
 int http_status_errno(long status);

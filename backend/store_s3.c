@@ -483,7 +483,9 @@ static int s3_put(struct store *st, const char *key, const struct store_body *bo
 	if (rc == 0 && meta) {
 		meta->kind = key[strlen(key) - 1] == '/' ? STORE_DIR : STORE_FILE;
 		meta->size = body->len;
-		meta->mtime = resp.mtime.tv_sec ? resp.mtime : now();
+		meta->mtime = http_resp_mtime(&resp);
+		if (!meta->mtime.tv_sec)
+			meta->mtime = now();
 		snprintf(meta->etag, sizeof(meta->etag), "%s", resp.etag);
 	}
 	http_resp_free(&resp);
