@@ -54,7 +54,7 @@ struct part {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pool fetch_pool = POOL_INIT("fetch", ENGINE_DEFAULT_CONNECTIONS);
+static struct pool fetch_pool = POOL_INIT("fetch", ENGINE_DEFAULT_CONNECTIONS, 0);
 static struct obj *table;
 static struct obj *idle_head, *idle_tail;
 static int idle_count;

@@ -12,7 +12,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "backend/pool.h"
 #include "backend/log.h"
@@ -52,7 +56,13 @@ static struct pool_task *pop_locked(struct pool_queue *q)
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
+	char name[16];
 
+	snprintf(name, sizeof(name), "cs-%s", p->name);
+	pthread_setname_np(pthread_self(), name);
+	/* nice is a thread's own on Linux: this lowers this worker only */
+	if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), p->nice) != 0)
+		log_warn("cannot lower the priority of %s workers: %s", p->name, strerror(errno));
 	if (thread_hook)
 		thread_hook();
 	for (;;) {

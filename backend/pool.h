@@ -6,7 +6,8 @@
  * upload never stands between a reader and the bytes it waits for.
  * Urgent tasks (what somebody waits for) go before the others; each queue
  * is FIFO, so read-ahead parts go out in file order.  Threads start on
- * first use, and again in a forked child, which inherits none.
+ * first use, and again in a forked child, which inherits none.  They are
+ * named "cs-NAME" (what top -H and /proc show).
  */
 #ifndef CLOUDSHIM_POOL_H
 #define CLOUDSHIM_POOL_H
@@ -27,11 +28,15 @@ struct pool {
 	pthread_cond_t work;
 	struct pool_queue urgent, later;
 	int nthreads, max_threads;
+	int nice;		/* workers' CPU priority, when above 0 */
 };
 
-#define POOL_INIT(name_, threads_) { \
+#define POOL_INIT(name_, threads_, nice_) { \
 	.name = (name_), .lock = PTHREAD_MUTEX_INITIALIZER, \
-	.work = PTHREAD_COND_INITIALIZER, .max_threads = (threads_) }
+	.work = PTHREAD_COND_INITIALIZER, .max_threads = (threads_), .nice = (nice_) }
+
+/* The lowest CPU priority: work that only takes what the program leaves idle. */
+#define POOL_NICE_BACKGROUND 19
 
 void pool_configure(struct pool *p, int threads);
 

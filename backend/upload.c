@@ -48,7 +48,13 @@ struct upload *upload_streams;
 static struct upload *head, *tail;	/* in flight, oldest first */
 static int inflight, aborting;		/* aborting: cancelled streams' parts */
 static int failures;
-static struct pool upload_pool = POOL_INIT("upload", 8);
+/*
+ * Uploads take only the CPU the program leaves idle: a program writing at
+ * memory speed is not slowed by sending what it wrote (MD5, copies, TLS),
+ * and when it waits for an upload (fsync, exit, a full staging space) it
+ * is idle, so the upload has the CPU to itself.
+ */
+static struct pool upload_pool = POOL_INIT("upload", 8, POOL_NICE_BACKGROUND);
 static off_t part_base = (off_t)8 << 20;
 static char *recovery_dir;
 

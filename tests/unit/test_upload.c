@@ -5,13 +5,16 @@
  * uploads at once (run under ThreadSanitizer by `make test`), read your
  * own writes while one is in flight, and a failed upload: its bytes and
  * journal entry kept in the recovery directory, then sent again by
- * recover_dir as `cloudshim sync` does, byte for byte.
+ * recover_dir as `cloudshim sync` does, byte for byte.  Upload workers
+ * run at the lowest CPU priority.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +97,57 @@ static void test_puts(struct store *st)
 	CHECK(upload_drain() == 0);
 }
 
+/* The nice value of each of this process's threads named NAME; -1 at the end. */
+static int thread_nices(const char *name, int *nices, int max)
+{
+	char path[300], comm[32], stat[512];
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) && n < max) {
+		FILE *f;
+		char *close_paren;
+		int nice = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		comm[strcspn(comm, "\n")] = 0;
+		if (strcmp(comm, name) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		/* after "(comm) ": state and 15 more fields, then priority and nice */
+		if (fgets(stat, sizeof(stat), f) && (close_paren = strrchr(stat, ')')) &&
+		    sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
+			   " %*u %*u %*d %*d %*d %d", &nice) == 1)
+			nices[n++] = nice;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Upload workers run at the lowest priority, and only they do. */
+static void test_background_priority(void)
+{
+	int nices[64], n = thread_nices("cs-upload", nices, 64), low = 0;
+
+	CHECK(n == 4);		/* ec.connections */
+	for (int i = 0; i < n; i++)
+		low += nices[i] == 19;
+	CHECK(low == n);
+	CHECK(getpriority(PRIO_PROCESS, 0) == 0);	/* the main thread */
+}
+
 static void test_failure_and_recovery(struct store *st)
 {
 	char data[256], journal[256], kept[256], sub[128];
@@ -157,6 +211,7 @@ int main(void)
 	}
 	CHECK(strcmp(upload_recovery_dir(), recovery) == 0);
 	test_puts(st);
+	test_background_priority();
 	test_failure_and_recovery(st);
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", root, staging, recovery);
