@@ -15,6 +15,11 @@
  * listing finds nothing under key (only on stores whose directories are
  * key prefixes; others fail the listing), one stat tells -ENOTDIR from
  * -ENOENT.
+ *
+ * Every listing that reaches its end also tells the metacache whether the
+ * directory had subdirectories.  One that had none answers, for the TTL,
+ * that no key directly below it is a directory: a program creating many
+ * files in one directory asks for one listing, not one a file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +36,7 @@ struct builder {
 	int found;		/* some page showed the directory exists */
 	int complete;		/* the last page came */
 	int probe;		/* stop once found */
+	int one_page;		/* stop after the first page */
 };
 
 static int collect(void *arg, const struct store_page *pg)
@@ -54,7 +60,15 @@ static int collect(void *arg, const struct store_page *pg)
 	}
 	b->found |= pg->found;
 	b->complete = !pg->more;
-	return b->probe && b->found ? STORE_LIST_STOP : 0;
+	return (b->probe && b->found) || b->one_page ? STORE_LIST_STOP : 0;
+}
+
+static int has_subdirs(const struct builder *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].meta.kind == STORE_DIR)
+			return 1;
+	return 0;
 }
 
 static int by_name(const void *a, const void *b)
@@ -110,21 +124,26 @@ static void publish(struct store *st, const char *key, const struct dirlist *dl)
 	}
 }
 
+enum list_mode { LIST_WHOLE, LIST_PROBE, LIST_ONE_PAGE };
+
 /*
- * Lists key, whole or (probe) up to the first page that shows it exists.
- * *out gets the snapshot, with a reference for the caller, when the
- * listing was complete and key exists; *found whether it does.
+ * Lists key: whole, up to the first page that shows it exists (probe), or
+ * its first page only.  *out gets the snapshot, with a reference for the
+ * caller, when the listing was complete and key exists; *found whether it
+ * does.
  */
-static int list_dir(struct store *st, const char *key, int probe, int *found,
+static int list_dir(struct store *st, const char *key, enum list_mode mode, int *found,
 		    struct dirlist **out)
 {
-	struct builder b = { .probe = probe };
+	struct builder b = { .probe = mode == LIST_PROBE, .one_page = mode == LIST_ONE_PAGE };
 	long listed_ms = clock_ms();
 	unsigned epoch = metacache_epoch();
 	int rc = store_list(st, key, collect, &b);
 
 	*out = NULL;
 	*found = b.found || !*key;	/* the mount's root always exists */
+	if (rc == 0 && (b.complete || mode == LIST_ONE_PAGE))
+		metacache_put_subdirs(st, key, listed_ms, !b.complete || has_subdirs(&b));
 	if (rc == 0 && b.complete && *found) {
 		*out = finish(&b, listed_ms, epoch);
 		if (*out) {
@@ -153,7 +172,7 @@ int dir_open(struct store *st, const char *key, struct dirlist **out)
 	if (*key && (metacache_get(st, key, &rc, &meta) || dircache_stat(st, key, &rc, &meta)) &&
 	    (rc || meta.kind == STORE_FILE))
 		return rc ? rc : -ENOTDIR;
-	rc = list_dir(st, key, 0, &found, out);
+	rc = list_dir(st, key, LIST_WHOLE, &found, out);
 	if (rc || found)
 		return rc;
 	/* nothing below key, on a store where stat sees only files */
@@ -181,7 +200,7 @@ void dir_close(struct dirlist *dl)
 int dir_probe(struct store *st, const char *key, struct store_meta *meta)
 {
 	struct dirlist *dl;
-	int found, rc = list_dir(st, key, 1, &found, &dl);
+	int found, rc = list_dir(st, key, LIST_PROBE, &found, &dl);
 
 	dir_close(dl);		/* the cache holds its own reference */
 	if (rc)
@@ -191,4 +210,13 @@ int dir_probe(struct store *st, const char *key, struct store_meta *meta)
 	memset(meta, 0, sizeof(*meta));
 	meta->kind = STORE_DIR;
 	return 0;
+}
+
+int dir_survey(struct store *st, const char *key)
+{
+	struct dirlist *dl;
+	int found, rc = list_dir(st, key, LIST_ONE_PAGE, &found, &dl);
+
+	dir_close(dl);
+	return rc;
 }

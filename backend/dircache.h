@@ -49,6 +49,12 @@ int dircache_stat(const struct store *st, const char *key, int *rc,
  */
 int dir_probe(struct store *st, const char *key, struct store_meta *meta);
 
+/*
+ * Lists the first page of directory key, for what it tells the metacache
+ * (metacache_subdirs) and, when it is the whole listing, the dircache.
+ */
+int dir_survey(struct store *st, const char *key);
+
 void dircache_fork_lock(void);
 void dircache_fork_unlock(void);
 

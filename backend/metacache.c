@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * metacache.c - a hash table of stat answers under one mutex.
+ * metacache.c - a hash table of stat answers under one mutex, and one of
+ * what listings told of directories' subdirectories.
  *
- * Entries are keyed by store and key.  The table is bounded: when it
- * reaches METACACHE_MAX entries it is emptied, which costs one request per
- * key again and never a wrong answer.
+ * Entries are keyed by store and key.  The tables are bounded: when either
+ * reaches METACACHE_MAX entries both are emptied, which costs one request
+ * per key again and never a wrong answer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,8 +28,16 @@ struct entry {
 	struct store_meta meta;
 };
 
+struct note {
+	char *hkey;
+	UT_hash_handle hh;
+	long listed_ms;		/* when the listing began */
+	int subdirs;		/* it showed some, or may have (pages unread) */
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *table;
+static struct note *notes;
 static long ttl_ms = 5000;
 static atomic_uint epoch;
 
@@ -61,6 +70,24 @@ static void drop_locked(struct entry *e)
 	free(e);
 }
 
+static void drop_note_locked(struct note *n)
+{
+	HASH_DEL(notes, n);
+	free(n->hkey);
+	free(n);
+}
+
+static void empty_locked(void)
+{
+	struct entry *e, *etmp;
+	struct note *n, *ntmp;
+
+	HASH_ITER(hh, table, e, etmp)
+		drop_locked(e);
+	HASH_ITER(hh, notes, n, ntmp)
+		drop_note_locked(n);
+}
+
 int metacache_get(const struct store *st, const char *key, int *rc,
 		  struct store_meta *meta)
 {
@@ -89,7 +116,7 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 void metacache_put(const struct store *st, const char *key, int rc,
 		   const struct store_meta *meta)
 {
-	struct entry *e, *old, *tmp;
+	struct entry *e, *old;
 
 	if (ttl_ms <= 0 || (rc != 0 && rc != -ENOENT))
 		return;
@@ -107,8 +134,7 @@ void metacache_put(const struct store *st, const char *key, int rc,
 	if (old)
 		drop_locked(old);
 	if (HASH_COUNT(table) >= METACACHE_MAX)
-		HASH_ITER(hh, table, old, tmp)
-			drop_locked(old);
+		empty_locked();
 	HASH_ADD_KEYPTR(hh, table, e->hkey, strlen(e->hkey), e);
 	pthread_mutex_unlock(&lock);
 }
@@ -127,6 +153,55 @@ void metacache_forget(const struct store *st, const char *key)
 		drop_locked(e);
 	pthread_mutex_unlock(&lock);
 	free(k);
+}
+
+void metacache_put_subdirs(const struct store *st, const char *key, long listed_ms, int some)
+{
+	char *k;
+	struct note *n;
+
+	if (ttl_ms <= 0 || !(k = make_key(st, key)))
+		return;
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(notes, k, n);
+	if (n && n->listed_ms > listed_ms) {
+		free(k);	/* what we know is newer than that listing */
+	} else if (n) {
+		n->listed_ms = listed_ms;
+		n->subdirs = some;
+		free(k);
+	} else if ((n = calloc(1, sizeof(*n))) != NULL) {
+		if (HASH_COUNT(notes) >= METACACHE_MAX)
+			empty_locked();
+		n->hkey = k;
+		n->listed_ms = listed_ms;
+		n->subdirs = some;
+		HASH_ADD_KEYPTR(hh, notes, n->hkey, strlen(n->hkey), n);
+	} else {
+		free(k);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+int metacache_subdirs(const struct store *st, const char *key)
+{
+	char *k = make_key(st, key);
+	struct note *n;
+	int some = -1;
+
+	if (!k || ttl_ms <= 0) {
+		free(k);
+		return -1;
+	}
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(notes, k, n);
+	if (n && clock_ms() - n->listed_ms < ttl_ms)
+		some = n->subdirs;
+	else if (n)
+		drop_note_locked(n);
+	pthread_mutex_unlock(&lock);
+	free(k);
+	return some;
 }
 
 void metacache_fork_lock(void)

@@ -27,6 +27,16 @@ void metacache_put(const struct store *st, const char *key, int rc,
 void metacache_forget(const struct store *st, const char *key);
 unsigned metacache_epoch(void);
 
+/*
+ * Whether directory key has subdirectories: what a listing that began at
+ * listed_ms showed (some: 1 when it showed one, or had more pages than
+ * were read), or what we made below it then.  A note older than the one
+ * kept changes nothing.
+ */
+void metacache_put_subdirs(const struct store *st, const char *key, long listed_ms, int some);
+/* 0: key had no subdirectory within the TTL; 1: it had or may have; -1: not known. */
+int metacache_subdirs(const struct store *st, const char *key);
+
 void metacache_fork_lock(void);
 void metacache_fork_unlock(void);
 

@@ -25,6 +25,7 @@
 #include <uthash.h>
 
 #include "backend/cache.h"
+#include "backend/clock.h"
 #include "backend/dircache.h"
 #include "backend/engine.h"
 #include "backend/http.h"
@@ -119,6 +120,27 @@ void engine_fork_child(void)
 }
 
 /*
+ * Whether key's directory had no subdirectory when last listed within the
+ * TTL, so that key is none: what we made below it since is noted by
+ * obj_changed.  With survey, a directory not listed lately has its first
+ * page listed to tell.
+ */
+static int among_no_subdirs(struct store *st, const char *key, int survey)
+{
+	const char *slash = strrchr(key, '/');
+	char *parent = strndup(key, slash ? (size_t)(slash - key) : 0);
+	int some;
+
+	if (!parent)
+		return 0;
+	some = metacache_subdirs(st, parent);
+	if (some < 0 && survey && dir_survey(st, parent) == 0)
+		some = metacache_subdirs(st, parent);
+	free(parent);
+	return some == 0;
+}
+
+/*
  * On a store whose directories are key prefixes, a file and a directory
  * take different requests (HEAD, a listing); dir_first asks the listing
  * first.  Either way the answer is cached, a missing path included.
@@ -135,7 +157,7 @@ static int lookup(struct store *st, const char *key, int dir_first, struct store
 	if (metacache_get(st, key, &rc, meta) || dircache_stat(st, key, &rc, meta))
 		return rc;
 	rc = dir_first && prefix_dirs ? dir_probe(st, key, meta) : store_stat(st, key, meta);
-	if (rc == -ENOENT && prefix_dirs)
+	if (rc == -ENOENT && prefix_dirs && (dir_first || !among_no_subdirs(st, key, 0)))
 		rc = dir_first ? store_stat(st, key, meta) : dir_probe(st, key, meta);
 	metacache_put(st, key, rc, meta);
 	return rc;
@@ -162,6 +184,10 @@ int obj_is_dir(struct store *st, const char *key)
 		return rc == 0 ? meta.kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
 	if (!(store_caps(st) & STORE_CAP_PREFIX_DIRS))
 		return lookup(st, key, 0, &meta) == 0 && meta.kind == STORE_DIR;
+	if (among_no_subdirs(st, key, 1))
+		return 0;
+	if (dircache_stat(st, key, &rc, &meta))	/* the survey listed it all */
+		return rc == 0 ? meta.kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
 	/* a file or nothing: not known which, so nothing is cached about key */
 	rc = dir_probe(st, key, &meta);
 	if (rc == 0)
@@ -173,13 +199,25 @@ void obj_changed(const struct store *st, const char *key, const struct store_met
 {
 	const struct store_meta dir = { .kind = STORE_DIR };
 	char *up = strdup(key), *slash;
+	long now = clock_ms();
+	int gained = meta && meta->kind == STORE_DIR;	/* the parent gains a subdirectory */
 
 	metacache_forget(st, key);
 	metacache_put(st, key, meta ? 0 : -ENOENT, meta);
 	/* what exists makes its parents exist, though they were missing before */
-	while (meta && up && (slash = strrchr(up, '/')) != NULL) {
-		*slash = '\0';
-		metacache_put(st, up, 0, &dir);
+	while (meta && up) {
+		slash = strrchr(up, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			*up = '\0';	/* the mount's root */
+		if (slash)
+			metacache_put(st, up, 0, &dir);
+		if (gained)
+			metacache_put_subdirs(st, up, now, 1);
+		gained = 1;	/* every one further up does */
+		if (!slash)
+			break;
 	}
 	free(up);
 }

@@ -59,8 +59,8 @@ static int current(struct mount *m, const char *key, int reading, struct store_m
  */
 /*
  * A create that truncates (the "w" of fopen, `>` in a shell): what is at
- * key does not matter unless it is a directory, which one listing tells;
- * a program writing many new files waits for one request a file.
+ * key does not matter unless it is a directory, which a listing of its
+ * directory tells for every file a program then creates there.
  */
 static int create_truncated(struct mount *m, const char *key, int flags)
 {

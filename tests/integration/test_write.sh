@@ -37,6 +37,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
+. "$top/tests/servers/lib.sh"
 SHIM_PRELOAD=$1
 # the cloudshim command of the same build as the library (the last word of PRELOAD)
 CLOUDSHIM=$(dirname "${SHIM_PRELOAD##* }")/cloudshim
@@ -227,6 +228,25 @@ check "bash: exec 3> and writes through fd 3" shim bash -c \
 check "bash: fd 3: object" obj_is redir/fd3.txt "a
 2
 3"
+fi
+
+# a program making many files in one new directory: one listing tells that
+# none of their names is a directory, where each create asked its own before
+listings_after() {	# listings_after LINE PREFIX: ListObjectsV2 requests below PREFIX
+	srv_log_settle "$RUN/s3rver_access.log"
+	tail -n +"$(($1 + 1))" "$RUN/s3rver_access.log" | awk -F'\t' -v p="prefix=w/$2" '
+		{ u = $2; gsub(/%2[Ff]/, "/", u) }
+		$1 == "GET" && u ~ /list-type=2/ && index(u, p) { n++ }
+		END { print n + 0 }'
+}
+if [ "${PY_CHECKS:-1}" = 1 ]; then
+	srv_log_settle "$RUN/s3rver_access.log"
+	from=$(wc -l <"$RUN/s3rver_access.log")
+	check "python3: 40 new files in one new directory" shim $PY -c \
+		'for i in range(40): open("/data/many/f%d" % i, "w").write("%d\n" % i)'
+	for i in 0 17 39; do check "40 new files: f$i" obj_is "many/f$i" "$i"; done
+	n=$(listings_after "$from" many/)
+	check "40 new files: 1 listing below many/, not one a file ($n)" test "$n" = 1
 fi
 
 # === the object is complete when the writer has exited =============================

@@ -411,6 +411,72 @@ static void test_fake_probe(void)
 	CHECK(fake_lists == 2 && fake_stats == 2);
 }
 
+/*
+ * Is key a directory, before a create: a directory not listed lately has
+ * its first page listed once, and one with no subdirectory answers for
+ * every name in it after that; what we make below it changes the answer.
+ */
+static void test_fake_no_subdirs(void)
+{
+	const struct store_meta file = { .kind = STORE_FILE, .size = 1 };
+	const struct store_meta dir = { .kind = STORE_DIR };
+	struct store *st = fake_store();
+	struct store_meta m;
+	char key[64];
+
+	/* "dir/sub" holds only "deep": one listing answers 50 creates */
+	reset_fake();
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "dir/sub/new%d", i);
+		CHECK(obj_is_dir(st, key) == 0);
+	}
+	CHECK(fake_lists == 1 && fake_pages == 1 && fake_stats == 0);
+	CHECK(metacache_subdirs(st, "dir/sub") == 0);
+	CHECK(obj_stat(st, "dir/sub/missing", &m) == -ENOENT && fake_lists == 1);
+
+	/* a file we made there: still no subdirectory */
+	obj_changed(st, "dir/sub/new1", &file);
+	CHECK(obj_is_dir(st, "dir/sub/new2") == 0 && fake_lists == 1);
+	/* a file we made one level further down makes new3 a directory */
+	obj_changed(st, "dir/sub/new3/f", &file);
+	CHECK(metacache_subdirs(st, "dir/sub") == 1);
+	CHECK(obj_is_dir(st, "dir/sub/new3") == 1 && fake_lists == 1);
+	CHECK(obj_is_dir(st, "dir/sub/new4") == 0 && fake_lists == 2);	/* asked again */
+	CHECK(metacache_subdirs(st, "dir") == 1 && metacache_subdirs(st, "") == 1);
+
+	/* "dir" has subdirectory "sub": its listing answers for each name */
+	st = fake_store();
+	reset_fake();
+	CHECK(obj_is_dir(st, "dir/sub") == 1);
+	CHECK(obj_is_dir(st, "dir/x") == 0 && obj_is_dir(st, "dir/nothing") == 0);
+	CHECK(fake_lists == 1 && metacache_subdirs(st, "dir") == 1);
+
+	/* a directory made by mkdir ends "none" for its parent */
+	reset_fake();
+	CHECK(obj_is_dir(st, "empty/a") == 0 && fake_lists == 1);
+	obj_changed(st, "empty/a", &file);
+	CHECK(obj_is_dir(st, "empty/b") == 0 && fake_lists == 1);
+	obj_changed(st, "empty/c", &dir);
+	CHECK(metacache_subdirs(st, "empty") == 1);
+	CHECK(obj_is_dir(st, "empty/c") == 1 && fake_lists == 1);
+	CHECK(obj_is_dir(st, "empty/d") == 0 && fake_lists == 2);
+
+	/* nothing there at all: as good as a directory without subdirectories */
+	reset_fake();
+	CHECK(obj_is_dir(st, "fresh/a") == 0 && obj_is_dir(st, "fresh/b") == 0);
+	CHECK(fake_lists == 1);
+	/* and a stat of a name there is a HEAD, with no listing of the name */
+	CHECK(obj_stat(st, "fresh/c", &m) == -ENOENT);
+	CHECK(fake_lists == 1 && fake_stats == 1);
+
+	/* more pages than one: not known, so each name is probed */
+	reset_fake();
+	CHECK(obj_is_dir(st, "big/q") == 0);
+	CHECK(fake_lists == 2 && fake_pages == 2);	/* the first page, then big/q/ */
+	CHECK(metacache_subdirs(st, "big") == 1);
+	CHECK(obj_is_dir(st, "big/r") == 0 && fake_lists == 3);
+}
+
 static void test_fake_cache(void)
 {
 	struct store *st = fake_store();
@@ -956,6 +1022,7 @@ int main(void)
 
 	test_fake_listing();
 	test_fake_probe();
+	test_fake_no_subdirs();
 	test_fake_cache();
 	test_fake_threads();
 	test_fake_fork();
