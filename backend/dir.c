@@ -19,7 +19,7 @@
  * Every listing that reaches its end also tells the metacache whether the
  * directory had subdirectories.  One that had none answers, for the TTL,
  * that no key directly below it is a directory: a program creating many
- * files in one directory asks for one listing, not one a file.
+ * files in one directory asks for two listings (object.c), not one a file.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -59,6 +59,10 @@ static struct pool fetch_pool = POOL_INIT("fetch", ENGINE_DEFAULT_CONNECTIONS, 0
 static struct obj *table;
 static struct obj *idle_head, *idle_tail;
 static int idle_count;
+/* the directory of the last create that asked about its own name (under lock) */
+static const struct store *asked_st;
+static char *asked_dir;
+static long asked_ms;
 static struct engine_conf conf = {
 	.cache_bytes = ENGINE_DEFAULT_CACHE_BYTES,
 	.part_size = ENGINE_DEFAULT_PART_SIZE,
@@ -120,10 +124,35 @@ void engine_fork_child(void)
 }
 
 /*
+ * Whether a create asked about a name in dir within the TTL; remembers
+ * dir as the one asked now.  One directory is enough for a program
+ * writing its files one directory at a time.
+ */
+static int asked_before(const struct store *st, const char *dir)
+{
+	long now = clock_ms();
+	int again;
+
+	pthread_mutex_lock(&lock);
+	again = asked_st == st && asked_dir && strcmp(asked_dir, dir) == 0 &&
+		now - asked_ms < metacache_ttl();
+	if (!again) {
+		free(asked_dir);
+		asked_dir = strdup(dir);
+		asked_st = st;
+	}
+	asked_ms = now;
+	pthread_mutex_unlock(&lock);
+	return again;
+}
+
+/*
  * Whether key's directory had no subdirectory when last listed within the
  * TTL, so that key is none: what we made below it since is noted by
- * obj_changed.  With survey, a directory not listed lately has its first
- * page listed to tell.
+ * obj_changed.  With survey (a create), the second create in a directory
+ * not listed lately lists its first page to tell, for this one and every
+ * later one; the first asks only about its own name, which costs less
+ * than a page of a large directory.
  */
 static int among_no_subdirs(struct store *st, const char *key, int survey)
 {
@@ -134,7 +163,7 @@ static int among_no_subdirs(struct store *st, const char *key, int survey)
 	if (!parent)
 		return 0;
 	some = metacache_subdirs(st, parent);
-	if (some < 0 && survey && dir_survey(st, parent) == 0)
+	if (some < 0 && survey && asked_before(st, parent) && dir_survey(st, parent) == 0)
 		some = metacache_subdirs(st, parent);
 	free(parent);
 	return some == 0;

@@ -412,9 +412,10 @@ static void test_fake_probe(void)
 }
 
 /*
- * Is key a directory, before a create: a directory not listed lately has
- * its first page listed once, and one with no subdirectory answers for
- * every name in it after that; what we make below it changes the answer.
+ * Is key a directory, before a create: the first create in a directory
+ * not listed lately asks about its own name, the second lists the first
+ * page of the directory; one with no subdirectory then answers for every
+ * name in it, until what we make below it changes the answer.
  */
 static void test_fake_no_subdirs(void)
 {
@@ -424,57 +425,66 @@ static void test_fake_no_subdirs(void)
 	struct store_meta m;
 	char key[64];
 
-	/* "dir/sub" holds only "deep": one listing answers 50 creates */
+	/* "dir/sub" holds only "deep": two listings answer 50 creates */
 	reset_fake();
 	for (int i = 0; i < 50; i++) {
 		snprintf(key, sizeof(key), "dir/sub/new%d", i);
 		CHECK(obj_is_dir(st, key) == 0);
 	}
-	CHECK(fake_lists == 1 && fake_pages == 1 && fake_stats == 0);
+	CHECK(fake_lists == 2 && fake_pages == 2 && fake_stats == 0);
 	CHECK(metacache_subdirs(st, "dir/sub") == 0);
-	CHECK(obj_stat(st, "dir/sub/missing", &m) == -ENOENT && fake_lists == 1);
+	CHECK(obj_stat(st, "dir/sub/missing", &m) == -ENOENT && fake_lists == 2);
 
 	/* a file we made there: still no subdirectory */
 	obj_changed(st, "dir/sub/new1", &file);
-	CHECK(obj_is_dir(st, "dir/sub/new2") == 0 && fake_lists == 1);
+	CHECK(obj_is_dir(st, "dir/sub/new2") == 0 && fake_lists == 2);
 	/* a file we made one level further down makes new3 a directory */
 	obj_changed(st, "dir/sub/new3/f", &file);
 	CHECK(metacache_subdirs(st, "dir/sub") == 1);
-	CHECK(obj_is_dir(st, "dir/sub/new3") == 1 && fake_lists == 1);
-	CHECK(obj_is_dir(st, "dir/sub/new4") == 0 && fake_lists == 2);	/* asked again */
+	CHECK(obj_is_dir(st, "dir/sub/new3") == 1 && fake_lists == 2);
+	CHECK(obj_is_dir(st, "dir/sub/new4") == 0 && fake_lists == 3);	/* asked again */
 	CHECK(metacache_subdirs(st, "dir") == 1 && metacache_subdirs(st, "") == 1);
 
 	/* "dir" has subdirectory "sub": its listing answers for each name */
 	st = fake_store();
 	reset_fake();
-	CHECK(obj_is_dir(st, "dir/sub") == 1);
+	CHECK(obj_is_dir(st, "dir/sub") == 1 && fake_lists == 1);
 	CHECK(obj_is_dir(st, "dir/x") == 0 && obj_is_dir(st, "dir/nothing") == 0);
-	CHECK(fake_lists == 1 && metacache_subdirs(st, "dir") == 1);
+	CHECK(fake_lists == 2 && metacache_subdirs(st, "dir") == 1);
 
 	/* a directory made by mkdir ends "none" for its parent */
 	reset_fake();
 	CHECK(obj_is_dir(st, "empty/a") == 0 && fake_lists == 1);
 	obj_changed(st, "empty/a", &file);
-	CHECK(obj_is_dir(st, "empty/b") == 0 && fake_lists == 1);
+	CHECK(obj_is_dir(st, "empty/b") == 0 && fake_lists == 2);
+	CHECK(obj_is_dir(st, "empty/c") == 0 && fake_lists == 2);
 	obj_changed(st, "empty/c", &dir);
 	CHECK(metacache_subdirs(st, "empty") == 1);
-	CHECK(obj_is_dir(st, "empty/c") == 1 && fake_lists == 1);
-	CHECK(obj_is_dir(st, "empty/d") == 0 && fake_lists == 2);
+	CHECK(obj_is_dir(st, "empty/c") == 1 && fake_lists == 2);
+	CHECK(obj_is_dir(st, "empty/d") == 0 && fake_lists == 3);
 
 	/* nothing there at all: as good as a directory without subdirectories */
 	reset_fake();
 	CHECK(obj_is_dir(st, "fresh/a") == 0 && obj_is_dir(st, "fresh/b") == 0);
-	CHECK(fake_lists == 1);
+	CHECK(obj_is_dir(st, "fresh/c") == 0 && fake_lists == 2);
 	/* and a stat of a name there is a HEAD, with no listing of the name */
-	CHECK(obj_stat(st, "fresh/c", &m) == -ENOENT);
-	CHECK(fake_lists == 1 && fake_stats == 1);
+	CHECK(obj_stat(st, "fresh/d", &m) == -ENOENT);
+	CHECK(fake_lists == 2 && fake_stats == 1);
 
-	/* more pages than one: not known, so each name is probed */
+	/* more pages than one: not known, so each name is asked about */
 	reset_fake();
-	CHECK(obj_is_dir(st, "big/q") == 0);
-	CHECK(fake_lists == 2 && fake_pages == 2);	/* the first page, then big/q/ */
+	CHECK(obj_is_dir(st, "big/q") == 0 && fake_lists == 1);
+	CHECK(obj_is_dir(st, "big/r") == 0);
+	CHECK(fake_lists == 3 && fake_pages == 3);	/* big's first page, then big/r/ */
 	CHECK(metacache_subdirs(st, "big") == 1);
-	CHECK(obj_is_dir(st, "big/r") == 0 && fake_lists == 3);
+	CHECK(obj_is_dir(st, "big/s") == 0 && fake_lists == 4);
+
+	/* a single create in a directory asks about its name only */
+	st = fake_store();
+	reset_fake();
+	CHECK(obj_is_dir(st, "big/one") == 0 && obj_is_dir(st, "dir/one") == 0);
+	CHECK(fake_lists == 2 && fake_pages == 2);
+	CHECK(metacache_subdirs(st, "big") == -1 && metacache_subdirs(st, "dir") == -1);
 }
 
 static void test_fake_cache(void)
