@@ -35,10 +35,11 @@ static void to_base64(const unsigned char *md, char out[BODY_MD5_SIZE])
 	EVP_EncodeBlock((unsigned char *)out, md, 16);
 }
 
-int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
+/* The digest md of the body into out (*outlen bytes), read once with pread. */
+static int body_digest(const struct store_body *b, const EVP_MD *md, unsigned char *out,
+		       unsigned *outlen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char md[EVP_MAX_MD_SIZE];
 	char *buf = malloc(CHUNK);
 	off_t pos = 0;
 	int rc = 0;
@@ -47,7 +48,7 @@ int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (!EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+	if (!EVP_DigestInit_ex(ctx, md, NULL)) {
 		rc = -EIO;
 		goto out;
 	}
@@ -64,13 +65,36 @@ int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
 		}
 		pos += n;
 	}
-	if (!EVP_DigestFinal_ex(ctx, md, NULL))
+	if (!EVP_DigestFinal_ex(ctx, out, outlen))
 		rc = -EIO;
-	else
-		to_base64(md, out);
 out:
 	free(buf);
 	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	int rc = body_digest(b, EVP_md5(), md, NULL);
+
+	if (rc == 0)
+		to_base64(md, out);
+	return rc;
+}
+
+int body_sha256_hex(const struct store_body *b, char out[BODY_SHA256_HEX_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	int rc = body_digest(b, EVP_sha256(), md, NULL);
+
+	for (int i = 0; rc == 0 && i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	if (rc == 0)
+		out[64] = '\0';
 	return rc;
 }
 

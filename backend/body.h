@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * body.h - reading a request body (struct store_body, store.h) and the
- * Content-MD5 that lets a store refuse a body corrupted on the way.
+ * digests (Content-MD5, or the signed SHA-256) that let a store refuse a
+ * body corrupted on the way.
  */
 #ifndef CLOUDSHIM_BODY_H
 #define CLOUDSHIM_BODY_H
@@ -11,6 +12,7 @@
 #include "backend/store.h"
 
 #define BODY_MD5_SIZE	25	/* base64 of 16 bytes, and NUL */
+#define BODY_SHA256_HEX_SIZE	65	/* 64 hex digits, and NUL */
 
 /*
  * Up to n bytes of the body from pos (0 is its first byte) into buf: the
@@ -22,7 +24,10 @@ ssize_t body_read(const struct store_body *b, off_t pos, void *buf, size_t n);
 /* The Content-MD5 header value of the body, read once with pread. */
 int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE]);
 
-/* The same of len bytes in memory. */
+/* The SHA-256 of the body in lowercase hex (x-amz-content-sha256), the same way. */
+int body_sha256_hex(const struct store_body *b, char out[BODY_SHA256_HEX_SIZE]);
+
+/* The Content-MD5 of len bytes in memory. */
 int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE]);
 
 #endif

@@ -24,12 +24,19 @@ enum store_cred_source {
 	STORE_CRED_ANONYMOUS,	/* unsigned requests (public buckets) */
 };
 
+/* What an upload carries for the store to check its body against. */
+enum store_checksum {
+	STORE_SUM_MD5 = 0,	/* Content-MD5: checked by nearly every S3-compatible store */
+	STORE_SUM_SHA256,	/* the signed x-amz-content-sha256: AWS, Ceph; faster here */
+};
+
 /* One mounted store.  url is the full store URL, e.g. "s3://bucket/prefix". */
 struct store_conf {
 	char *url;
 	char *endpoint;		/* "http://127.0.0.1:9000"; NULL: store default */
 	char *region;		/* NULL: AWS_REGION, profile, then us-east-1 */
 	enum store_addressing addressing;
+	enum store_checksum checksum;
 	int read_only;
 	enum store_cred_source cred_source;
 	char *profile;		/* NULL: AWS_PROFILE, then "default" */

@@ -43,6 +43,8 @@ struct http_req {
 	const struct store_body *body;
 	const char *data;
 	size_t data_len;
+	const char *body_sha256;	/* the body's SHA-256 in hex, when the
+					   caller has it for a signer */
 	const struct http_field *fields;	/* at most HTTP_FIELDS_MAX */
 	size_t nfields;
 	/*

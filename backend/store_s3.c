@@ -18,6 +18,9 @@
  * one that changed on the way (s3rver does not check it; AWS and radosgw
  * do), and x-amz-content-sha256 UNSIGNED-PAYLOAD, so the data is read
  * once for the MD5 and once to send, not a third time for a SHA-256.
+ * With the checksum setting sha256, the body's SHA-256 is signed in
+ * x-amz-content-sha256 instead of any Content-MD5: still two passes, the
+ * hashing one faster.
  * CompleteMultipartUpload and CopyObject can fail after their 200 went
  * out: an <Error> body is a failure, sent again when it says InternalError
  * or SlowDown.  A put, a part, a copy and a complete are all safe to send
@@ -145,13 +148,18 @@ static int append(struct curl_slist **l, const char *name, const char *value)
 }
 
 /*
- * x-amz-content-sha256.  A body from a descriptor is sent unhashed: its
- * Content-MD5, signed, lets the store refuse a body that differs, and
- * hashing it again would be a second pass over the data.  A small body
- * in memory (XML) is hashed.
+ * x-amz-content-sha256.  A body from a descriptor is sent unhashed unless
+ * the mount checks bodies by SHA-256 (body_check): its Content-MD5,
+ * signed, lets the store refuse a body that differs, and hashing it again
+ * would be a third pass over the data.  A small body in memory (XML) is
+ * hashed.
  */
 static int payload_hash(const struct http_req *req, char out[SIGV4_HEX_SIZE])
 {
+	if (req->body_sha256) {
+		snprintf(out, SIGV4_HEX_SIZE, "%s", req->body_sha256);
+		return 0;
+	}
 	if (req->body) {
 		snprintf(out, SIGV4_HEX_SIZE, "%s", SIGV4_UNSIGNED_PAYLOAD);
 		return 0;
@@ -459,20 +467,49 @@ static struct timespec now(void)
 	return ts;
 }
 
+/*
+ * What lets the store refuse a body other than the one we read: its
+ * Content-MD5 as the next field of req, or with the checksum setting
+ * sha256 its SHA-256, signed (radosgw and AWS check it; at 1.8 GB/s here
+ * against MD5's 0.75 it is the cheaper pass).  An unsigned request has
+ * no signature to carry the hash, so it sends the MD5.
+ */
+struct body_check {
+	char md5[BODY_MD5_SIZE];
+	char sha256[BODY_SHA256_HEX_SIZE];
+};
+
+static int body_check(const struct store *st, const struct store_body *body,
+		      struct http_req *req, struct http_field *fields, struct body_check *bc)
+{
+	const struct s3_priv *sp = st->priv;
+	int rc;
+
+	if (st->conf.checksum == STORE_SUM_SHA256 && !sp->aws.anonymous) {
+		rc = body_sha256_hex(body, bc->sha256);
+		req->body_sha256 = bc->sha256;
+		return rc;
+	}
+	rc = body_md5(body, bc->md5);
+	fields[req->nfields++] = (struct http_field){ "Content-MD5", bc->md5 };
+	return rc;
+}
+
 static int s3_put(struct store *st, const char *key, const struct store_body *body,
 		  int exclusive, struct store_meta *meta)
 {
 	struct s3_priv *sp = st->priv;
-	char md5[BODY_MD5_SIZE], *url;
-	struct http_field fields[] = { { "Content-MD5", md5 }, { "If-None-Match", "*" } };
-	struct http_req req = {
-		.method = "PUT", .body = body, .fields = fields, .nfields = exclusive ? 2 : 1,
-	};
+	struct body_check bc;
+	struct http_field fields[2];
+	struct http_req req = { .method = "PUT", .body = body, .fields = fields };
 	struct http_resp resp = { 0 };
-	int rc = body_md5(body, md5);
+	char *url;
+	int rc = body_check(st, body, &req, fields, &bc);
 
 	if (rc)
 		return rc;
+	if (exclusive)
+		fields[req.nfields++] = (struct http_field){ "If-None-Match", "*" };
 	url = object_url(sp, key);
 	if (!url)
 		return -ENOMEM;
@@ -521,11 +558,12 @@ static int s3_mpu_part(struct store *st, const char *key, const char *upload_id,
 		       const struct store_body *body, char etag[STORE_ETAG_MAX])
 {
 	struct s3_priv *sp = st->priv;
-	char md5[BODY_MD5_SIZE], prefix[32], *url;
-	struct http_field field = { "Content-MD5", md5 };
-	struct http_req req = { .method = "PUT", .body = body, .fields = &field, .nfields = 1 };
+	struct body_check bc;
+	struct http_field field;
+	char prefix[32], *url;
+	struct http_req req = { .method = "PUT", .body = body, .fields = &field };
 	struct http_resp resp = { 0 };
-	int rc = body_md5(body, md5);
+	int rc = body_check(st, body, &req, &field, &bc);
 
 	if (rc)
 		return rc;

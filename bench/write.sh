@@ -15,6 +15,8 @@
 #      is until the program has exited (the shim waits for its uploads at
 #      exit), beside N parallel curl PUTs of the same bytes as 8 MiB objects
 #      (N = the shim's connections; target <= 1.2 x curl's time)
+#      and once more with CLOUDSHIM_CHECKSUM=sha256 (the body's SHA-256
+#      signed, in place of Content-MD5)
 #   8  1,000 files of 64 KiB written by one program, until durable (exit),
 #      beside the same PUTs by curl (xargs -P 16): files per second
 #   9  row 7's until-durable pair again, shaped like a store across a network
@@ -236,12 +238,14 @@ for server in $SERVER_LIST; do
 	for ((r = 0; r < REPS; r++)); do
 		# the same big keys each run: radosgw keeps objects in memory
 		timed "${s}_seq" shim "$WB" seq "$SRC" "$MNT/seq.bin" 8192
+		CLOUDSHIM_CHECKSUM=sha256 timed "${s}_seqsha" shim "$WB" seq "$SRC" "$MNT/seqsha.bin" 8192
 		timed "${s}_parts" put_dir "$RUNDIR/parts" wb/parts "$CONNS"
 		# new keys each run: creating a file costs more than replacing one
 		timed "${s}_many" shim "$WB" many "$RUNDIR/small.bin" "$MNT/small$r" "$FILES" "$FILE_KB"
 		timed "${s}_smallcurl" put_dir "$RUNDIR/small" "wb/curlsmall$r" "$SMALL_PAR"
 		if [ "$r" = 0 ]; then	# the bytes must be right before the numbers count
 			[ "$(obj_md5 wb/seq.bin)" = "$SRC_MD5" ] || FAIL[${s}_seq]="wrong bytes in the object"
+			[ "$(obj_md5 wb/seqsha.bin)" = "$SRC_MD5" ] || FAIL[${s}_seqsha]="wrong bytes in the object"
 			[ "$(obj_md5 wb/parts/p00000)" = "$(md5sum <"$RUNDIR/parts/p00000" | cut -d' ' -f1)" ] ||
 				FAIL[${s}_parts]="wrong bytes in the object"
 			last=$(printf 'f%05d' $((FILES - 1)))
@@ -263,6 +267,11 @@ for server in $SERVER_LIST; do
 		"${FAIL[${s}_parts]:-$NPARTS objects; $(runs_note "${s}_parts"); $(cpu_note "${s}_parts")}"
 	row 7 "$s: shim, until durable (exit)" "$durable_mibs MiB/s" "$r_durable x curl's time" \
 		"$(verdict "$r_durable" '<=' 1.2)" "${FAIL[${s}_seq]:-$(complete_note "$s")$(cpu_note "${s}_seq")}"
+	r_sha=$(ratio "$(secs "${s}_seqsha")" "$(secs "${s}_parts")")
+	[ -n "${FAIL[${s}_seqsha]:-}${FAIL[${s}_parts]:-}" ] && r_sha=-
+	row 7 "$s: same, checksum sha256" "$(rate "${s}_seqsha" "$SIZE_MB") MiB/s" "$r_sha x curl's time" \
+		"$(verdict "$r_sha" '<=' 1.2)" \
+		"${FAIL[${s}_seqsha]:-signed SHA-256, no Content-MD5; $(cpu_note "${s}_seqsha")}"
 	many_fps=$(rate "${s}_many" "$FILES")
 	curl_fps=$(rate "${s}_smallcurl" "$FILES")
 	row 8 "$s: curl PUTs, xargs -P $SMALL_PAR" "$curl_fps files/s" "" "" \

@@ -257,6 +257,8 @@ static int env_store_one(struct mount_conf *d, unsigned bit, const char *v,
 	case MOUNT_SET_CREDENTIALS:
 		return cfg_credentials(s, NULL, v, &st->cred_source,
 				       &st->profile);
+	case MOUNT_SET_CHECKSUM:
+		return cfg_checksum(s, NULL, v, &st->checksum);
 	default:
 		if (strcmp(v, "0") && strcmp(v, "1"))
 			return cfg_fail(s, NULL, "%s is not 0 or 1; use 1 for"
@@ -279,6 +281,7 @@ static int env_store(struct mount_conf *d, char *err, size_t errlen)
 		{ "CLOUDSHIM_ADDRESSING", MOUNT_SET_ADDRESSING },
 		{ "CLOUDSHIM_READ_ONLY", MOUNT_SET_READ_ONLY },
 		{ "CLOUDSHIM_CREDENTIALS", MOUNT_SET_CREDENTIALS },
+		{ "CLOUDSHIM_CHECKSUM", MOUNT_SET_CHECKSUM },
 	};
 	struct cfg_src s = { NULL, err, errlen };
 	const char *v;
@@ -320,6 +323,8 @@ static int apply_defaults(struct mount_conf *m, const struct mount_conf *d)
 		st->addressing = d->store.addressing;
 	if (take & MOUNT_SET_READ_ONLY)
 		st->read_only = d->store.read_only;
+	if (take & MOUNT_SET_CHECKSUM)
+		st->checksum = d->store.checksum;
 	if (!rc && (take & MOUNT_SET_CREDENTIALS)) {
 		st->cred_source = d->store.cred_source;
 		rc = copy_str(&st->profile, d->store.profile);

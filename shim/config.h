@@ -22,6 +22,7 @@
 #define MOUNT_SET_ADDRESSING	(1u << 2)
 #define MOUNT_SET_READ_ONLY	(1u << 3)
 #define MOUNT_SET_CREDENTIALS	(1u << 4)
+#define MOUNT_SET_CHECKSUM	(1u << 5)
 
 struct mount_conf {
 	char *path;		/* absolute; no trailing '/', '.', '..', '//' */

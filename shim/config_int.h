@@ -71,6 +71,8 @@ int cfg_region(const struct cfg_src *s, const char *field,
 	       const char *v, char **out);
 int cfg_addressing(const struct cfg_src *s, const char *field,
 		   const char *v, enum store_addressing *out);
+int cfg_checksum(const struct cfg_src *s, const char *field,
+		 const char *v, enum store_checksum *out);
 int cfg_credentials(const struct cfg_src *s, const char *field,
 		    const char *v, enum store_cred_source *src, char **profile);
 

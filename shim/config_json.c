@@ -20,20 +20,20 @@
 		 " metadata_ttl_ms, request_timeout_ms, log_level, staging_dir," \
 		 " recovery_dir, sync_close"
 #define MOUNT_KEYS "path, url, endpoint, region, addressing, read_only," \
-		   " credentials"
+		   " credentials, checksum"
 
 enum mkey { MK_PATH, MK_URL, MK_ENDPOINT, MK_REGION, MK_ADDRESSING,
-	    MK_READ_ONLY, MK_CREDENTIALS, MK_COUNT };
+	    MK_READ_ONLY, MK_CREDENTIALS, MK_CHECKSUM, MK_COUNT };
 
 static const char *const mount_keys[MK_COUNT] = {
 	"path", "url", "endpoint", "region", "addressing", "read_only",
-	"credentials",
+	"credentials", "checksum",
 };
 
 /* MOUNT_SET_* bit of each key, 0 for path and url. */
 static const unsigned mount_bits[MK_COUNT] = {
 	0, 0, MOUNT_SET_ENDPOINT, MOUNT_SET_REGION, MOUNT_SET_ADDRESSING,
-	MOUNT_SET_READ_ONLY, MOUNT_SET_CREDENTIALS,
+	MOUNT_SET_READ_ONLY, MOUNT_SET_CREDENTIALS, MOUNT_SET_CHECKSUM,
 };
 
 static const char *type_name(const cJSON *it)
@@ -98,6 +98,8 @@ static int mount_string(struct mount_conf *m, enum mkey k, const char *v,
 	case MK_CREDENTIALS:
 		return cfg_credentials(s, field, v, &m->store.cred_source,
 				       &m->store.profile);
+	case MK_CHECKSUM:
+		return cfg_checksum(s, field, v, &m->store.checksum);
 	default:
 		return -EINVAL;
 	}

@@ -164,6 +164,21 @@ int cfg_addressing(const struct cfg_src *s, const char *field,
 	return 0;
 }
 
+int cfg_checksum(const struct cfg_src *s, const char *field,
+		 const char *v, enum store_checksum *out)
+{
+	static const char *const names[] = { "md5", "sha256" };
+	char q[CFG_QUOTE_MAX];
+	int i = pick(v, names, 2);
+
+	if (i < 0)
+		return cfg_fail(s, field, "unknown checksum %s; use md5 (Content-MD5,"
+				" checked by nearly every S3 store) or sha256 (signed"
+				" payload hash: AWS, Ceph)", cfg_quote(v, q));
+	*out = (enum store_checksum)i;	/* same order as the enum */
+	return 0;
+}
+
 static int has_ctl(const char *v)
 {
 	for (; *v; v++)

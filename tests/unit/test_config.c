@@ -40,7 +40,7 @@ static const char *const vars[] = {
 	"CLOUDSHIM_READAHEAD_MB", "CLOUDSHIM_METADATA_TTL_MS",
 	"CLOUDSHIM_REQUEST_TIMEOUT_MS", "CLOUDSHIM_LOG_LEVEL",
 	"CLOUDSHIM_ENDPOINT", "CLOUDSHIM_REGION", "CLOUDSHIM_ADDRESSING",
-	"CLOUDSHIM_READ_ONLY", "CLOUDSHIM_CREDENTIALS",
+	"CLOUDSHIM_READ_ONLY", "CLOUDSHIM_CREDENTIALS", "CLOUDSHIM_CHECKSUM",
 };
 
 static void clear_env(void)
@@ -250,6 +250,11 @@ static void test_json_good(void)
 	CHECK(c.nmounts == 1 && c.mounts[0].store.addressing ==
 	      STORE_ADDR_VIRTUAL &&
 	      c.mounts[0].store.cred_source == STORE_CRED_ANONYMOUS);
+	CHECK(c.mounts[0].store.checksum == STORE_SUM_MD5);	/* the default */
+	CHECK(config_parse_json(&c, "{\"mounts\": [{\"path\":\"/k\","
+		"\"url\":\"s3://abc\",\"checksum\":\"sha256\"}]}",
+		NULL, err, sizeof(err)) == 0);
+	CHECK(c.nmounts == 2 && c.mounts[1].store.checksum == STORE_SUM_SHA256);
 	CHECK(config_parse_json(&c, "{}", NULL, err, sizeof(err)) == 0);
 	CHECK(config_parse_json(&c, "{\"mounts\": []}", NULL, err,
 				sizeof(err)) == 0);
@@ -339,6 +344,12 @@ static void test_json_bad(void)
 		 " \"addressing\": \"virt\"}]}", "mounts[0].addressing",
 		 "path, virtual or auto");
 	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"s3://abc\","
+		 " \"checksum\": \"crc32c\"}]}", "mounts[0].checksum",
+		 "use md5 (Content-MD5");
+	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"https://h\","
+		 " \"checksum\": \"md5\"}]}", "\"checksum\" does not apply",
+		 "https:// mounts");
+	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"s3://abc\","
 		 " \"credentials\": \"keys\"}]}", "mounts[0].credentials",
 		 "profile:NAME");
 	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"s3://abc\","
@@ -416,6 +427,7 @@ static void test_load(const char *dir)
 	setenv("CLOUDSHIM_ENDPOINT", "https://minio.local:9000/", 1);
 	setenv("CLOUDSHIM_ADDRESSING", "path", 1);
 	setenv("CLOUDSHIM_CREDENTIALS", "profile:ci", 1);
+	setenv("CLOUDSHIM_CHECKSUM", "sha256", 1);
 	rc = config_load(&c, err, sizeof(err));
 	CHECK(rc == 0);
 	CHECK(c.engine.cache_bytes == 1024UL << 20);	/* file */
@@ -443,6 +455,8 @@ static void test_load(const char *dir)
 		m = &c.mounts[3];
 		CHECK(!strcmp(m->store.region, "us-west-2"));
 		CHECK(m->store.addressing == STORE_ADDR_PATH);
+		CHECK(m->store.checksum == STORE_SUM_SHA256);	/* the variable's */
+		CHECK(c.mounts[1].store.checksum == STORE_SUM_MD5);	/* gs: not its field */
 	}
 	config_free(&c);
 
@@ -516,6 +530,7 @@ static void test_env_bad(void)
 	ENV_BAD("CLOUDSHIM_REGION", "", "us-east-1");
 	ENV_BAD("CLOUDSHIM_REGION", "us/east", "region");
 	ENV_BAD("CLOUDSHIM_ADDRESSING", "pathy", "path, virtual or auto");
+	ENV_BAD("CLOUDSHIM_CHECKSUM", "SHA-256", "or sha256");
 	ENV_BAD("CLOUDSHIM_CREDENTIALS", "profile:", "profile name");
 	ENV_BAD("CLOUDSHIM_CREDENTIALS", "root", "auto, env");
 	ENV_BAD("CLOUDSHIM_MOUNTS", "/x=s3://bkt;;", "entry 2");

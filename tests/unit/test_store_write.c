@@ -8,6 +8,7 @@
  *    this process's own.  S3_SERVER names the server: s3rver ignores
  *    If-None-Match and Content-MD5, so those checks say "skipped" there
  *    instead of passing.
+ *    The checksum setting sha256 too: bodies signed by their SHA-256.
  * 3. With S3_PROXY (tests/servers/faultproxy.py in front of s3rver), a
  *    PUT and a part upload that meet two 503s, a complete answered 200
  *    with an <Error> body, and a store that is down.
@@ -757,6 +758,60 @@ static void test_wrong_secret(const char *prefix)
 	blob_free(&b);
 }
 
+/*
+ * The checksum setting sha256: a put and a part go with their SHA-256
+ * signed and land whole; a byte flipped after the hash is refused, by a
+ * server that checks (radosgw).
+ */
+static void test_sha256(const char *prefix, const struct server *sv)
+{
+	struct engine_conf e = ec;
+	struct blob b = blob_make(300000, 7);
+	struct store_body body = whole(&b);
+	struct store_meta m;
+	struct store *st;
+	char url[256], etag[1][STORE_ETAG_MAX], *id = NULL;
+	struct store_conf sc = {
+		.url = url, .endpoint = getenv("S3_ENDPOINT"), .region = getenv("AWS_REGION"),
+		.checksum = STORE_SUM_SHA256,
+	};
+	char err[256];
+
+	snprintf(url, sizeof(url), "s3://%s/%s/sha", getenv("S3_BUCKET"), prefix);
+	if (store_open(&sc, &e, &st, err, sizeof(err)) != 0) {
+		printf("FAIL store_open %s: %s\n", url, err);
+		CHECK(0);
+		blob_free(&b);
+		return;
+	}
+	CHECK(store_put(st, "a", &body, 0, NULL) == 0 && holds(st, "a", b.data, b.len));
+	if (sv->multipart) {
+		CHECK(store_mpu_begin(st, "b", &id) == 0);
+		CHECK(id && store_mpu_part(st, "b", id, 1, &body, etag[0]) == 0);
+		CHECK(id && store_mpu_complete(st, "b", id, etag, 1, NULL) == 0);
+		CHECK(holds(st, "b", b.data, b.len));
+		free(id);
+		id = NULL;
+	}
+	if (!sv->checks_md5) {
+		printf("skipped: %s checks no body digest\n", sv->name);
+	} else {
+		corrupt_off = 77;
+		atomic_store(&corrupt_fd, b.fd);
+		reset_requests();
+		CHECK(store_put(st, "c", &body, 0, NULL) == -EIO && n_put == 1);
+		CHECK(store_stat(st, "c", &m) == -ENOENT);
+		CHECK(store_mpu_begin(st, "d", &id) == 0);
+		corrupt_off = 78;
+		atomic_store(&corrupt_fd, b.fd);
+		CHECK(id && store_mpu_part(st, "d", id, 1, &body, etag[0]) == -EIO);
+		CHECK(id && store_mpu_abort(st, "d", id) == 0);
+		free(id);
+	}
+	store_close(st);
+	blob_free(&b);
+}
+
 /* Through the fault proxy: 503 twice, then through; and other faults. */
 static void test_retry(const char *prefix, struct store *direct)
 {
@@ -836,6 +891,7 @@ static void test_s3(void)
 	if (!st)
 		return;
 	run_suite(st, &sv);
+	test_sha256(prefix, &sv);
 	test_wrong_secret(prefix);
 	if (getenv("S3_PROXY"))
 		test_retry(prefix, st);
