@@ -83,19 +83,9 @@ int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
 	return rc;
 }
 
-int body_sha256_hex(const struct store_body *b, char out[BODY_SHA256_HEX_SIZE])
+int body_sha256(const struct store_body *b, unsigned char out[BODY_SHA256_SIZE])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	int rc = body_digest(b, EVP_sha256(), md, NULL);
-
-	for (int i = 0; rc == 0 && i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	if (rc == 0)
-		out[64] = '\0';
-	return rc;
+	return body_digest(b, EVP_sha256(), out, NULL);
 }
 
 int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE])

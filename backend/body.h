@@ -12,7 +12,7 @@
 #include "backend/store.h"
 
 #define BODY_MD5_SIZE	25	/* base64 of 16 bytes, and NUL */
-#define BODY_SHA256_HEX_SIZE	65	/* 64 hex digits, and NUL */
+#define BODY_SHA256_SIZE	32	/* the digest's bytes */
 
 /*
  * Up to n bytes of the body from pos (0 is its first byte) into buf: the
@@ -24,8 +24,8 @@ ssize_t body_read(const struct store_body *b, off_t pos, void *buf, size_t n);
 /* The Content-MD5 header value of the body, read once with pread. */
 int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE]);
 
-/* The SHA-256 of the body in lowercase hex (x-amz-content-sha256), the same way. */
-int body_sha256_hex(const struct store_body *b, char out[BODY_SHA256_HEX_SIZE]);
+/* The SHA-256 of the body, the same way. */
+int body_sha256(const struct store_body *b, unsigned char out[BODY_SHA256_SIZE]);
 
 /* The Content-MD5 of len bytes in memory. */
 int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE]);

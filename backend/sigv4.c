@@ -473,7 +473,7 @@ static int check_header_signing(const struct sigv4_request *req,
 
 /* ---- hashing ------------------------------------------------------------ */
 
-static void hex_encode(const unsigned char *in, size_t n, char *out)
+void sigv4_hex(const unsigned char *in, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -507,7 +507,7 @@ int sigv4_sha256_hex(const void *buf, size_t len, char out[SIGV4_HEX_SIZE])
 	if (EVP_Digest(buf ? buf : "", len, md, &n, EVP_sha256(), NULL) != 1 ||
 	    n != SHA256_LEN)
 		return -EIO;
-	hex_encode(md, SHA256_LEN, out);
+	sigv4_hex(md, SHA256_LEN, out);
 	return 0;
 }
 
@@ -684,7 +684,7 @@ int sigv4_signature(const unsigned char key[SIGV4_KEY_SIZE], const char *sts,
 	if (!err)
 		err = hmac_sha256(key, SIGV4_KEY_SIZE, sts, strlen(sts), mac);
 	if (!err)
-		hex_encode(mac, sizeof mac, out);
+		sigv4_hex(mac, sizeof mac, out);
 	return err;
 }
 

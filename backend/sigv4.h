@@ -88,6 +88,9 @@ struct sigv4_credentials {
 /* Format t (UTC) as "YYYYMMDDTHHMMSSZ".  -EOVERFLOW outside years 1000-9999. */
 int sigv4_amz_date(time_t t, char out[SIGV4_AMZ_DATE_SIZE]);
 
+/* in[0..n) as lower-case hex into out (2n digits and a NUL). */
+void sigv4_hex(const unsigned char *in, size_t n, char *out);
+
 /* Lower-case hex SHA-256 of buf[0..len): the x-amz-content-sha256 value. */
 int sigv4_sha256_hex(const void *buf, size_t len, char out[SIGV4_HEX_SIZE]);
 

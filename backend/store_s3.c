@@ -476,7 +476,7 @@ static struct timespec now(void)
  */
 struct body_check {
 	char md5[BODY_MD5_SIZE];
-	char sha256[BODY_SHA256_HEX_SIZE];
+	char sha256[SIGV4_HEX_SIZE];
 };
 
 static int body_check(const struct store *st, const struct store_body *body,
@@ -486,8 +486,13 @@ static int body_check(const struct store *st, const struct store_body *body,
 	int rc;
 
 	if (st->conf.checksum == STORE_SUM_SHA256 && !sp->aws.anonymous) {
-		rc = body_sha256_hex(body, bc->sha256);
-		req->body_sha256 = bc->sha256;
+		unsigned char md[BODY_SHA256_SIZE];
+
+		rc = body_sha256(body, md);
+		if (rc == 0) {
+			sigv4_hex(md, sizeof(md), bc->sha256);
+			req->body_sha256 = bc->sha256;
+		}
 		return rc;
 	}
 	rc = body_md5(body, bc->md5);
