@@ -164,23 +164,20 @@ void metacache_put_subdirs(const struct store *st, const char *key, long listed_
 		return;
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(notes, k, n);
-	if (n && n->listed_ms > listed_ms) {
-		free(k);	/* what we know is newer than that listing */
-	} else if (n) {
-		n->listed_ms = listed_ms;
-		n->subdirs = some;
-		free(k);
-	} else if ((n = calloc(1, sizeof(*n))) != NULL) {
+	if (!n && (n = calloc(1, sizeof(*n))) != NULL) {
 		if (HASH_COUNT(notes) >= METACACHE_MAX)
 			empty_locked();
 		n->hkey = k;
+		k = NULL;
+		n->listed_ms = listed_ms;
+		HASH_ADD_KEYPTR(hh, notes, n->hkey, strlen(n->hkey), n);
+	}
+	if (n && n->listed_ms <= listed_ms) {	/* else what we know is newer */
 		n->listed_ms = listed_ms;
 		n->subdirs = some;
-		HASH_ADD_KEYPTR(hh, notes, n->hkey, strlen(n->hkey), n);
-	} else {
-		free(k);
 	}
 	pthread_mutex_unlock(&lock);
+	free(k);
 }
 
 int metacache_subdirs(const struct store *st, const char *key)

@@ -235,18 +235,16 @@ void obj_changed(const struct store *st, const char *key, const struct store_met
 	metacache_put(st, key, meta ? 0 : -ENOENT, meta);
 	/* what exists makes its parents exist, though they were missing before */
 	while (meta && up) {
-		slash = strrchr(up, '/');
-		if (slash)
-			*slash = '\0';
-		else
-			*up = '\0';	/* the mount's root */
-		if (slash)
+		int top = (slash = strrchr(up, '/')) == NULL;
+
+		*(top ? up : slash) = '\0';	/* the parent; "" is the mount's root */
+		if (!top)
 			metacache_put(st, up, 0, &dir);
 		if (gained)
 			metacache_put_subdirs(st, up, now, 1);
-		gained = 1;	/* every one further up does */
-		if (!slash)
+		if (top)
 			break;
+		gained = 1;	/* every one further up gains a subdirectory */
 	}
 	free(up);
 }
