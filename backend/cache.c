@@ -29,24 +29,18 @@
  * buffer and all; with nothing evictable a reader waits, read-ahead gives
  * up.
  *
- * Page buffers are carved from 2 MiB slabs.  Buffers for whole pages come
- * from slabs the kernel may back with huge pages: a sequential reader then
- * takes one page fault per 2 MiB, not sixteen per page, each zeroed and
- * charged on its own.  Buffers for a few blocks come from ordinary slabs,
- * where the kernel provides (and zeroes) only the 4 KiB pages touched:
- * huge pages there made every 4 KiB read pay for 64 KiB of fresh memory.
- * A buffer no page holds goes on a free list; the memory itself is never
- * given back, and exceeds the bound by at most two slabs.
+ * Page buffers come from slab.c; the bound counts them, and the slabs
+ * they are carved from exceed it by at most two.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <uthash.h>
 
 #include "backend/cache.h"
+#include "backend/slab.h"
 
 struct page_key {
 	uint64_t id;
@@ -86,66 +80,11 @@ static unsigned long evictions;
 static int waiters;
 static uint64_t next_id = 1;
 
-#define SLAB_SIZE ((size_t)2 << 20)
-
-struct slab_cursor {
-	char *next;		/* the rest of the newest slab */
-	size_t left;
-	int huge;
-};
-
-static struct slab_cursor whole_pages = { .huge = 1 }, some_blocks = { .huge = 0 };
-static void *free_buffers;		/* a list through each buffer's first word */
-
-/* A 2 MiB-aligned slab; NULL when there is no memory. */
-static char *new_slab(int huge)
-{
-	char *m = mmap(NULL, 2 * SLAB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-	uintptr_t at, end;
-
-	if (m == MAP_FAILED)
-		return NULL;
-	at = ((uintptr_t)m + SLAB_SIZE - 1) & ~(uintptr_t)(SLAB_SIZE - 1);
-	end = at + SLAB_SIZE;
-	if (at > (uintptr_t)m)
-		munmap(m, at - (uintptr_t)m);
-	munmap((void *)end, (uintptr_t)m + 2 * SLAB_SIZE - end);
-	/* hints: fine if refused, and against "always" in the system setting */
-	madvise((void *)at, SLAB_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	return (char *)at;
-}
-
-static char *buffer_get_locked(int whole)
-{
-	struct slab_cursor *c = whole ? &whole_pages : &some_blocks;
-	char *b = free_buffers;
-
-	if (b) {
-		free_buffers = *(void **)b;
-		return b;
-	}
-	if (c->left < CACHE_PAGE_SIZE) {
-		if (!(c->next = new_slab(c->huge)))
-			return NULL;
-		c->left = SLAB_SIZE;
-	}
-	b = c->next;
-	c->next += CACHE_PAGE_SIZE;
-	c->left -= CACHE_PAGE_SIZE;
-	return b;
-}
-
-static void buffer_put_locked(char *b)
-{
-	*(void **)b = free_buffers;
-	free_buffers = b;
-}
-
 void cache_set_limit(size_t bytes)
 {
 	pthread_mutex_lock(&lock);
 	limit = bytes < 4 * CACHE_PAGE_SIZE ? 4 * CACHE_PAGE_SIZE : bytes;
+	slab_set_budget(limit);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -199,7 +138,7 @@ static void wake_locked(void)
 
 static void free_page_locked(struct page *p)
 {
-	buffer_put_locked(p->data);
+	slab_buffer_put(p->data);
 	free(p);
 	used -= CACHE_PAGE_SIZE;
 	wake_locked();
@@ -221,7 +160,7 @@ static struct page *take_page_locked(int whole)
 
 	if (used + CACHE_PAGE_SIZE <= limit) {
 		p = calloc(1, sizeof(*p));
-		if (p && !(p->data = buffer_get_locked(whole))) {
+		if (p && !(p->data = slab_buffer_get(whole))) {
 			free(p);
 			p = NULL;
 		}
@@ -519,10 +458,12 @@ void cache_get_stats(struct cache_stats *st)
 void cache_fork_lock(void)
 {
 	pthread_mutex_lock(&lock);
+	slab_fork_lock();
 }
 
 void cache_fork_unlock(void)
 {
+	slab_fork_unlock();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -532,6 +473,7 @@ void cache_after_fork_child(void)
 
 	pthread_cond_init(&changed, NULL);
 	waiters = 0;
+	slab_after_fork_child();
 	HASH_ITER(hh, table, p, tmp) {
 		p->pins = 0;	/* the pinning threads do not exist here */
 		if (!p->filling)
@@ -541,7 +483,7 @@ void cache_after_fork_child(void)
 		if (p->lo < p->hi)
 			continue;
 		HASH_DEL(table, p);
-		buffer_put_locked(p->data);
+		slab_buffer_put(p->data);
 		free(p);
 		used -= CACHE_PAGE_SIZE;
 	}

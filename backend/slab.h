@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab.h - memory for the cache's page buffers.
+ *
+ * Buffers of CACHE_PAGE_SIZE are carved from 2 MiB slabs and never given
+ * back to the system; a buffer put back is the next one handed out.  While
+ * the cache grows, a helper thread makes the next slab ready (mapped and
+ * zeroed by the kernel) before a reader needs it.  The cache calls these
+ * under its own lock; the helper never takes that lock.
+ */
+#ifndef CLOUDSHIM_SLAB_H
+#define CLOUDSHIM_SLAB_H
+
+#include <stddef.h>
+
+/*
+ * A buffer for a page, NULL when there is no memory.  whole: the page will
+ * hold all its bytes (a sequential fetch), else a few blocks (a small random
+ * read), which come from memory the kernel provides a 4 KiB page at a time.
+ */
+char *slab_buffer_get(int whole);
+void slab_buffer_put(char *buffer);
+
+/* Slabs are made ready ahead of need only while all of them fit in bytes. */
+void slab_set_budget(size_t bytes);
+
+struct slab_stats {
+	size_t mapped;		/* bytes of slabs: buffers, free ones and the reserve */
+	size_t reserved;	/* slabs in the reserve, touched and unused */
+};
+
+void slab_get_stats(struct slab_stats *st);
+
+void slab_fork_lock(void);
+void slab_fork_unlock(void);
+void slab_after_fork_child(void);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_slab.c - the cache's page buffers: recycling, the reserve of touched
+ * slabs the helper thread prepares ahead of need, the budget that stops it,
+ * and a forked child.  `make test` runs this under ThreadSanitizer too,
+ * without the fork, which that runtime refuses once a thread has run.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/cache.h"
+#include "backend/slab.h"
+#include "tests/unit/check.h"
+
+#define SLAB		((size_t)2 << 20)
+#define PG		CACHE_PAGE_SIZE
+#define PER_SLAB	((int)(SLAB / PG))
+
+/* Waits up to 10 s for the reserve to hold want slabs. */
+static int reserve_reaches(size_t want)
+{
+	struct slab_stats st;
+
+	for (int i = 0; i < 10000; i++) {
+		slab_get_stats(&st);
+		if (st.reserved == want)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+static size_t mapped(void)
+{
+	struct slab_stats st;
+
+	slab_get_stats(&st);
+	return st.mapped;
+}
+
+/* Whether every 4 KiB page of [b, b + len) is in memory. */
+static int resident(const char *b, size_t len)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char vec[PG / 4096];
+
+	if (ps != 4096 || mincore((void *)b, len, vec) != 0)
+		return -1;
+	for (size_t i = 0; i < len / 4096; i++)
+		if (!(vec[i] & 1))
+			return 0;
+	return 1;
+}
+
+/* Takes n whole-page buffers, writes each through; the last one taken. */
+static char *take_whole(int n)
+{
+	char *b = NULL;
+
+	for (int i = 0; i < n; i++) {
+		if (!(b = slab_buffer_get(1)))
+			return NULL;
+		memset(b, i, PG);
+	}
+	return b;
+}
+
+static void test_reserve_and_budget(void)
+{
+	char *first, *b;
+
+	slab_set_budget(4 * SLAB);
+	first = slab_buffer_get(1);
+	CHECK(first != NULL);
+	if (!first)
+		return;
+	/* the first slab was mapped by the reader; the helper adds two */
+	CHECK(reserve_reaches(2));
+	CHECK(mapped() == 3 * SLAB);
+
+	/* the rest of the first slab, then a buffer already in memory */
+	CHECK(take_whole(PER_SLAB - 1) == first + (PER_SLAB - 1) * PG);
+	b = slab_buffer_get(1);
+	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
+	CHECK(b && resident(b, PG) == 1);
+	CHECK(b != NULL && (memset(b, 7, PG), b[PG - 1] == 7));
+
+	/* one slab short of the budget: the helper fills the reserve again */
+	CHECK(reserve_reaches(2));
+	CHECK(mapped() == 4 * SLAB);
+
+	/* at the budget it prepares nothing more, however short the reserve */
+	CHECK(take_whole(2 * PER_SLAB - 1) != NULL);
+	usleep(50000);
+	CHECK(reserve_reaches(1));
+	CHECK(mapped() == 4 * SLAB);
+}
+
+static void test_blocks_and_recycling(void)
+{
+	size_t before = mapped();
+	char *small = slab_buffer_get(0), *again;
+	struct slab_stats st;
+
+	/* a buffer for a few blocks: an ordinary slab, untouched, not the reserve */
+	CHECK(small != NULL);
+	if (!small)
+		return;
+	slab_get_stats(&st);
+	CHECK(st.mapped == before + SLAB && st.reserved == 1);
+	CHECK(resident(small, PG) == 0);
+	small[4096] = 1;
+
+	/* a buffer put back is the next one out, of either kind */
+	slab_buffer_put(small);
+	again = slab_buffer_get(1);
+	CHECK(again == small);
+	slab_buffer_put(again);
+	CHECK(slab_buffer_get(0) == small);
+	CHECK(mapped() == before + SLAB);
+}
+
+#if !defined(__SANITIZE_THREAD__)
+/* A child has no helper of its parent's: it starts its own when needed. */
+static void test_fork(void)
+{
+	pid_t pid;
+	int status;
+
+	slab_fork_lock();
+	pid = fork();
+	if (pid == 0) {
+		slab_fork_unlock();
+		slab_after_fork_child();
+		slab_set_budget(64 * SLAB);
+		/* past what is left of the reserve: the child's helper fills it */
+		if (!take_whole(3 * PER_SLAB) || !reserve_reaches(2))
+			_exit(1);
+		_exit(mapped() <= 64 * SLAB + 2 * SLAB ? 0 : 2);
+	}
+	slab_fork_unlock();
+	CHECK(pid > 0);
+	if (pid > 0) {
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+#endif
+
+int main(void)
+{
+	test_reserve_and_budget();
+	test_blocks_and_recycling();
+#if !defined(__SANITIZE_THREAD__)
+	test_fork();
+#endif
+	return check_summary();
+}
