@@ -16,7 +16,10 @@
 #      exit), beside N parallel curl PUTs of the same bytes as 8 MiB objects
 #      (N = the shim's connections; target <= 1.2 x curl's time)
 #      and once more with CLOUDSHIM_CHECKSUM=sha256 (the body's SHA-256
-#      signed, in place of Content-MD5)
+#      signed, in place of Content-MD5); for reference, the same parts sent
+#      by curl as one multipart upload (create, N parts at a time, complete),
+#      which is what the shim sends: a server whose completion costs time
+#      by the byte (s3rver copies every part into the object) shows here
 #   8  1,000 files of 64 KiB written by one program, until durable (exit),
 #      beside the same PUTs by curl (xargs -P 16): files per second
 #   9  row 7's until-durable pair again, shaped like a store across a network
@@ -171,6 +174,10 @@ verdict() {
 cpu_note() {
 	awk -v b="${BUSY[$1]:-0}" -v t="${TOTAL[$1]:-0}" 'BEGIN { if (t > 0) printf "cpu %.0f%%", 100 * b / t }'
 }
+each_run() { # KEY -> its seconds, run by run
+	# shellcheck disable=SC2086 # a list of numbers
+	printf '%s\n' ${TIMES[$1]:-} | awk '{ printf "%s%.2f", (NR > 1 ? "/" : ""), $1 } END { if (NR) print " s" }'
+}
 runs_note() {
 	local n
 	# shellcheck disable=SC2086
@@ -193,6 +200,34 @@ put_dir() {
 	find "$1" -type f -printf '%f\n' | xargs -P "$3" -I{} curl -sf -o /dev/null \
 		--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$1/{}" "$S3_ENDPOINT/$S3_BUCKET/$2/{}"
+}
+# put_multipart DIR KEY N: DIR's files, in name order, as the parts of one
+# multipart upload of KEY, N parts at a time: the shim's requests, sent by
+# curl.  Each part's ETag comes from its response headers.
+put_multipart() {
+	local dir=$1 key=$2 url="$S3_ENDPOINT/$S3_BUCKET/$2" id n etag
+	id=$(curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST "$url?uploads=" |
+		sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p') || return 1
+	[ -n "$id" ] || return 1
+	rm -rf "$dir.etags" && mkdir "$dir.etags" || return 1
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	find "$dir" -type f -printf '%f\n' | sort | awk '{ print NR, $0 }' |
+		URL=$url ID=$id DIR=$dir xargs -P "$3" -L 1 sh -c 'curl -sf -o /dev/null -D "$DIR.etags/$0" \
+			--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$DIR/$1" "$URL?partNumber=$0&uploadId=$ID"' ||
+		return 1
+	{
+		echo '<CompleteMultipartUpload>'
+		for ((n = 1; n <= $(find "$dir" -type f | wc -l); n++)); do
+			etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$dir.etags/$n" | tr -d '\r')
+			echo "<Part><PartNumber>$n</PartNumber><ETag>$etag</ETag></Part>"
+		done
+		echo '</CompleteMultipartUpload>'
+	} >"$dir.complete.xml"
+	curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST --data-binary "@$dir.complete.xml" \
+		"$url?uploadId=$id" | grep -q '<CompleteMultipartUploadResult'
 }
 # complete_note SERVER: how long the server took to complete the last
 # multipart upload of wb/seq.bin, from its log
@@ -221,7 +256,7 @@ done
 # shellcheck disable=SC2086 # a list of numbers
 tmpfs_mibs=$(awk -v m="$SIZE_MB" -v t="$(median ${TIMES[tmpfs_close]})" 'BEGIN { printf "%.0f", m / t }')
 row 7 "write $SIZE_MB MiB, $FSTYPE (same program)" "$tmpfs_mibs MiB/s" "" "" \
-	"$(runs_note tmpfs_close), 8 MiB writes; $(cpu_note tmpfs)"
+	"$(runs_note tmpfs_close) ($(each_run tmpfs_close)), 8 MiB writes; $(cpu_note tmpfs)"
 
 # === per server ============================================================================
 for server in $SERVER_LIST; do
@@ -240,12 +275,14 @@ for server in $SERVER_LIST; do
 		timed "${s}_seq" shim "$WB" seq "$SRC" "$MNT/seq.bin" 8192
 		CLOUDSHIM_CHECKSUM=sha256 timed "${s}_seqsha" shim "$WB" seq "$SRC" "$MNT/seqsha.bin" 8192
 		timed "${s}_parts" put_dir "$RUNDIR/parts" wb/parts "$CONNS"
+		timed "${s}_mpu" put_multipart "$RUNDIR/parts" wb/mpu.bin "$CONNS"
 		# new keys each run: creating a file costs more than replacing one
 		timed "${s}_many" shim "$WB" many "$RUNDIR/small.bin" "$MNT/small$r" "$FILES" "$FILE_KB"
 		timed "${s}_smallcurl" put_dir "$RUNDIR/small" "wb/curlsmall$r" "$SMALL_PAR"
 		if [ "$r" = 0 ]; then	# the bytes must be right before the numbers count
 			[ "$(obj_md5 wb/seq.bin)" = "$SRC_MD5" ] || FAIL[${s}_seq]="wrong bytes in the object"
 			[ "$(obj_md5 wb/seqsha.bin)" = "$SRC_MD5" ] || FAIL[${s}_seqsha]="wrong bytes in the object"
+			[ "$(obj_md5 wb/mpu.bin)" = "$SRC_MD5" ] || FAIL[${s}_mpu]="wrong bytes in the object"
 			[ "$(obj_md5 wb/parts/p00000)" = "$(md5sum <"$RUNDIR/parts/p00000" | cut -d' ' -f1)" ] ||
 				FAIL[${s}_parts]="wrong bytes in the object"
 			last=$(printf 'f%05d' $((FILES - 1)))
@@ -262,11 +299,16 @@ for server in $SERVER_LIST; do
 	[ -n "${FAIL[${s}_seq]:-}${FAIL[${s}_parts]:-}" ] && r_durable=-
 	row 7 "$s: shim, until close returns" "$close_mibs MiB/s" "$r_close x tmpfs speed" \
 		"$(verdict "$r_close" '>=' 0.8)" \
-		"${FAIL[${s}_seq]:-$(runs_note "${s}_seq_close"); open took $(printf '%.3f' "$(secs "${s}_seq_open")") s; staging on $FSTYPE}"
+		"${FAIL[${s}_seq]:-$(runs_note "${s}_seq_close") ($(each_run "${s}_seq_close")); open took $(printf '%.3f' "$(secs "${s}_seq_open")") s; staging on $FSTYPE}"
 	row 7 "$s: $CONNS parallel curl PUTs, $PART_MB MiB" "$curl_mibs MiB/s" "" "" \
 		"${FAIL[${s}_parts]:-$NPARTS objects; $(runs_note "${s}_parts"); $(cpu_note "${s}_parts")}"
 	row 7 "$s: shim, until durable (exit)" "$durable_mibs MiB/s" "$r_durable x curl's time" \
 		"$(verdict "$r_durable" '<=' 1.2)" "${FAIL[${s}_seq]:-$(complete_note "$s")$(cpu_note "${s}_seq")}"
+	r_mpu=$(ratio "$(secs "${s}_seq")" "$(secs "${s}_mpu")")
+	[ -n "${FAIL[${s}_seq]:-}${FAIL[${s}_mpu]:-}" ] && r_mpu=-
+	row 7 "$s: curl multipart upload, $CONNS parts at a time" "$(rate "${s}_mpu" "$SIZE_MB") MiB/s" \
+		"shim: $r_mpu x its time" "" \
+		"${FAIL[${s}_mpu]:-the same $NPARTS parts as one object (create, parts, complete), as the shim sends them; $(runs_note "${s}_mpu"); $(cpu_note "${s}_mpu")}"
 	r_sha=$(ratio "$(secs "${s}_seqsha")" "$(secs "${s}_parts")")
 	[ -n "${FAIL[${s}_seqsha]:-}${FAIL[${s}_parts]:-}" ] && r_sha=-
 	row 7 "$s: same, checksum sha256" "$(rate "${s}_seqsha" "$SIZE_MB") MiB/s" "$r_sha x curl's time" \
