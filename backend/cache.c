@@ -30,7 +30,7 @@
  * up.
  *
  * Page buffers come from slab.c; the bound counts them, and the slabs
- * they are carved from exceed it by at most two.
+ * they are carved from exceed it by at most one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -154,13 +154,13 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 }
 
 /* A page buffer within the bound: new, or the LRU victim's; NULL if none. */
-static struct page *take_page_locked(int whole)
+static struct page *take_page_locked(void)
 {
 	struct page *p;
 
 	if (used + CACHE_PAGE_SIZE <= limit) {
 		p = calloc(1, sizeof(*p));
-		if (p && !(p->data = slab_buffer_get(whole))) {
+		if (p && !(p->data = slab_buffer_get())) {
 			free(p);
 			p = NULL;
 		}
@@ -325,7 +325,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 		if (p) {
 			p->pins++;	/* the run's: not evicted while extended */
 		} else {
-			p = take_page_locked(lo == 0 && hi == plen);
+			p = take_page_locked();
 			if (!p && n == 0 && may_wait) {
 				waiters++;
 				pthread_cond_wait(&changed, &lock);

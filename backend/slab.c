@@ -3,22 +3,25 @@
  * slab.c - memory for the cache's page buffers.
  *
  * DESIGN
- * Buffers are carved from 2 MiB-aligned slabs.  Buffers for whole pages
- * come from slabs the kernel may back with huge pages: a sequential reader
- * then takes one page fault per 2 MiB, not sixteen per page.  Buffers for
- * a few blocks come from ordinary slabs, where the kernel provides (and
- * zeroes) only the 4 KiB pages touched: a huge page there would make every
- * small read pay for 64 KiB of fresh memory.
+ * Buffers are carved from 2 MiB-aligned slabs the kernel may back with
+ * huge pages, so memory arrives one page fault per 2 MiB, not one per
+ * 4 KiB.  A buffer put back is the next one handed out; memory is never
+ * given back to the system.
  *
  * Fresh memory costs the first thread that touches it, and on virtual
- * machines it can cost more than the request that fills it: on this
- * project's test machines a never-touched 2 MiB huge page is zeroed at
- * about 2 GB/s, so a random 64 KiB read into fresh memory paid 30 us
- * beside a 100 us request.  So while the cache grows, one helper thread
- * ("cs-slab") keeps a small reserve of whole-page slabs already touched,
- * and a reader takes those.  It stops when the slabs mapped reach the
- * budget (the cache bound): from there buffers are recycled, and the
+ * machines it can cost more than the request that fills it.  On this
+ * project's test VMs a 4 KiB page fault costs about 10 us and a
+ * never-touched huge page is zeroed at about 2 GB/s, beside a 100 us
+ * request; perf put 30-57 % of the shim's samples in clear_page_erms
+ * during random reads.  So while the cache grows, one helper thread
+ * ("cs-slab") keeps a reserve of slabs already touched, and readers carve
+ * their buffers from those.  The helper stops when the slabs mapped reach
+ * the budget (the cache bound): from there buffers are recycled, and the
  * reserve never takes memory beyond what the cache may use.
+ *
+ * A page holding one 4 KiB block still takes a whole 64 KiB buffer, as the
+ * bound counts it.  Its buffer is resident, not just its block: that is
+ * the price of taking no page fault on the reader's time.
  *
  * The lock nests inside the cache's and is never held by the helper while
  * it touches memory.
@@ -34,23 +37,18 @@
 #define SLAB_SIZE	((size_t)2 << 20)
 #define RESERVE_SLABS	2
 
-struct slab_cursor {
-	char *next;		/* the rest of the newest slab */
-	size_t left;
-	int huge;
-};
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slab_cursor whole_pages = { .huge = 1 }, some_blocks = { .huge = 0 };
+static char *next;			/* the rest of the newest slab */
+static size_t left;
 static void *free_buffers;		/* a list through each buffer's first word */
-static char *reserve[RESERVE_SLABS];	/* touched huge slabs, ready to carve */
+static char *reserve[RESERVE_SLABS];	/* touched slabs, ready to carve */
 static int nreserve, preparing;
 static int helper_failed;		/* no more slabs: stop asking */
 static size_t mapped, budget = 256UL << 20;
 static struct pool helper = POOL_INIT("slab", 1, 0);
 
 /* A 2 MiB-aligned slab; NULL when there is no memory. */
-static char *map_slab(int huge)
+static char *map_slab(void)
 {
 	char *m = mmap(NULL, 2 * SLAB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
@@ -63,8 +61,7 @@ static char *map_slab(int huge)
 	if (at > (uintptr_t)m)
 		munmap(m, at - (uintptr_t)m);
 	munmap((void *)end, (uintptr_t)m + 2 * SLAB_SIZE - end);
-	/* hints: fine if refused, and against "always" in the system setting */
-	madvise((void *)at, SLAB_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	madvise((void *)at, SLAB_SIZE, MADV_HUGEPAGE);	/* a hint: fine if refused */
 	return (char *)at;
 }
 
@@ -73,7 +70,7 @@ static void top_up_locked(void);
 /* The helper's task: one more slab in the reserve, then the next if short. */
 static void prepare_slab(void *arg)
 {
-	char *s = map_slab(1);
+	char *s = map_slab();
 
 	(void)arg;
 	/* every 4 KiB: one fault if the kernel gave a huge page, all if not */
@@ -106,9 +103,8 @@ static void top_up_locked(void)
 	}
 }
 
-char *slab_buffer_get(int whole)
+char *slab_buffer_get(void)
 {
-	struct slab_cursor *c = whole ? &whole_pages : &some_blocks;
 	char *b;
 
 	pthread_mutex_lock(&lock);
@@ -116,22 +112,22 @@ char *slab_buffer_get(int whole)
 		free_buffers = *(void **)b;
 		goto out;
 	}
-	if (c->left < CACHE_PAGE_SIZE) {
-		char *s = c->huge && nreserve ? reserve[--nreserve] : NULL;
+	if (left < CACHE_PAGE_SIZE) {
+		char *s;
 
-		if (!s) {
-			if (!(s = map_slab(c->huge)))
-				goto out;
+		if (nreserve)
+			s = reserve[--nreserve];
+		else if ((s = map_slab()))
 			mapped += SLAB_SIZE;
-		}
-		c->next = s;
-		c->left = SLAB_SIZE;
-		if (c->huge)
-			top_up_locked();
+		else
+			goto out;
+		next = s;
+		left = SLAB_SIZE;
+		top_up_locked();
 	}
-	b = c->next;
-	c->next += CACHE_PAGE_SIZE;
-	c->left -= CACHE_PAGE_SIZE;
+	b = next;
+	next += CACHE_PAGE_SIZE;
+	left -= CACHE_PAGE_SIZE;
 out:
 	pthread_mutex_unlock(&lock);
 	return b;

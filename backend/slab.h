@@ -13,12 +13,8 @@
 
 #include <stddef.h>
 
-/*
- * A buffer for a page, NULL when there is no memory.  whole: the page will
- * hold all its bytes (a sequential fetch), else a few blocks (a small random
- * read), which come from memory the kernel provides a 4 KiB page at a time.
- */
-char *slab_buffer_get(int whole);
+/* A buffer for a page, NULL when there is no memory. */
+char *slab_buffer_get(void);
 void slab_buffer_put(char *buffer);
 
 /* Slabs are made ready ahead of need only while all of them fit in bytes. */
