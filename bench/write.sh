@@ -187,17 +187,21 @@ runs_note() {
 TABLE=()
 row() { TABLE+=("$(printf '%-3s %-38s %-15s %-22s %-13s %s' "$@")"); }
 
-# curl, signed
-curl_s3() { curl -sf -o /dev/null --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"; }
+# Every curl has 300 s: a request the server never answers fails the cell
+# instead of hanging the run.
 EMPTY_SHA=$(printf '' | sha256sum | cut -d' ' -f1)
+obj_delete() { # KEY: a signed DELETE, so the servers' memory does not fill
+	curl -sf -m 300 -o /dev/null --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: $EMPTY_SHA" \
+		-X DELETE "$S3_ENDPOINT/$S3_BUCKET/$1" || true
+}
 obj_md5() { # KEY -> MD5 of the object, from a signed GET
-	curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: $EMPTY_SHA" "$S3_ENDPOINT/$S3_BUCKET/$1" | md5sum | cut -d' ' -f1
 }
 # put_dir DIR PREFIX N: every file of DIR PUT as PREFIX/NAME, N at a time
 put_dir() {
-	find "$1" -type f -printf '%f\n' | xargs -P "$3" -I{} curl -sf -o /dev/null \
+	find "$1" -type f -printf '%f\n' | xargs -P "$3" -I{} curl -sf -m 300 -o /dev/null \
 		--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$1/{}" "$S3_ENDPOINT/$S3_BUCKET/$2/{}"
 }
@@ -206,14 +210,14 @@ put_dir() {
 # curl.  Each part's ETag comes from its response headers.
 put_multipart() {
 	local dir=$1 key=$2 url="$S3_ENDPOINT/$S3_BUCKET/$2" id n etag
-	id=$(curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	id=$(curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST "$url?uploads=" |
 		sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p') || return 1
 	[ -n "$id" ] || return 1
 	rm -rf "$dir.etags" && mkdir "$dir.etags" || return 1
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	find "$dir" -type f -printf '%f\n' | sort | awk '{ print NR, $0 }' |
-		URL=$url ID=$id DIR=$dir xargs -P "$3" -L 1 sh -c 'curl -sf -o /dev/null -D "$DIR.etags/$0" \
+		URL=$url ID=$id DIR=$dir xargs -P "$3" -L 1 sh -c 'curl -sf -m 300 -o /dev/null -D "$DIR.etags/$0" \
 			--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$DIR/$1" "$URL?partNumber=$0&uploadId=$ID"' ||
 		return 1
@@ -225,7 +229,7 @@ put_multipart() {
 		done
 		echo '</CompleteMultipartUpload>'
 	} >"$dir.complete.xml"
-	curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+	curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST --data-binary "@$dir.complete.xml" \
 		"$url?uploadId=$id" | grep -q '<CompleteMultipartUploadResult'
 }
@@ -289,6 +293,9 @@ for server in $SERVER_LIST; do
 			[ "$(obj_md5 "wb/small0/$last")" = "$(md5sum <"$RUNDIR/small/$last" | cut -d' ' -f1)" ] ||
 				FAIL[${s}_many]="wrong bytes in the object"
 		fi
+		# radosgw keeps objects in its memory and s3rver in the run directory
+		# (tmpfs): a second copy of the file per run would fill the machine
+		obj_delete wb/mpu.bin
 	done
 	[ -n "${FAIL[${s}_seq]:-}" ] && FAIL[${s}_seq_close]=${FAIL[${s}_seq]}
 	close_mibs=$(rate "${s}_seq_close" "$SIZE_MB")
@@ -306,7 +313,7 @@ for server in $SERVER_LIST; do
 		"$(verdict "$r_durable" '<=' 1.2)" "${FAIL[${s}_seq]:-$(complete_note "$s")$(cpu_note "${s}_seq")}"
 	r_mpu=$(ratio "$(secs "${s}_seq")" "$(secs "${s}_mpu")")
 	[ -n "${FAIL[${s}_seq]:-}${FAIL[${s}_mpu]:-}" ] && r_mpu=-
-	row 7 "$s: curl multipart upload, $CONNS parts at a time" "$(rate "${s}_mpu" "$SIZE_MB") MiB/s" \
+	row 7 "$s: curl multipart, $CONNS at a time" "$(rate "${s}_mpu" "$SIZE_MB") MiB/s" \
 		"shim: $r_mpu x its time" "" \
 		"${FAIL[${s}_mpu]:-the same $NPARTS parts as one object (create, parts, complete), as the shim sends them; $(runs_note "${s}_mpu"); $(cpu_note "${s}_mpu")}"
 	r_sha=$(ratio "$(secs "${s}_seqsha")" "$(secs "${s}_parts")")
@@ -346,6 +353,7 @@ for server in $SERVER_LIST; do
 		"$r_shaped x curl's time" "$(verdict "$r_shaped" '<=' 1.2)" \
 		"${FAIL[${s}_sseq]:-close at $(printf '%.2f' "$(secs "${s}_sseq_close")") s; $(cpu_note "${s}_sseq")}"
 	"$SERVERS/$server.sh" stop "$RUNDIR/$server" >/dev/null 2>&1 || true
+	rm -rf "$RUNDIR/$server/s3rver-data"	# gigabytes of objects, on tmpfs
 done
 
 {
