@@ -2,8 +2,9 @@
 /*
  * pool.h - pools of worker threads running plain tasks.
  *
- * The engine has two: fetches (range reads) and uploads, so that a large
- * upload never stands between a reader and the bytes it waits for.
+ * The engine has three: fetches (range reads) and uploads, so that a large
+ * upload never stands between a reader and the bytes it waits for, and a
+ * one-thread pool that touches cache memory ahead of need (slab.c).
  * Urgent tasks (what somebody waits for) go before the others; each queue
  * is FIFO, so read-ahead parts go out in file order.  Threads start on
  * first use, and again in a forked child, which inherits none.  They are
