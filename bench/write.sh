@@ -187,19 +187,24 @@ runs_note() {
 TABLE=()
 row() { TABLE+=("$(printf '%-3s %-38s %-15s %-22s %-13s %s' "$@")"); }
 
-# Every curl has 300 s: a request the server never answers fails the cell
-# instead of hanging the run.
+# s3curl ARGS...: curl, quiet and signed; 300 s at most, so that a request the
+# server never answers fails its cell instead of hanging the run.  Exported:
+# xargs runs it in child shells.
+s3curl() {
+	curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"
+}
+export -f s3curl
 EMPTY_SHA=$(printf '' | sha256sum | cut -d' ' -f1)
 obj_delete() { # KEY: a signed DELETE, so the servers' memory does not fill
-	curl -sf -m 300 -o /dev/null --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
-		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: $EMPTY_SHA" \
-		-X DELETE "$S3_ENDPOINT/$S3_BUCKET/$1" || true
+	s3curl -o /dev/null -H "x-amz-content-sha256: $EMPTY_SHA" -X DELETE "$S3_ENDPOINT/$S3_BUCKET/$1" || true
 }
 obj_md5() { # KEY -> MD5 of the object, from a signed GET
-	curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: $EMPTY_SHA" "$S3_ENDPOINT/$S3_BUCKET/$1" | md5sum | cut -d' ' -f1
+	s3curl -H "x-amz-content-sha256: $EMPTY_SHA" "$S3_ENDPOINT/$S3_BUCKET/$1" | md5sum | cut -d' ' -f1
 }
-# put_dir DIR PREFIX N: every file of DIR PUT as PREFIX/NAME, N at a time
+# put_dir DIR PREFIX N: every file of DIR PUT as PREFIX/NAME, N at a time;
+# curl straight from xargs, as s3curl would run it, with no shell a file:
+# row 8's baseline is curl's own cost per file
 put_dir() {
 	find "$1" -type f -printf '%f\n' | xargs -P "$3" -I{} curl -sf -m 300 -o /dev/null \
 		--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
@@ -209,28 +214,26 @@ put_dir() {
 # multipart upload of KEY, N parts at a time: the shim's requests, sent by
 # curl.  Each part's ETag comes from its response headers.
 put_multipart() {
-	local dir=$1 key=$2 url="$S3_ENDPOINT/$S3_BUCKET/$2" id n etag
-	id=$(curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST "$url?uploads=" |
+	local dir=$1 url="$S3_ENDPOINT/$S3_BUCKET/$2" id n nparts etag
+	id=$(s3curl -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST "$url?uploads=" |
 		sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p') || return 1
 	[ -n "$id" ] || return 1
 	rm -rf "$dir.etags" && mkdir "$dir.etags" || return 1
+	nparts=$(find "$dir" -type f | wc -l)
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	find "$dir" -type f -printf '%f\n' | sort | awk '{ print NR, $0 }' |
-		URL=$url ID=$id DIR=$dir xargs -P "$3" -L 1 sh -c 'curl -sf -m 300 -o /dev/null -D "$DIR.etags/$0" \
-			--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		URL=$url ID=$id DIR=$dir xargs -P "$3" -L 1 bash -c 's3curl -o /dev/null -D "$DIR.etags/$0" \
 			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$DIR/$1" "$URL?partNumber=$0&uploadId=$ID"' ||
 		return 1
 	{
 		echo '<CompleteMultipartUpload>'
-		for ((n = 1; n <= $(find "$dir" -type f | wc -l); n++)); do
+		for ((n = 1; n <= nparts; n++)); do
 			etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$dir.etags/$n" | tr -d '\r')
 			echo "<Part><PartNumber>$n</PartNumber><ETag>$etag</ETag></Part>"
 		done
 		echo '</CompleteMultipartUpload>'
 	} >"$dir.complete.xml"
-	curl -sf -m 300 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST --data-binary "@$dir.complete.xml" \
+	s3curl -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X POST --data-binary "@$dir.complete.xml" \
 		"$url?uploadId=$id" | grep -q '<CompleteMultipartUploadResult'
 }
 # complete_note SERVER: how long the server took to complete the last
