@@ -202,6 +202,12 @@ int obj_stat_path(struct store *st, const char *key, struct store_meta *meta)
 	return lookup(st, key, 1, meta);
 }
 
+/* What a cached stat answer says of being a directory: 1, 0 or -errno. */
+static int is_dir_answer(int rc, const struct store_meta *meta)
+{
+	return rc == 0 ? meta->kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
+}
+
 int obj_is_dir(struct store *st, const char *key)
 {
 	struct store_meta meta;
@@ -210,13 +216,13 @@ int obj_is_dir(struct store *st, const char *key)
 	if (*key == '\0')
 		return 1;
 	if (metacache_get(st, key, &rc, &meta) || dircache_stat(st, key, &rc, &meta))
-		return rc == 0 ? meta.kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
+		return is_dir_answer(rc, &meta);
 	if (!(store_caps(st) & STORE_CAP_PREFIX_DIRS))
 		return lookup(st, key, 0, &meta) == 0 && meta.kind == STORE_DIR;
 	if (among_no_subdirs(st, key, 1))
 		return 0;
 	if (dircache_stat(st, key, &rc, &meta))	/* the survey listed it all */
-		return rc == 0 ? meta.kind == STORE_DIR : rc == -ENOENT ? 0 : rc;
+		return is_dir_answer(rc, &meta);
 	/* a file or nothing: not known which, so nothing is cached about key */
 	rc = dir_probe(st, key, &meta);
 	if (rc == 0)
