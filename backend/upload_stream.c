@@ -101,13 +101,21 @@ static int short_of_space(int fd)
 
 /*
  * The staging file system is short of space: drop the parts the store
- * holds, and with none to drop, wait for one in flight.
+ * holds, and with none to drop, wait for one in flight, or for the
+ * multipart upload to be begun (until then no part can go).
  */
 static void relieve(struct upload *u)
 {
 	pthread_mutex_lock(&upload_lock);
 	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
 		int n = u->drop_scan;
+
+		if (u->step == STEP_BEGIN) {
+			pthread_cond_wait(&upload_changed, &upload_lock);
+			continue;
+		}
+		if (u->step != STEP_PARTS)
+			break;
 
 		while (n <= u->cap && u->parts[n - 1].state != PART_IN)
 			n++;
@@ -147,7 +155,8 @@ void upload_stream_wrote(struct upload *u, off_t off, off_t len)
 	resend(u, partplan_index(u->base, off), partplan_index(u->base, off + len - 1));
 	if (off <= u->settled && off + len > u->settled)
 		u->settled = off + len;
-	look = u->settled - u->checked >= DROP_CHECK_STEP && u->step == STEP_PARTS;
+	look = u->settled - u->checked >= DROP_CHECK_STEP &&
+	       (u->step == STEP_BEGIN || u->step == STEP_PARTS);
 	if (look)
 		u->checked = u->settled;
 	pthread_mutex_unlock(&upload_lock);

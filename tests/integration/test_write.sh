@@ -376,7 +376,8 @@ hold_start() {
 }
 hold_end() {
 	local tag=$1 fd=${HOLD_FD[$1]}
-	{ echo go >&"$fd"; } 2>/dev/null	# it may have died already
+	# it may have died already: a subshell takes the SIGPIPE, not this script
+	(echo go >&"$fd") 2>/dev/null
 	exec {fd}>&-
 	wait "${HOLD_PID[$tag]}"
 	HOLD_RC=$?

@@ -9,7 +9,8 @@
  * as `make test` does); a write into a dropped part
  * gives ENOSPC; truncation; a stream that shrinks back to one PUT; a
  * failed stream kept with its parts, and `cloudshim sync` resuming a
- * multipart upload from a kept entry.  Run under ThreadSanitizer too.
+ * multipart upload from a kept entry; a writer that runs short of space
+ * while the store is still beginning the multipart upload waits for it.  Run under ThreadSanitizer too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "backend/journal.h"
 #include "backend/partplan.h"
 #include "backend/recover.h"
+#include "backend/store_int.h"
 #include "backend/upload.h"
 #include "tests/unit/check.h"
 #include "tests/unit/pattern.h"
@@ -209,6 +211,46 @@ static void test_stream_short_of_space(struct store *st)
 	CHECK(access(data, F_OK) != 0);
 }
 
+/*
+ * A store slow to begin a multipart upload: its begin returns only once
+ * the small staging file system is full, or two seconds after it ran
+ * short of space.  A writer not held back meanwhile fills it: ENOSPC.
+ */
+static const struct store_driver *file_driver;
+
+static int slow_mpu_begin(struct store *st, const char *key, char **upload_id)
+{
+	struct statvfs v;
+	int short_ms = 0;
+
+	for (int i = 0; i < 30000 && short_ms < 2000; i++) {
+		if (statvfs(small, &v) != 0 || v.f_bavail == 0)
+			break;
+		short_ms += v.f_bavail < v.f_blocks / 4;
+		usleep(1000);
+	}
+	return file_driver->mpu_begin(st, key, upload_id);
+}
+
+static void test_stream_slow_begin(struct store *st)
+{
+	struct store_driver slow;
+	char data[256], journal[256];
+	int fd = stage(small, "s-slow", "slow.bin", data, journal);
+	struct upload *u;
+
+	file_driver = st->drv;
+	slow = *file_driver;
+	slow.mpu_begin = slow_mpu_begin;
+	st->drv = &slow;
+	u = stream_of(st, "slow.bin", fd, data, journal);
+	CHECK(write_pattern(u, fd, 9, 0, 80 * MiB) == 0);	/* held back, no ENOSPC */
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	st->drv = file_driver;
+	CHECK(stored_right("slow.bin", 80 * MiB, 9, 0, NULL));
+}
+
 /* Cut short after parts went, then written on: the object is the file. */
 static void test_stream_truncate(struct store *st)
 {
@@ -362,6 +404,7 @@ int main(void)
 	}
 	test_stream_sends_early(st);
 	test_stream_short_of_space(st);
+	test_stream_slow_begin(st);
 	test_stream_truncate(st);
 	test_stream_shrinks(st);
 	test_stream_failure_kept(st);
