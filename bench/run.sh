@@ -356,6 +356,13 @@ randrun() {
 	IOPS[$key]+="$(sed -n 's/.*iops=\([0-9.]*\).*/\1/p' <<<"$out") "
 	CHECK[$key]=$(sed -n 's/.*check=\([0-9a-f]*\).*/\1/p' <<<"$out")
 }
+iops_of() { # KEY -> median IOPS of its runs, FAILED, or - when none
+	local v
+	if [ -n "${FAIL[$1]:-}" ]; then echo FAILED; return; fi
+	# shellcheck disable=SC2086 # a list of numbers
+	v=$(median ${IOPS[$1]:-} 2>/dev/null) || { echo -; return; }
+	fmt '%.0f' "$v"
+}
 # The programs print one line; run_case discards stdout, so they write here.
 to_last() { "$@" >"$RUNDIR/last.out"; }
 for bs in 4096 65536 262144; do
@@ -370,18 +377,9 @@ for bs in 4096 65536 262144; do
 				CLOUDSHIM_READAHEAD_MB=8 "$BIN/randread" "$MNT/obj.bin" "$SIZE" "$bs" \
 				"$thr" "$RAND_OPS" 42
 		done
-		# shellcheck disable=SC2086
-		{
-			ci=$(median ${IOPS[${k}_curl]} 2>/dev/null || echo -)
-			si=$(median ${IOPS[${k}_shim]} 2>/dev/null || echo -)
-			wi=$(median ${IOPS[${k}_warm]} 2>/dev/null || echo -)
-		}
-		[ -z "${FAIL[${k}_curl]:-}" ] || ci=FAILED
-		[ -z "${FAIL[${k}_shim]:-}" ] || si=FAILED
-		[ -z "${FAIL[${k}_warm]:-}" ] || wi=FAILED
-		[ "$ci" = - ] || [ "$ci" = FAILED ] || ci=$(fmt '%.0f' "$ci")
-		[ "$si" = - ] || [ "$si" = FAILED ] || si=$(fmt '%.0f' "$si")
-		[ "$wi" = - ] || [ "$wi" = FAILED ] || wi=$(fmt '%.0f' "$wi")
+		ci=$(iops_of "${k}_curl")
+		si=$(iops_of "${k}_shim")
+		wi=$(iops_of "${k}_warm")
 		label="$((bs / 1024)) KiB, $thr thr"
 		note=
 		if [ "$si" != FAILED ] && [ "${CHECK[${k}_shim]:-}" != "${CHECK[${k}_curl]:-}" ]; then

@@ -10,7 +10,8 @@
  * gives ENOSPC; truncation; a stream that shrinks back to one PUT; a
  * failed stream kept with its parts, and `cloudshim sync` resuming a
  * multipart upload from a kept entry; a writer that runs short of space
- * while the store is still beginning the multipart upload waits for it.  Run under ThreadSanitizer too.
+ * while the store is still beginning the multipart upload waits for it.
+ * Run under ThreadSanitizer too.
  */
 #include <dirent.h>
 #include <errno.h>
