@@ -24,13 +24,17 @@
  * variable, which is broadcast whenever a fill ends or memory is released,
  * and only when someone is waiting.
  *
- * The bound counts page buffers allocated.  Under the bound a claim
- * allocates; at the bound it takes over the least recently used page,
- * buffer and all; with nothing evictable a reader waits, read-ahead gives
- * up.
+ * A page's bytes live in 4 KiB block buffers, one per block held or being
+ * filled, so a page holding one block costs one block of memory, not a
+ * whole page: random small reads keep sixteen times as much in the same
+ * bound, and grow the process by what they read.  The blocks of a page
+ * need not be adjacent in memory; copies go block by block.
  *
- * Page buffers come from slab.c; the bound counts them, and the slabs
- * they are carved from exceed it by at most one.
+ * The bound counts block buffers and a fixed charge for each page's
+ * record.  A claim that would pass it first evicts the least recently
+ * used pages nobody pins; with nothing evictable a reader waits,
+ * read-ahead gives up.  Block buffers come from slab.c, and the slabs they
+ * are carved from exceed the bound by at most one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,11 +51,12 @@ struct page_key {
 	uint64_t index;
 };
 
+#define BLOCKS	(CACHE_PAGE_SIZE / CACHE_BLOCK_SIZE)
+
 struct page {
 	struct page_key key;
 	UT_hash_handle hh;
 	struct page *lru_prev, *lru_next;	/* pages holding bytes only */
-	char *data;
 	uint32_t len;		/* bytes of the object this page covers */
 	uint32_t lo, hi;	/* the bytes there: [lo, hi) */
 	uint32_t fill_lo, fill_hi;	/* what the filling run brings */
@@ -60,7 +65,11 @@ struct page {
 	int gone;
 	int err;		/* why the last fill failed, for its waiters */
 	int pins;
+	char *block[BLOCKS];	/* buffers of the blocks held or being filled */
 };
+
+/* malloc's own header and a share of the hash table's buckets fit too */
+_Static_assert(sizeof(struct page) + 64 <= CACHE_PAGE_RECORD, "CACHE_PAGE_RECORD too small");
 
 struct cache_run {
 	uint64_t id;
@@ -83,7 +92,9 @@ static uint64_t next_id = 1;
 void cache_set_limit(size_t bytes)
 {
 	pthread_mutex_lock(&lock);
-	limit = bytes < 4 * CACHE_PAGE_SIZE ? 4 * CACHE_PAGE_SIZE : bytes;
+	size_t least = 4 * (CACHE_PAGE_SIZE + CACHE_PAGE_RECORD);
+
+	limit = bytes < least ? least : bytes;
 	slab_set_budget(limit);
 	pthread_mutex_unlock(&lock);
 }
@@ -136,11 +147,33 @@ static void wake_locked(void)
 		pthread_cond_broadcast(&changed);
 }
 
+static size_t first_block(uint32_t in)
+{
+	return in / CACHE_BLOCK_SIZE;
+}
+
+static size_t end_block(uint32_t in)
+{
+	return (in + CACHE_BLOCK_SIZE - 1) / CACHE_BLOCK_SIZE;
+}
+
+/* Gives back the buffers of p's blocks [b, e). */
+static void drop_blocks_locked(struct page *p, size_t b, size_t e)
+{
+	for (; b < e; b++) {
+		if (p->block[b]) {
+			slab_buffer_put(p->block[b]);
+			p->block[b] = NULL;
+			used -= CACHE_BLOCK_SIZE;
+		}
+	}
+}
+
 static void free_page_locked(struct page *p)
 {
-	slab_buffer_put(p->data);
+	drop_blocks_locked(p, 0, BLOCKS);
 	free(p);
-	used -= CACHE_PAGE_SIZE;
+	used -= CACHE_PAGE_RECORD;
 	wake_locked();
 }
 
@@ -153,35 +186,85 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 	return p;
 }
 
-/* A page buffer within the bound: new, or the LRU victim's; NULL if none. */
-static struct page *take_page_locked(void)
+/* Evicts the least recently used pages nobody pins until bytes more fit: 0, or -1. */
+static int make_room_locked(size_t bytes)
+{
+	while (used + bytes > limit) {
+		struct page *p;
+
+		for (p = lru_tail; p && p->pins > 0; p = p->lru_prev)
+			;
+		if (!p)
+			return -1;
+		lru_unlink(p);
+		HASH_DEL(table, p);
+		evictions++;
+		free_page_locked(p);
+	}
+	return 0;
+}
+
+/* Buffers for the blocks of [from, to) in p, within the bound: 0, or -1 without memory. */
+static int give_blocks_locked(struct page *p, uint32_t from, uint32_t to)
+{
+	size_t b = first_block(from), e = end_block(to);
+
+	if (make_room_locked((e - b) * CACHE_BLOCK_SIZE) != 0)
+		return -1;
+	for (size_t i = b; i < e; i++) {
+		if (!(p->block[i] = slab_buffer_get())) {
+			drop_blocks_locked(p, b, i);
+			return -1;
+		}
+		used += CACHE_BLOCK_SIZE;
+	}
+	if (used > peak)
+		peak = used;
+	return 0;
+}
+
+/* A page record with buffers for [from, to), not yet in the table; NULL without memory. */
+static struct page *new_page_locked(uint32_t from, uint32_t to)
 {
 	struct page *p;
 
-	if (used + CACHE_PAGE_SIZE <= limit) {
-		p = calloc(1, sizeof(*p));
-		if (p && !(p->data = slab_buffer_get())) {
-			free(p);
-			p = NULL;
-		}
-		if (p) {
-			used += CACHE_PAGE_SIZE;
-			if (used > peak)
-				peak = used;
-		}
-		return p;
-	}
-	for (p = lru_tail; p && p->pins > 0; p = p->lru_prev)
-		;
-	if (!p)
+	if (make_room_locked(CACHE_PAGE_RECORD) != 0 || !(p = calloc(1, sizeof(*p))))
 		return NULL;
-	lru_unlink(p);
-	HASH_DEL(table, p);
-	evictions++;
-	char *data = p->data;
-	memset(p, 0, sizeof(*p));
-	p->data = data;
+	used += CACHE_PAGE_RECORD;
+	if (give_blocks_locked(p, from, to) != 0) {
+		free(p);
+		used -= CACHE_PAGE_RECORD;
+		return NULL;
+	}
 	return p;
+}
+
+/* Copies len bytes of p from in to buf, block by block. */
+static void page_read(const struct page *p, size_t in, char *buf, size_t len)
+{
+	while (len > 0) {
+		size_t at = in & (CACHE_BLOCK_SIZE - 1);
+		size_t k = CACHE_BLOCK_SIZE - at < len ? CACHE_BLOCK_SIZE - at : len;
+
+		memcpy(buf, p->block[in / CACHE_BLOCK_SIZE] + at, k);
+		in += k;
+		buf += k;
+		len -= k;
+	}
+}
+
+/* Copies len bytes from data into p at in, block by block. */
+static void page_write(struct page *p, size_t in, const char *data, size_t len)
+{
+	while (len > 0) {
+		size_t at = in & (CACHE_BLOCK_SIZE - 1);
+		size_t k = CACHE_BLOCK_SIZE - at < len ? CACHE_BLOCK_SIZE - at : len;
+
+		memcpy(p->block[in / CACHE_BLOCK_SIZE] + at, data, k);
+		in += k;
+		data += k;
+		len -= k;
+	}
 }
 
 static int holds(const struct page *p, size_t in)
@@ -216,7 +299,7 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		size_t in = (size_t)(off + (off_t)copied) & (CACHE_PAGE_SIZE - 1);
 
-		memcpy((char *)buf + copied, got[i]->data + in, part[i]);
+		page_read(got[i], in, (char *)buf + copied, part[i]);
 		copied += part[i];
 	}
 
@@ -324,23 +407,26 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 			break;
 		if (p) {
 			p->pins++;	/* the run's: not evicted while extended */
-		} else {
-			p = take_page_locked();
-			if (!p && n == 0 && may_wait) {
-				waiters++;
-				pthread_cond_wait(&changed, &lock);
-				waiters--;
-				i--;	/* look again: someone may have claimed it meanwhile */
-				continue;
+			if (give_blocks_locked(p, lo, hi) != 0) {
+				p->pins--;
+				p = NULL;
 			}
-			if (!p) {
-				full = 1;
-				break;
-			}
+		} else if ((p = new_page_locked(lo, hi))) {
 			p->key.id = id;
 			p->key.index = i;
 			p->len = plen;
 			HASH_ADD(hh, table, key, sizeof(p->key), p);
+		}
+		if (!p && n == 0 && may_wait) {
+			waiters++;
+			pthread_cond_wait(&changed, &lock);
+			waiters--;
+			i--;	/* look again: someone may have claimed it meanwhile */
+			continue;
+		}
+		if (!p) {
+			full = 1;
+			break;
 		}
 		p->filling = 1;
 		p->err = 0;
@@ -410,7 +496,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 		if (in != p->fill_lo + p->filled)
 			return -EIO;
 		k = p->fill_hi - in < len ? p->fill_hi - in : len;
-		memcpy(p->data + in, data, k);
+		page_write(p, in, data, k);
 		p->filled += (uint32_t)k;
 		if (p->fill_lo + p->filled == p->fill_hi) {
 			run->done++;
@@ -431,6 +517,7 @@ void cache_run_finish(struct cache_run *run, int err)
 
 		p->filling = 0;
 		p->err = err ? err : -EIO;
+		drop_blocks_locked(p, first_block(p->fill_lo), end_block(p->fill_hi));
 		if (p->lo < p->hi) {
 			p->pins--;	/* it keeps what it held */
 			continue;
@@ -480,11 +567,10 @@ void cache_after_fork_child(void)
 			continue;
 		/* its filler was a thread of the parent's; no one fills it here */
 		p->filling = 0;
+		drop_blocks_locked(p, first_block(p->fill_lo), end_block(p->fill_hi));
 		if (p->lo < p->hi)
 			continue;
 		HASH_DEL(table, p);
-		slab_buffer_put(p->data);
-		free(p);
-		used -= CACHE_PAGE_SIZE;
+		free_page_locked(p);
 	}
 }

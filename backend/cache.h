@@ -5,7 +5,8 @@
  * Objects are cut into 64 KiB pages keyed by (object id, page index); an
  * object id names one version of one object, so every descriptor open on
  * that version shares its pages.  Memory is bounded hard by the configured
- * size; pages nobody is copying are evicted least recently used first.
+ * size, which counts each page's 4 KiB blocks and its record; pages nobody
+ * is copying are evicted least recently used first.
  *
  * A page holds one contiguous range of its bytes: all of them after a
  * sequential fetch, a few 4 KiB blocks after a small random read (so that
@@ -24,12 +25,13 @@
 
 #define CACHE_PAGE_SHIFT	16
 #define CACHE_PAGE_SIZE		((size_t)1 << CACHE_PAGE_SHIFT)
-#define CACHE_BLOCK_SIZE	((size_t)4096)	/* the least a page holds */
+#define CACHE_BLOCK_SIZE	((size_t)4096)	/* the least a page holds, and its unit of memory */
+#define CACHE_PAGE_RECORD	((size_t)320)	/* what the bound charges a page besides its blocks */
 
 struct cache_run;	/* consecutive pages claimed by one fetch */
 
 struct cache_stats {
-	size_t bytes_used;	/* page memory held now */
+	size_t bytes_used;	/* blocks and page records held now */
 	size_t bytes_limit;
 	size_t peak_used;
 	unsigned long evictions;

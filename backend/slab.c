@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * slab.c - memory for the cache's page buffers.
+ * slab.c - memory for the cache's block buffers.
  *
  * DESIGN
  * Buffers are carved from 2 MiB-aligned slabs the kernel may back with
@@ -18,10 +18,6 @@
  * their buffers from those.  The helper stops when the slabs mapped reach
  * the budget (the cache bound): from there buffers are recycled, and the
  * reserve never takes memory beyond what the cache may use.
- *
- * A page holding one 4 KiB block still takes a whole 64 KiB buffer, as the
- * bound counts it.  Its buffer is resident, not just its block: that is
- * the price of taking no page fault on the reader's time.
  *
  * The lock nests inside the cache's and is never held by the helper while
  * it touches memory.
@@ -112,7 +108,7 @@ char *slab_buffer_get(void)
 		free_buffers = *(void **)b;
 		goto out;
 	}
-	if (left < CACHE_PAGE_SIZE) {
+	if (left < CACHE_BLOCK_SIZE) {
 		char *s;
 
 		if (nreserve)
@@ -126,8 +122,8 @@ char *slab_buffer_get(void)
 		top_up_locked();
 	}
 	b = next;
-	next += CACHE_PAGE_SIZE;
-	left -= CACHE_PAGE_SIZE;
+	next += CACHE_BLOCK_SIZE;
+	left -= CACHE_BLOCK_SIZE;
 out:
 	pthread_mutex_unlock(&lock);
 	return b;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * slab.h - memory for the cache's page buffers.
+ * slab.h - memory for the cache's block buffers.
  *
- * Buffers of CACHE_PAGE_SIZE are carved from 2 MiB slabs and never given
+ * Buffers of CACHE_BLOCK_SIZE are carved from 2 MiB slabs and never given
  * back to the system; a buffer put back is the next one handed out.  While
  * the cache grows, a helper thread makes the next slab ready (mapped and
  * zeroed by the kernel) before a reader needs it.  The cache calls these
@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-/* A buffer for a page, NULL when there is no memory. */
+/* A buffer for a block, NULL when there is no memory. */
 char *slab_buffer_get(void);
 void slab_buffer_put(char *buffer);
 

@@ -14,6 +14,7 @@
 
 #define PG CACHE_PAGE_SIZE
 #define BLK ((off_t)CACHE_BLOCK_SIZE)
+#define COST (PG + CACHE_PAGE_RECORD)	/* what a full page counts against the bound */
 
 /* Claims, fills with the byte value (off/PG + seed), and ends a run. */
 static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
@@ -81,6 +82,61 @@ static void *wait_for(void *arg)
 
 	w->rc = cache_wait(w->id, w->off);
 	return NULL;
+}
+
+/*
+ * A page holding one block costs one block and its record, so the bound
+ * holds that many of them; a failed extension gives its blocks back.
+ * Runs with the cache empty and the limit at 8 full pages.
+ */
+static void small_pages(void)
+{
+	const size_t one = BLK + CACHE_PAGE_RECORD;
+	const size_t n = 8 * COST / one;	/* 119, against 8 full pages */
+	off_t size = 1000 * (off_t)PG;
+	uint64_t id = cache_new_id();
+	struct cache_stats st, before;
+	struct cache_run *run;
+	static char buf[PG];
+
+	cache_get_stats(&before);
+	CHECK(before.bytes_used == 0);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(cache_claim(id, (off_t)i * PG + 3 * BLK + 9, 100, BLK, size, 0, &run) == BLK);
+		CHECK(fill_pat(run) == 0);
+		cache_run_finish(run, 0);
+	}
+	cache_get_stats(&st);
+	CHECK(st.bytes_used == n * one);
+	CHECK(st.evictions == before.evictions);
+	for (size_t i = 0; i < n; i++) {
+		off_t at = (off_t)i * PG + 3 * BLK;
+
+		CHECK(cache_copy(id, at, buf, PG) == (size_t)BLK && is_pat(buf, at, BLK));
+	}
+
+	/* one more takes over the oldest page's memory, and only its */
+	CHECK(cache_claim(id, (off_t)n * PG, 10, BLK, size, 0, &run) == BLK);
+	CHECK(fill_pat(run) == 0);
+	cache_run_finish(run, 0);
+	cache_get_stats(&st);
+	CHECK(st.evictions == before.evictions + 1);
+	CHECK(st.bytes_used == n * one);
+	CHECK(cache_copy(id, 3 * BLK, buf, BLK) == 0);
+	CHECK(cache_copy(id, PG + 3 * BLK, buf, BLK) == (size_t)BLK);
+
+	/* an extension that fails keeps the page's block and frees its own */
+	cache_get_stats(&before);
+	CHECK(cache_claim(id, 5 * PG + 6 * BLK, 10, BLK, size, 0, &run) == 3 * BLK);
+	cache_get_stats(&st);
+	CHECK(st.evictions == before.evictions + 3);	/* 3 blocks' room takes 3 small pages */
+	CHECK(st.bytes_used == n * one - 3 * one + 3 * BLK);
+	cache_run_finish(run, -EIO);
+	cache_get_stats(&st);
+	CHECK(st.bytes_used == n * one - 3 * one);
+	CHECK(cache_copy(id, 5 * PG, buf, PG) == 0);
+	CHECK(cache_copy(id, 5 * PG + 3 * BLK, buf, PG) == (size_t)BLK &&
+	      is_pat(buf, 5 * PG + 3 * BLK, BLK));
 }
 
 /* Small reads claim their blocks only; a page then grows to one range. */
@@ -176,7 +232,7 @@ int main(void)
 	uint64_t a, b;
 	off_t size = 100 * (off_t)PG + 123;
 
-	cache_set_limit(8 * PG);
+	cache_set_limit(8 * COST);
 	a = cache_new_id();
 	b = cache_new_id();
 	CHECK(a != b);
@@ -184,7 +240,7 @@ int main(void)
 	/* a claim stops at the bound when read-ahead cannot wait */
 	CHECK(load(a, 0, 20 * PG, size, 0) == 8 * (ssize_t)PG);
 	cache_get_stats(&st);
-	CHECK(st.bytes_used == 8 * PG);
+	CHECK(st.bytes_used == 8 * COST);
 	CHECK(cache_copy(a, PG + 10, buf, 2 * PG) == 2 * PG);
 	CHECK(buf[0] == 1 && buf[PG - 10] == 2 && buf[2 * PG - 1] == 3);
 	/* present pages are not claimed again */
@@ -196,8 +252,8 @@ int main(void)
 	cache_copy(a, 0, buf, PG);		/* page 0 is now the most recent */
 	CHECK(load(b, 0, 4 * PG, size, 50) == 4 * (ssize_t)PG);
 	cache_get_stats(&st);
-	CHECK(st.bytes_used == 8 * PG);
-	CHECK(st.peak_used <= 8 * PG);
+	CHECK(st.bytes_used == 8 * COST);
+	CHECK(st.peak_used <= 8 * COST);
 	CHECK(st.evictions == 4);
 	CHECK(cache_copy(a, 0, buf, PG) == PG);		/* kept: recently used */
 	CHECK(cache_copy(a, 2 * PG, buf, PG) == PG);	/* kept: read above */
@@ -217,7 +273,7 @@ int main(void)
 	CHECK(cache_copy(b, 40 * PG, buf, PG) == PG);	/* the filled page stays */
 	CHECK(cache_wait(b, 41 * PG) == 1);		/* the other is gone */
 	cache_get_stats(&st);
-	CHECK(st.bytes_used <= 8 * PG);
+	CHECK(st.bytes_used <= 8 * COST);
 
 	/* bytes out of order or outside the run are refused */
 	CHECK(cache_claim(b, 60 * PG, PG, PG, size, 0, &run) == (ssize_t)PG);
@@ -234,7 +290,7 @@ int main(void)
 	if (got <= 0)
 		return check_summary();
 	cache_get_stats(&st);
-	CHECK(st.bytes_used == 8 * PG);
+	CHECK(st.bytes_used == 8 * COST);
 	CHECK(cache_claim(c, 60 * PG, PG, PG, size, 0, &r2) == -ENOBUFS);
 	cache_run_finish(r1, -EIO);
 	cache_get_stats(&st);
@@ -243,6 +299,7 @@ int main(void)
 	if (r2)
 		cache_run_finish(r2, -EIO);
 
+	small_pages();
 	cache_set_limit(64 * PG);
 	partial_pages();
 	return check_summary();

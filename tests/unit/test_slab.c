@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_slab.c - the cache's page buffers: the reserve of touched slabs the
+ * test_slab.c - the cache's block buffers: the reserve of touched slabs the
  * helper thread prepares ahead of need, the budget that stops it,
  * recycling, and a forked child.  `make test` runs this under ThreadSanitizer too,
  * without the fork, which that runtime refuses once a thread has run.
@@ -15,8 +15,8 @@
 #include "tests/unit/check.h"
 
 #define SLAB		((size_t)2 << 20)
-#define PG		CACHE_PAGE_SIZE
-#define PER_SLAB	((int)(SLAB / PG))
+#define BLK		CACHE_BLOCK_SIZE
+#define PER_SLAB	((int)(SLAB / BLK))
 
 /* Waits up to 10 s for the reserve to hold want slabs. */
 static int reserve_reaches(size_t want)
@@ -44,7 +44,7 @@ static size_t mapped(void)
 static int resident(const char *b, size_t len)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	unsigned char vec[PG / 4096];
+	unsigned char vec[BLK / 4096];
 
 	if (ps != 4096 || mincore((void *)b, len, vec) != 0)
 		return -1;
@@ -62,7 +62,7 @@ static char *take(int n)
 	for (int i = 0; i < n; i++) {
 		if (!(b = slab_buffer_get()))
 			return NULL;
-		memset(b, i, PG);
+		memset(b, i, BLK);
 	}
 	return b;
 }
@@ -81,10 +81,10 @@ static void test_reserve_and_budget(void)
 	CHECK(mapped() == 3 * SLAB);
 
 	/* the rest of the first slab, then a buffer already in memory */
-	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * PG);
+	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * BLK);
 	b = slab_buffer_get();
 	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
-	CHECK(b && resident(b, PG) == 1);
+	CHECK(b && resident(b, BLK) == 1);
 
 	/* one slab short of the budget: the helper fills the reserve again */
 	CHECK(reserve_reaches(2));
@@ -127,7 +127,7 @@ static void test_fork(void)
 		slab_after_fork_child();
 		slab_set_budget(64 * SLAB);
 		/*
-		 * The parent left 4 slabs mapped, none in reserve, 30 buffers in
+		 * The parent left 4 slabs mapped, none in reserve, all but 2 buffers in
 		 * the newest.  3 slabs' worth more needs 3 new slabs, from the
 		 * reserve or mapped on the spot; the child's helper then fills the
 		 * reserve: 4 + 3 + 2, each slab counted once.
