@@ -1,42 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * prefetch.c - sequential detection and the doubling read-ahead window.
+ * prefetch.c - sequential detection and the doubling read-ahead window,
+ * forward and backward.
  */
 #include "backend/prefetch.h"
 
-struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len,
-				      off_t size, size_t max)
+/* The window for this top-up: the first, or twice the last, up to max. */
+static void grow(struct prefetch *pf, size_t len, size_t max)
 {
-	struct prefetch_range r = { 0, 0 };
-	off_t end = off + (off_t)len, target;
-	/* a short skip forward into what was fetched ahead stays in sequence */
-	int in_sequence = pf->streak > 0 &&
-			  (off == pf->next || (off > pf->next && off < pf->ahead_end));
-
-	pf->streak = in_sequence ? pf->streak + 1 : 1;
-	pf->next = end;
-	if (!in_sequence) {
-		pf->window = 0;
-		pf->ahead_end = end;
-		return r;
-	}
-	if (max == 0 || end >= size)
-		return r;
-	if (pf->ahead_end < end)
-		pf->ahead_end = end;
-	/*
-	 * Refill as soon as an eighth of the window has been read, so that
-	 * every connection stays busy; waiting for half of it left connections
-	 * idle on stores with a long time to first byte.
-	 */
-	if (pf->window && pf->ahead_end - end > (off_t)(pf->window - pf->window / 8))
-		return r;
 	if (pf->window == 0)
 		pf->window = len * 4 > PREFETCH_INITIAL ? len * 4 : PREFETCH_INITIAL;
 	else
 		pf->window *= 2;
 	if (pf->window > max)
 		pf->window = max;
+}
+
+/*
+ * Refill as soon as an eighth of the window has been read, so that every
+ * connection stays busy; waiting for half of it left connections idle on
+ * stores with a long time to first byte.
+ */
+static int still_ahead(const struct prefetch *pf, off_t left)
+{
+	return pf->window && left > (off_t)(pf->window - pf->window / 8);
+}
+
+/* A reader going forward, at [off, end): the window after end. */
+static struct prefetch_range forward(struct prefetch *pf, off_t end, size_t len, off_t size,
+				     size_t max)
+{
+	struct prefetch_range r = { 0, 0 };
+	off_t target;
+
+	if (max == 0 || end >= size)
+		return r;
+	if (pf->ahead_end < end)
+		pf->ahead_end = end;
+	if (still_ahead(pf, pf->ahead_end - end))
+		return r;
+	grow(pf, len, max);
 	target = end + (off_t)pf->window;
 	if (target > size)
 		target = size;
@@ -48,8 +51,61 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 	return r;
 }
 
+/* A reader going backward (tac, a log read from its end), at off: the window below it. */
+static struct prefetch_range backward(struct prefetch *pf, off_t off, size_t len, size_t max)
+{
+	struct prefetch_range r = { 0, 0 };
+	off_t target;
+
+	if (max == 0 || off == 0)
+		return r;
+	if (pf->behind_start > off)
+		pf->behind_start = off;
+	if (still_ahead(pf, off - pf->behind_start))
+		return r;
+	grow(pf, len, max);
+	target = off > (off_t)pf->window ? off - (off_t)pf->window : 0;
+	if (target >= pf->behind_start)
+		return r;
+	r.off = target;
+	r.len = (size_t)(pf->behind_start - target);
+	pf->behind_start = target;
+	return r;
+}
+
+struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len,
+				      off_t size, size_t max)
+{
+	struct prefetch_range none = { 0, 0 };
+	off_t end = off + (off_t)len;
+	/* a short skip into what was fetched ahead (or behind) stays in sequence */
+	int ahead = pf->streak > 0 && pf->dir >= 0 &&
+		    (off == pf->next || (off > pf->next && off < pf->ahead_end));
+	int behind = !ahead && pf->streak > 0 && pf->dir <= 0 &&
+		     (end == pf->prev || (end < pf->prev && end > pf->behind_start));
+
+	pf->streak = ahead || behind ? pf->streak + 1 : 1;
+	pf->next = end;
+	pf->prev = off;
+	if (ahead) {
+		pf->dir = 1;
+		return forward(pf, end, len, size, max);
+	}
+	if (behind) {
+		pf->dir = -1;
+		return backward(pf, off, len, max);
+	}
+	pf->window = 0;
+	pf->dir = 0;
+	pf->ahead_end = end;
+	pf->behind_start = off;
+	return none;
+}
+
 void prefetch_fell_short(struct prefetch *pf, off_t end)
 {
-	if (end < pf->ahead_end)
+	if (pf->dir < 0)
+		pf->behind_start = pf->prev;	/* the next top-up asks again below the reader */
+	else if (end < pf->ahead_end)
 		pf->ahead_end = end;
 }

@@ -7,8 +7,10 @@
  * ahead.  Read-ahead starts at the second read in sequence, with a window
  * of PREFETCH_INITIAL (or four reads, if more); each time the reader has
  * used an eighth of the window, the window doubles (up to the configured
- * maximum) and is topped up.  A read elsewhere (a seek) turns it off until a new
- * sequence begins, so random reads fetch only what they ask for.
+ * maximum) and is topped up.  A reader going backward, each read ending
+ * where the last began, is read ahead the same way, below it.  A read
+ * elsewhere (a seek) turns it off until a new sequence begins, so random
+ * reads fetch only what they ask for.
  */
 #ifndef CLOUDSHIM_PREFETCH_H
 #define CLOUDSHIM_PREFETCH_H
@@ -19,10 +21,13 @@
 #define PREFETCH_INITIAL	((size_t)1 << 20)
 
 struct prefetch {
-	off_t next;		/* where a sequential reader reads next */
+	off_t next;		/* where a forward reader reads next */
 	off_t ahead_end;	/* end of what has been fetched ahead */
+	off_t prev;		/* where the last read began: a backward reader's next end */
+	off_t behind_start;	/* start of what has been fetched behind */
 	size_t window;		/* 0: not reading ahead */
 	unsigned streak;	/* reads in sequence so far */
+	int dir;		/* 1 forward, -1 backward, 0 not known yet */
 };
 
 struct prefetch_range {
@@ -32,12 +37,15 @@ struct prefetch_range {
 
 /*
  * A read of [off, off+len) of an object of size bytes happened; returns the
- * range to fetch ahead, at most max bytes beyond the read.
+ * range to fetch ahead, at most max bytes beyond the read (or before it).
  */
 struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len,
 				      off_t size, size_t max);
 
-/* Read-ahead reached only up to end (the cache was full, or a fetch failed). */
+/*
+ * Read-ahead reached only up to end (the cache was full, or a fetch
+ * failed); backward, the next top-up asks again for all below the reader.
+ */
 void prefetch_fell_short(struct prefetch *pf, off_t end);
 
 #endif

@@ -397,6 +397,16 @@ r=$(reqs "$m" 'big\.bin')
 info "mmap of 1 MiB at $BIGOFF of the 256 MiB object (5 mappings): $r"
 counts "mmap of 1 MiB of 256 MiB fetches at most 16 MiB" "$r" "[ \$bytes -gt 0 ] && [ \$bytes -le $((16 << 20)) ]"
 
+# tac reads its file from the end, 8 KiB a read: read ahead below it, not a
+# request a read (8,192 for this file)
+m=$(mark)
+check "tac of the 64 MiB database: the same bytes" bash -c \
+	"cmp <(LD_PRELOAD='$SHIM_PRELOAD' timeout 120 tac /data/db.sqlite) <(tac '$LOC/db.sqlite')"
+r=$(reqs "$m" 'db\.sqlite')
+info "tac of the 64 MiB database: $r"
+counts "tac of 64 MiB: at most 200 GET, no byte fetched twice" "$r" \
+	"[ \$get -ge 1 ] && [ \$get -le 200 ] && [ \$bytes -le $(stat -c %s "$LOC/db.sqlite") ]"
+
 # --- radosgw: directory listing on a real S3 implementation ----------------------
 if [ "$RGW" = 1 ]; then
 	MNT=/rgw

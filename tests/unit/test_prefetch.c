@@ -94,5 +94,38 @@ int main(void)
 	prefetch_fell_short(&pf, r.off);
 	r = prefetch_advise(&pf, 8192, 4096, SIZE, MAX);
 	CHECK(r.len > 0 && r.off == 12288);
+
+	/* a backward reader (tac): the second read starts a window below it */
+	memset(&pf, 0, sizeof(pf));
+	CHECK(prefetch_advise(&pf, 100 * (off_t)MiB, 8192, SIZE, MAX).len == 0);
+	r = prefetch_advise(&pf, 100 * (off_t)MiB - 8192, 8192, SIZE, MAX);
+	CHECK(r.len == PREFETCH_INITIAL && r.off + (off_t)r.len == 100 * (off_t)MiB - 8192);
+	/* refused by the cache: the next top-up asks again right below the reader */
+	prefetch_fell_short(&pf, r.off + 4096);
+	r = prefetch_advise(&pf, 100 * (off_t)MiB - 16384, 8192, SIZE, MAX);
+	CHECK(r.len > 0 && r.off + (off_t)r.len == 100 * (off_t)MiB - 16384);
+	/* a read elsewhere ends it */
+	r = prefetch_advise(&pf, 300 * (off_t)MiB, 8192, SIZE, MAX);
+	CHECK(r.len == 0 && pf.window == 0 && pf.dir == 0);
+
+	/* the whole object backward: every byte below the second read asked once, in time */
+	memset(&pf, 0, sizeof(pf));
+	off_t low = SIZE;
+	size_t asked = 0;
+	int late = 0;
+	for (off = SIZE - 8192; off >= 0; off -= 8192) {
+		if (off < SIZE - 16384 && off < low)
+			late++;		/* a read below everything asked: not read ahead */
+		r = prefetch_advise(&pf, off, 8192, SIZE, MAX);
+		if (!r.len)
+			continue;
+		CHECK(r.off + (off_t)r.len <= off && r.off + (off_t)r.len <= low);
+		CHECK(off - r.off <= (off_t)MAX);
+		low = r.off;
+		asked += r.len;
+	}
+	CHECK(late == 0);
+	CHECK(low == 0 && asked == (size_t)SIZE - 16384);
+	CHECK(pf.window == MAX);
 	return check_summary();
 }
