@@ -4,11 +4,12 @@
  * THREADS threads share one fd and read COUNT blocks at the offsets of
  * randseq.h; prints the IOPS and a checksum of the bytes read.
  *
- *   randread PATH SIZE BLOCK THREADS COUNT SEED
+ *   randread PATH SIZE BLOCK THREADS COUNT SEED [WARM_MB]
  *   -> ops=N bytes=N secs=S iops=X check=HEX
  *
  * SIZE must be the file's size (checked with fstat). The clock runs from the
- * moment all threads are ready to the last read; open() is not timed.
+ * moment all threads are ready (and have read their share of WARM_MB) to
+ * the last read; open() is not timed.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,10 +25,10 @@
 struct job {
 	int fd;
 	const uint64_t *off;
-	long count;
+	long warm, count;
 	int threads, index;
 	size_t block;
-	pthread_barrier_t *start;
+	pthread_barrier_t *warmed, *start;
 	uint64_t check;
 	int failed;
 };
@@ -67,8 +68,11 @@ static void *worker(void *arg)
 	unsigned char *buf = malloc(j->block);
 
 	j->failed = !buf;
+	for (long i = j->index; !j->failed && i < j->warm; i += j->threads)
+		j->failed = read_block(j, i, buf) != 0;
+	pthread_barrier_wait(j->warmed);
 	pthread_barrier_wait(j->start);
-	for (long i = j->index; buf && i < j->count; i += j->threads) {
+	for (long i = j->warm + j->index; !j->failed && i < j->warm + j->count; i += j->threads) {
 		if (read_block(j, i, buf)) {
 			j->failed = 1;
 			break;
@@ -81,8 +85,8 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: randread PATH SIZE BLOCK THREADS COUNT SEED\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: randread PATH SIZE BLOCK THREADS COUNT SEED [WARM_MB]\n");
 		return 2;
 	}
 	uint64_t size = randseq_arg(argv[2], "SIZE");
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
 	int threads = (int)randseq_arg(argv[4], "THREADS");
 	long count = (long)randseq_arg(argv[5], "COUNT");
 	uint64_t seed = randseq_arg(argv[6], "SEED");
+	long warm = argc == 8 ? randseq_warm_reads(randseq_arg(argv[7], "WARM_MB"), block) : 0;
 	struct stat st;
 	int fd = open(argv[1], O_RDONLY);
 
@@ -103,25 +108,27 @@ int main(int argc, char **argv)
 			(unsigned long long)size, (unsigned long long)block, threads);
 		return 1;
 	}
-	uint64_t *off = randseq_offsets(size, block, count, seed);
+	uint64_t *off = randseq_offsets(size, block, warm, count, seed);
 	struct job jobs[256];
 	pthread_t tid[256];
-	pthread_barrier_t start;
+	pthread_barrier_t warmed, start;
 
 	if (!off) {
 		fprintf(stderr, "randread: out of memory\n");
 		return 1;
 	}
+	pthread_barrier_init(&warmed, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct job){ .fd = fd, .off = off, .count = count,
-					.threads = threads, .index = t,
-					.block = block, .start = &start };
+		jobs[t] = (struct job){ .fd = fd, .off = off, .warm = warm, .count = count,
+					.threads = threads, .index = t, .block = block,
+					.warmed = &warmed, .start = &start };
 		if (pthread_create(&tid[t], NULL, worker, &jobs[t]) != 0) {
 			fprintf(stderr, "randread: cannot start thread %d\n", t);
 			return 1;
 		}
 	}
+	pthread_barrier_wait(&warmed);
 	/* Before the barrier: a thread may finish before main runs again. */
 	double t0 = now();
 	pthread_barrier_wait(&start);

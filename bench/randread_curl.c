@@ -4,7 +4,7 @@
  * ranged GET with libcurl; every thread keeps its own handle, so its
  * connection stays alive from one read to the next.
  *
- *   randread_curl URL SIZE BLOCK THREADS COUNT SEED
+ *   randread_curl URL SIZE BLOCK THREADS COUNT SEED [WARM_MB]
  *   -> ops=N bytes=N secs=S iops=X check=HEX
  */
 #define _POSIX_C_SOURCE 200809L
@@ -18,10 +18,10 @@
 struct job {
 	const char *url;
 	const uint64_t *off;
-	long count;
+	long warm, count;
 	int threads, index;
 	size_t block;
-	pthread_barrier_t *start;
+	pthread_barrier_t *warmed, *start;
 	uint64_t check;
 	int failed;
 };
@@ -88,8 +88,11 @@ static void *worker(void *arg)
 		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	}
+	for (long i = j->index; !j->failed && i < j->warm; i += j->threads)
+		j->failed = get_block(h, j, i, &s) != 0;
+	pthread_barrier_wait(j->warmed);
 	pthread_barrier_wait(j->start);
-	for (long i = j->index; !j->failed && i < j->count; i += j->threads) {
+	for (long i = j->warm + j->index; !j->failed && i < j->warm + j->count; i += j->threads) {
 		if (get_block(h, j, i, &s)) {
 			j->failed = 1;
 			break;
@@ -104,8 +107,8 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: randread_curl URL SIZE BLOCK THREADS COUNT SEED\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: randread_curl URL SIZE BLOCK THREADS COUNT SEED [WARM_MB]\n");
 		return 2;
 	}
 	uint64_t size = randseq_arg(argv[2], "SIZE");
@@ -113,31 +116,34 @@ int main(int argc, char **argv)
 	int threads = (int)randseq_arg(argv[4], "THREADS");
 	long count = (long)randseq_arg(argv[5], "COUNT");
 	uint64_t seed = randseq_arg(argv[6], "SEED");
+	long warm = argc == 8 ? randseq_warm_reads(randseq_arg(argv[7], "WARM_MB"), block) : 0;
 
 	if (block > size || threads > 256) {
 		fprintf(stderr, "randread_curl: BLOCK %llu or THREADS %d too large\n",
 			(unsigned long long)block, threads);
 		return 2;
 	}
-	uint64_t *off = randseq_offsets(size, block, count, seed);
+	uint64_t *off = randseq_offsets(size, block, warm, count, seed);
 	struct job jobs[256];
 	pthread_t tid[256];
-	pthread_barrier_t start;
+	pthread_barrier_t warmed, start;
 
 	if (!off || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "randread_curl: cannot initialise\n");
 		return 1;
 	}
+	pthread_barrier_init(&warmed, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct job){ .url = argv[1], .off = off, .count = count,
-					.threads = threads, .index = t,
-					.block = block, .start = &start };
+		jobs[t] = (struct job){ .url = argv[1], .off = off, .warm = warm, .count = count,
+					.threads = threads, .index = t, .block = block,
+					.warmed = &warmed, .start = &start };
 		if (pthread_create(&tid[t], NULL, worker, &jobs[t]) != 0) {
 			fprintf(stderr, "randread_curl: cannot start thread %d\n", t);
 			return 1;
 		}
 	}
+	pthread_barrier_wait(&warmed);
 	/* Before the barrier: a thread may finish before main runs again. */
 	double t0 = now();
 	pthread_barrier_wait(&start);

@@ -4,7 +4,9 @@
  * same bytes: the seeded offsets, the checksum of a block, argument parsing.
  *
  * Offsets are multiples of the block size drawn with splitmix64 from one seed.
- * Thread t of T takes reads t, t+T, t+2T, ... of the one sequence. The
+ * Thread t of T takes reads t, t+T, t+2T, ... of the one sequence.  Warm-up
+ * reads (WARM_MB, optional) come first, untimed and not in the checksum: a
+ * run that starts with its cache full measures reads that recycle memory. The
  * checksum adds one 64-bit word every 4 KiB plus the block's last word; sums
  * do not depend on the order in which threads finish.
  */
@@ -25,16 +27,29 @@ static inline uint64_t randseq_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-/* COUNT block-aligned offsets in [0, size - block]; NULL if out of memory. */
-static inline uint64_t *randseq_offsets(uint64_t size, uint64_t block,
+/*
+ * The offsets of a run, block-aligned in [0, size - block]: WARM reads
+ * before the clock starts, drawn from their own sequence, then COUNT from
+ * seed (the same whatever WARM is, so checksums compare); NULL if out of
+ * memory.
+ */
+static inline uint64_t *randseq_offsets(uint64_t size, uint64_t block, long warm,
 					long count, uint64_t seed)
 {
-	uint64_t *off = malloc((size_t)count * sizeof(*off));
-	uint64_t slots = size / block;
+	uint64_t *off = malloc((size_t)(warm + count) * sizeof(*off));
+	uint64_t slots = size / block, warm_seed = ~seed;
 
+	for (long i = 0; off && i < warm; i++)
+		off[i] = (randseq_next(&warm_seed) % slots) * block;
 	for (long i = 0; off && i < count; i++)
-		off[i] = (randseq_next(&seed) % slots) * block;
+		off[warm + i] = (randseq_next(&seed) % slots) * block;
 	return off;
+}
+
+/* Reads of block bytes that make up warm_mb MiB, rounded up. */
+static inline long randseq_warm_reads(uint64_t warm_mb, uint64_t block)
+{
+	return (long)(((warm_mb << 20) + block - 1) / block);
 }
 
 static inline uint64_t randseq_check(const unsigned char *buf, size_t len)

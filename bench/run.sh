@@ -14,6 +14,7 @@
 #                        at most 256 MiB of it
 #   BENCH_QUICK=1        skip rows 3 (FUSE peers) and 5 (cost outside mounts)
 #   BENCH_RAND_OPS=2000  reads per random-read run (row 2)
+#   BENCH_RAND_REPS=7    runs per row-2 cell, curl and the shim alternating
 #   BENCH_KEEP=1         keep the run directory (access logs, tool logs)
 #   BENCH_LOCAL_ITERS=1000000  calls per run in row 5
 #   BENCH_TMPDIR         where the run directory goes (default /dev/shm when
@@ -29,9 +30,13 @@
 #      the shim vs one ranged libcurl GET per read; bytes fetched / returned
 #      from nginx's access log.  A run of the default sizes is the cache's
 #      growth: most of its pages are memory never touched before, which the
-#      kernel zeroes on the reader's time.  The "recycled" line runs the
-#      same reads with a 32 MiB cache, full after a few hundred reads, so it
-#      shows the cost of a read once the cache recycles its memory.
+#      kernel zeroes on the reader's time.  The "cache full" line runs the
+#      same reads with a 32 MiB cache that 48 MiB of other reads filled
+#      before the clock started, so that every timed read recycles memory:
+#      a long-running reader's steady state.  One
+#      run is a lottery on 2 cores: a connection whose nginx worker shares
+#      the reader's core runs up to 3x faster, for curl and the shim alike;
+#      so each cell is the median of BENCH_RAND_REPS runs, its spread shown.
 #   3  rclone mount (http remote, nginx) and s3fs (s3rver) vs the shim on the
 #      same server
 #   4  peak RSS of 64 files open and read round-robin vs the cache bound
@@ -55,6 +60,7 @@ BIN=$ROOT/build/bench
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 QUICK=${BENCH_QUICK:-0}
 RAND_OPS=${BENCH_RAND_OPS:-2000}
+RAND_REPS=${BENCH_RAND_REPS:-7}
 REPS=3
 MNT=/cloudshim-bench # the shim's mount prefix (no such folder exists)
 S3_MB=$((SIZE_MB < 256 ? SIZE_MB : 256))
@@ -62,7 +68,9 @@ MANY=64    # row 4: files ...
 MANY_MB=16 # ... of this size
 LOCAL_ITERS=${BENCH_LOCAL_ITERS:-1000000}
 
-case "$SIZE_MB" in '' | *[!0-9]* | 0) echo "run.sh: BENCH_SIZE_MB must be a positive number" >&2; exit 2 ;; esac
+for v in SIZE_MB RAND_OPS RAND_REPS; do
+	case "${!v}" in '' | *[!0-9]* | 0) echo "run.sh: BENCH_$v must be a positive number" >&2; exit 2 ;; esac
+done
 [ -f "$SHIM" ] || { echo "run.sh: $SHIM missing: run make" >&2; exit 1; }
 # Only the mounts this script sets: not the caller's.
 unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
@@ -345,7 +353,7 @@ row 1 "shaped: shim cat" "$shp_shim MiB/s" \
 row "" "" "" "$(ratio "$shp_shim" "$shp_curl") x one curl" "-"
 
 # === row 2: random preads ======================================================
-say "row 2: random preads, $RAND_OPS per run"
+say "row 2: random preads, $RAND_OPS per run, $RAND_REPS runs per cell"
 # randrun KEY CMD...: run a randread program, keep its IOPS and checksum.
 declare -A IOPS=() CHECK=()
 randrun() {
@@ -363,19 +371,24 @@ iops_of() { # KEY -> median IOPS of its runs, FAILED, or - when none
 	v=$(median ${IOPS[$1]:-} 2>/dev/null) || { echo -; return; }
 	fmt '%.0f' "$v"
 }
+spread() { # KEY -> "runs MIN-MAX IOPS", the lottery each median hides
+	# shellcheck disable=SC2086 # a list of numbers
+	printf '%s\n' ${IOPS[$1]:-} | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+		END { if (NR > 1) printf "runs %.0f-%.0f IOPS; ", lo, hi }'
+}
 # The programs print one line; run_case discards stdout, so they write here.
 to_last() { "$@" >"$RUNDIR/last.out"; }
 for bs in 4096 65536 262144; do
 	for thr in 1 4; do
 		k=r2_${bs}_$thr
-		for ((r = 0; r < REPS; r++)); do
+		for ((r = 0; r < RAND_REPS; r++)); do
 			randrun "${k}_curl" to_last "$BIN/randread_curl" "$NGINX_URL/obj.bin" \
 				"$SIZE" "$bs" "$thr" "$RAND_OPS" 42
 			SHIM_URL=$NGINX_URL randrun "${k}_shim" to_last shim "$BIN/randread" \
 				"$MNT/obj.bin" "$SIZE" "$bs" "$thr" "$RAND_OPS" 42
 			SHIM_URL=$NGINX_URL randrun "${k}_warm" to_last shim CLOUDSHIM_CACHE_MB=32 \
 				CLOUDSHIM_READAHEAD_MB=8 "$BIN/randread" "$MNT/obj.bin" "$SIZE" "$bs" \
-				"$thr" "$RAND_OPS" 42
+				"$thr" "$RAND_OPS" 42 48
 		done
 		ci=$(iops_of "${k}_curl")
 		si=$(iops_of "${k}_shim")
@@ -385,14 +398,14 @@ for bs in 4096 65536 262144; do
 		if [ "$si" != FAILED ] && [ "${CHECK[${k}_shim]:-}" != "${CHECK[${k}_curl]:-}" ]; then
 			note="WRONG BYTES: checksum ${CHECK[${k}_shim]:-none} vs ${CHECK[${k}_curl]:-none}; "
 		fi
-		row 2 "$label: curl GET per read" "$ci IOPS" "" "" "$(log_note "${k}_curl" nginx)"
+		row 2 "$label: curl GET per read" "$ci IOPS" "" "" "$(spread "${k}_curl")$(log_note "${k}_curl" nginx)"
 		row 2 "$label: shim pread" "$si IOPS" \
 			"$(ratio "$si" "$ci") x curl" "$(verdict "$(ratio "$si" "$ci")" '>=' 0.9)" \
-			"${note}${FAIL[${k}_shim]:-$(log_note "${k}_shim" nginx); $(cpu_note "${k}_shim")}"
+			"${note}${FAIL[${k}_shim]:-$(spread "${k}_shim")$(log_note "${k}_shim" nginx); $(cpu_note "${k}_shim")}"
 		[ "$wi" = FAILED ] || [ "${CHECK[${k}_warm]:-}" = "${CHECK[${k}_curl]:-}" ] ||
 			FAIL[${k}_warm]="WRONG BYTES: checksum ${CHECK[${k}_warm]:-none}"
-		row 2 "$label: shim, cache recycled" "$wi IOPS" "$(ratio "$wi" "$ci") x curl" "-" \
-			"${FAIL[${k}_warm]:-CACHE_MB=32; $(cpu_note "${k}_warm")}"
+		row 2 "$label: shim, cache full" "$wi IOPS" "$(ratio "$wi" "$ci") x curl" "-" \
+			"${FAIL[${k}_warm]:-CACHE_MB=32, filled first; $(spread "${k}_warm")$(cpu_note "${k}_warm")}"
 		fr=$(amp "${k}_shim" "$((RAND_OPS * bs))")
 		target=-
 		[ "$bs" = 4096 ] || target=$(verdict "$fr" '<=' 2)
