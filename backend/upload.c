@@ -50,9 +50,10 @@ static int inflight, aborting;		/* aborting: cancelled streams' parts */
 static int failures;
 /*
  * Uploads take only the CPU the program leaves idle: a program writing at
- * memory speed is not slowed by sending what it wrote (MD5, copies, TLS),
- * and when it waits for an upload (fsync, exit, a full staging space) it
- * is idle, so the upload has the CPU to itself.
+ * memory speed is not slowed by sending what it wrote (MD5, copies, TLS).
+ * When it waits for an upload (fsync, exit, a full staging space) the
+ * uploads are what it is blocked on: from then they run at its priority
+ * (upload_wait_changed), not behind every other program on the machine.
  */
 static struct pool upload_pool = POOL_INIT("upload", 8, POOL_NICE_BACKGROUND);
 static off_t part_base = (off_t)8 << 20;
@@ -621,15 +622,34 @@ int upload_resume(const struct upload_req *req, const struct journal_entry *e,
 	return 0;
 }
 
+int upload_wait_changed(int rushing)
+{
+	if (rushing) {
+		pthread_cond_wait(&upload_changed, &upload_lock);
+		return 1;
+	}
+	pthread_mutex_unlock(&upload_lock);
+	pool_rush(&upload_pool, 1);
+	pthread_mutex_lock(&upload_lock);
+	return 1;
+}
+
+void upload_rush_end(int rushing)
+{
+	if (rushing)
+		pool_rush(&upload_pool, 0);
+}
+
 int upload_wait(struct upload *u)
 {
-	int rc;
+	int rc, rushing = 0;
 
 	pthread_mutex_lock(&upload_lock);
 	while (!u->done)
-		pthread_cond_wait(&upload_changed, &upload_lock);
+		rushing = upload_wait_changed(rushing);
 	rc = u->rc;
 	pthread_mutex_unlock(&upload_lock);
+	upload_rush_end(rushing);
 	return rc;
 }
 
@@ -666,21 +686,29 @@ void upload_each(const struct store *st, void (*fn)(void *arg, const char *key),
 
 void upload_settle(const struct store *st, const char *key)
 {
+	int rushing = 0;
+
 	pthread_mutex_lock(&upload_lock);
 	while (first_of_key(st, key))
-		pthread_cond_wait(&upload_changed, &upload_lock);
+		rushing = upload_wait_changed(rushing);
 	pthread_mutex_unlock(&upload_lock);
+	upload_rush_end(rushing);
 }
 
 int upload_drain(void)
 {
 	long start = clock_ms(), said = 0;
-	int failed;
+	int failed, rushing = 0;
 
 	pthread_mutex_lock(&upload_lock);
 	while (inflight > 0 || aborting > 0) {
 		struct timespec until;
 		long now = clock_ms();
+
+		if (!rushing) {
+			rushing = upload_wait_changed(rushing);
+			continue;
+		}
 
 		if (inflight && now - start >= 1000 && now - said >= 1000) {
 			off_t left = 0;
@@ -701,6 +729,7 @@ int upload_drain(void)
 	}
 	failed = failures;
 	pthread_mutex_unlock(&upload_lock);
+	upload_rush_end(rushing);
 	return failed;
 }
 

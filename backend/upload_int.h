@@ -96,4 +96,15 @@ void upload_enlist_locked(struct upload *u, off_t size, struct timespec mtime);
 /* Gives stream u up unless it has holes; 1 when it is (upload_stream_share). */
 int upload_cancel_locked(struct upload *u);
 
+/*
+ * Waits for upload_changed as a thread blocked on the uploads: from its
+ * first call on, they run at the caller's priority (pool_rush).  That
+ * first call only arranges it, dropping the lock meanwhile (the pool's
+ * lock comes first at fork), and returns at once: the caller looks again.
+ * Takes and returns whether the caller rushes; after the last wait, with
+ * the lock released, upload_rush_end(that).
+ */
+int upload_wait_changed(int rushing);
+void upload_rush_end(int rushing);
+
 #endif

@@ -106,12 +106,14 @@ static int short_of_space(int fd)
  */
 static void relieve(struct upload *u)
 {
+	int rushing = 0;
+
 	pthread_mutex_lock(&upload_lock);
 	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
 		int n = u->drop_scan;
 
 		if (u->step == STEP_BEGIN) {
-			pthread_cond_wait(&upload_changed, &upload_lock);
+			rushing = upload_wait_changed(rushing);
 			continue;
 		}
 		if (u->step != STEP_PARTS)
@@ -140,9 +142,10 @@ static void relieve(struct upload *u)
 		}
 		if (!u->sending)
 			break;
-		pthread_cond_wait(&upload_changed, &upload_lock);
+		rushing = upload_wait_changed(rushing);
 	}
 	pthread_mutex_unlock(&upload_lock);
+	upload_rush_end(rushing);
 }
 
 void upload_stream_wrote(struct upload *u, off_t off, off_t len)

@@ -42,7 +42,7 @@ make -s -j2 all units tools || exit 1
 make -s -j2 SAN=asan BUILD=build/asan all units || exit 1
 make -s -j2 SAN=tsan BUILD=build/tsan build/tsan/test_engine build/tsan/test_cache \
 	build/tsan/test_dirlist build/tsan/test_store_write build/tsan/test_upload \
-	build/tsan/test_stream build/tsan/test_slab || exit 1
+	build/tsan/test_stream build/tsan/test_slab build/tsan/test_pool || exit 1
 cc -shared -fPIC -O2 -o build/no_freelocale.so tests/preload/no_freelocale.c || exit 1
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -71,6 +71,7 @@ tally build/tsan/test_cache build/tsan/test_cache
 tally build/tsan/test_upload build/tsan/test_upload
 tally build/tsan/test_stream build/tsan/test_stream
 tally build/tsan/test_slab build/tsan/test_slab
+tally build/tsan/test_pool build/tsan/test_pool
 
 # Directory listings against both S3 servers, plain, ASan+UBSan and TSan.
 # The test uploads its tree once per server and counts requests itself.

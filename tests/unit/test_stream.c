@@ -16,10 +16,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -252,6 +254,51 @@ static void test_stream_slow_begin(struct store *st)
 	CHECK(stored_right("slow.bin", 80 * MiB, 9, 0, NULL));
 }
 
+/*
+ * Parts sent while the program writes go out at the lowest priority; once
+ * it waits for the upload, those still to send go out at the waiting
+ * thread's.  Each part takes 100 ms, so the wait begins with parts queued.
+ */
+static atomic_int sent_low, sent_own;
+static int own_nice;
+
+static int noted_mpu_part(struct store *st, const char *key, const char *upload_id, int part,
+			  const struct store_body *body, char etag[STORE_ETAG_MAX])
+{
+	int nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+
+	if (nice == own_nice)
+		atomic_fetch_add(&sent_own, 1);
+	else if (nice == 19)
+		atomic_fetch_add(&sent_low, 1);
+	usleep(100000);
+	return file_driver->mpu_part(st, key, upload_id, part, body, etag);
+}
+
+static void test_stream_waiter_priority(struct store *st)
+{
+	struct store_driver noted;
+	char data[256], journal[256];
+	int fd = stage(staging, "s-prio", "prio.bin", data, journal);
+	struct upload *u;
+
+	own_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	file_driver = st->drv;
+	noted = *file_driver;
+	noted.mpu_part = noted_mpu_part;
+	st->drv = &noted;
+	u = stream_of(st, "prio.bin", fd, data, journal);
+	CHECK(write_pattern(u, fd, 11, 0, 12 * BASE) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	st->drv = file_driver;
+	CHECK(own_nice != 19);
+	CHECK(atomic_load(&sent_low) >= 1);	/* while it wrote */
+	CHECK(atomic_load(&sent_own) >= 1);	/* while it waited */
+	CHECK(atomic_load(&sent_low) + atomic_load(&sent_own) == 12);
+	CHECK(stored_right("prio.bin", 12 * BASE, 11, 0, NULL));
+}
+
 /* Cut short after parts went, then written on: the object is the file. */
 static void test_stream_truncate(struct store *st)
 {
@@ -406,6 +453,7 @@ int main(void)
 	test_stream_sends_early(st);
 	test_stream_short_of_space(st);
 	test_stream_slow_begin(st);
+	test_stream_waiter_priority(st);
 	test_stream_truncate(st);
 	test_stream_shrinks(st);
 	test_stream_failure_kept(st);
