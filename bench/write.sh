@@ -26,6 +26,10 @@
 #      (bench/shapeproxy.c in front of the server: SHAPE_MBPS per connection
 #      each way, SHAPE_MS to each answer's first byte), where sending parts
 #      while the file is written and in parallel is what counts
+#  10  row 7's file written to a file:// mount (no server to share the CPU
+#      with) until durable, alone and beside one busy loop per core at the
+#      default priority: the uploads the program waits for at exit must
+#      not be starved by the machine's other work
 #
 # Environment:
 #   BENCH_WRITE_MB=1024        row 7's file
@@ -92,10 +96,12 @@ chmod 755 "$RUNDIR"
 FSTYPE=$(stat -f -c %T "$RUNDIR")
 ERRLOG=$RUNDIR/stderr.log
 shaper_pid=
+hog_pids=()
 cleanup() {
 	set +e
 	local s
 	[ -n "$shaper_pid" ] && kill "$shaper_pid" 2>/dev/null
+	[ "${#hog_pids[@]}" -gt 0 ] && kill "${hog_pids[@]}" 2>/dev/null
 	for s in $SERVER_LIST; do "$SERVERS/$s.sh" stop "$RUNDIR/$s" >/dev/null 2>&1; done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "run directory kept: $RUNDIR"; else rm -rf "$RUNDIR"; fi
 }
@@ -358,6 +364,37 @@ for server in $SERVER_LIST; do
 	"$SERVERS/$server.sh" stop "$RUNDIR/$server" >/dev/null 2>&1 || true
 	rm -rf "$RUNDIR/$server/s3rver-data"	# gigabytes of objects, on tmpfs
 done
+
+# === row 10: a busy machine =================================================================
+NCPU=$(nproc)
+say "file:// mount, alone and beside $NCPU busy loops: $REPS runs each"
+mkdir -p "$RUNDIR/fstore"
+fshim() {
+	env LD_PRELOAD="$SHIM" CLOUDSHIM_STAGING_DIR="$RUNDIR/staging" \
+		CLOUDSHIM_RECOVERY_DIR="$RUNDIR/recovery" CLOUDSHIM_MOUNTS="$MNT=file://$RUNDIR/fstore" "$@"
+}
+for ((r = 0; r < REPS; r++)); do
+	timed file_alone fshim "$WB" seq "$SRC" "$MNT/busy.bin" 8192
+	for ((i = 0; i < NCPU; i++)); do
+		(while :; do :; done) &
+		hog_pids+=($!)
+	done
+	timed file_busy fshim "$WB" seq "$SRC" "$MNT/busy.bin" 8192
+	kill "${hog_pids[@]}" 2>/dev/null
+	wait "${hog_pids[@]}" 2>/dev/null || true
+	hog_pids=()
+	if [ "$r" = 0 ] && [ "$(md5sum <"$RUNDIR/fstore/busy.bin" | cut -d' ' -f1)" != "$SRC_MD5" ]; then
+		FAIL[file_busy]="wrong bytes in the object"
+	fi
+done
+rm -f "$RUNDIR/fstore/busy.bin"
+r_busy=$(ratio "$(secs file_busy)" "$(secs file_alone)")
+[ -n "${FAIL[file_alone]:-}${FAIL[file_busy]:-}" ] && r_busy=-
+row 10 "file:// mount: shim, until durable" "$(rate file_alone "$SIZE_MB") MiB/s" "" "" \
+	"${FAIL[file_alone]:-$(runs_note file_alone) ($(each_run file_alone))}"
+row 10 "same beside $NCPU busy loops (nice 0)" "$(rate file_busy "$SIZE_MB") MiB/s" \
+	"$r_busy x alone's time" "-" \
+	"${FAIL[file_busy]:-$(runs_note file_busy) ($(each_run file_busy)); close at $(printf '%.2f' "$(secs file_busy_close)") s}"
 
 {
 	echo
