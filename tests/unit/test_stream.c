@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,9 +258,12 @@ static void test_stream_slow_begin(struct store *st)
 /*
  * Parts sent while the program writes go out at the lowest priority; once
  * it waits for the upload, those still to send go out at the waiting
- * thread's.  Each part takes 100 ms, so the wait begins with parts queued.
+ * thread's.  Parts at the lowest priority are held at a gate that opens
+ * once the waiter's workers exist, that is once the wait has begun: so
+ * the wait begins with parts queued.  Runs first: no earlier wait in this
+ * process has started those workers.
  */
-static atomic_int sent_low, sent_own;
+static atomic_int sent_low, sent_own, gate_open;
 static int own_nice;
 
 static int noted_mpu_part(struct store *st, const char *key, const char *upload_id, int part,
@@ -271,8 +275,43 @@ static int noted_mpu_part(struct store *st, const char *key, const char *upload_
 		atomic_fetch_add(&sent_own, 1);
 	else if (nice == 19)
 		atomic_fetch_add(&sent_low, 1);
-	usleep(100000);
+	while (nice == 19 && !atomic_load(&gate_open))
+		usleep(1000);
 	return file_driver->mpu_part(st, key, upload_id, part, body, etag);
+}
+
+/* Whether a thread of this process is named name. */
+static int thread_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if (e->d_name[0] == '.' || !(f = fopen(path, "r")))
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		found = strcmp(comm, name) == 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Opens the gate once the waiter's workers exist (10 s at most: no hang). */
+static void *open_gate(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10000 && !thread_named("cs-upload-now"); i++)
+		usleep(1000);
+	atomic_store(&gate_open, 1);
+	return NULL;
 }
 
 static void test_stream_waiter_priority(struct store *st)
@@ -281,8 +320,13 @@ static void test_stream_waiter_priority(struct store *st)
 	char data[256], journal[256];
 	int fd = stage(staging, "s-prio", "prio.bin", data, journal);
 	struct upload *u;
+	pthread_t gate;
 
 	own_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	CHECK(own_nice != 19);
+	CHECK(!thread_named("cs-upload-now"));
+	if (pthread_create(&gate, NULL, open_gate, NULL) != 0)
+		return;
 	file_driver = st->drv;
 	noted = *file_driver;
 	noted.mpu_part = noted_mpu_part;
@@ -291,8 +335,8 @@ static void test_stream_waiter_priority(struct store *st)
 	CHECK(write_pattern(u, fd, 11, 0, 12 * BASE) == 0);
 	close(fd);
 	CHECK(seal_and_wait(u) == 0);
+	pthread_join(gate, NULL);
 	st->drv = file_driver;
-	CHECK(own_nice != 19);
 	CHECK(atomic_load(&sent_low) >= 1);	/* while it wrote */
 	CHECK(atomic_load(&sent_own) >= 1);	/* while it waited */
 	CHECK(atomic_load(&sent_low) + atomic_load(&sent_own) == 12);
@@ -450,10 +494,10 @@ int main(void)
 		printf("FAIL store_open: %s\n", err);
 		return 1;
 	}
+	test_stream_waiter_priority(st);
 	test_stream_sends_early(st);
 	test_stream_short_of_space(st);
 	test_stream_slow_begin(st);
-	test_stream_waiter_priority(st);
 	test_stream_truncate(st);
 	test_stream_shrinks(st);
 	test_stream_failure_kept(st);
