@@ -37,6 +37,9 @@
 #      run is a lottery on 2 cores: a connection whose nginx worker shares
 #      the reader's core runs up to 3x faster, for curl and the shim alike;
 #      so each cell is the median of BENCH_RAND_REPS runs, its spread shown.
+#      The "one core" lines run the 1-thread reads with nginx and the reader
+#      pinned to the last CPU (taskset): no wake-up crosses cores, so no
+#      lottery; what is left is what a read costs each side, server included.
 #   3  rclone mount (http remote, nginx) and s3fs (s3rver) vs the shim on the
 #      same server
 #   4  peak RSS of 64 files open and read round-robin vs the cache bound
@@ -413,6 +416,36 @@ for bs in 4096 65536 262144; do
 			"curl: $(amp "${k}_curl" "$((RAND_OPS * bs))")"
 	done
 done
+
+# The 1-thread reads again with nginx and the reader on one CPU.
+same_core() { # CPUS: nginx's master and workers onto them
+	local master p
+	master=$(cat "$RUNDIR/nginx.pid") || return 1
+	for p in "$master" $(pgrep -P "$master"); do
+		taskset -a -p -c "$1" "$p" >/dev/null || return 1
+	done
+}
+last_cpu=$(($(nproc) - 1))
+if command -v taskset >/dev/null && same_core "$last_cpu"; then
+	for bs in 4096 65536 262144; do
+		k=r2_${bs}_core
+		for ((r = 0; r < RAND_REPS; r++)); do
+			randrun "${k}_curl" to_last taskset -c "$last_cpu" "$BIN/randread_curl" \
+				"$NGINX_URL/obj.bin" "$SIZE" "$bs" 1 "$RAND_OPS" 42
+			SHIM_URL=$NGINX_URL randrun "${k}_shim" to_last shim taskset -c "$last_cpu" \
+				"$BIN/randread" "$MNT/obj.bin" "$SIZE" "$bs" 1 "$RAND_OPS" 42
+		done
+		ci=$(iops_of "${k}_curl")
+		si=$(iops_of "${k}_shim")
+		[ "$si" = FAILED ] || [ "${CHECK[${k}_shim]:-}" = "${CHECK[${k}_curl]:-}" ] ||
+			FAIL[${k}_shim]="WRONG BYTES: checksum ${CHECK[${k}_shim]:-none}"
+		row 2 "$((bs / 1024)) KiB, 1 thr, one core: shim" "$si IOPS" "$(ratio "$si" "$ci") x curl" "-" \
+			"${FAIL[${k}_shim]:-curl $ci IOPS, $(spread "${k}_curl" | sed 's/; $//'); shim $(spread "${k}_shim" | sed 's/; $//')}"
+	done
+	same_core "0-$last_cpu" || say "could not give nginx its CPUs back"
+else
+	row 2 "1 thr, one core" "skipped" "" "" "taskset missing, or nginx would not move"
+fi
 
 # === row 3: FUSE tools on the same servers ======================================
 # fuse_mount MNT LOGFILE CMD...: start a FUSE daemon that stays in the
