@@ -379,6 +379,12 @@ spread() { # KEY -> "runs MIN-MAX IOPS", the lottery each median hides
 	printf '%s\n' ${IOPS[$1]:-} | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
 		END { if (NR > 1) printf "runs %.0f-%.0f IOPS; ", lo, hi }'
 }
+# same_bytes KEY: KEY's reads returned what curl's did (KEY's cell, _curl), or KEY fails
+same_bytes() {
+	local ref=${1%_*}_curl
+	[ -n "${FAIL[$1]:-}" ] || [ "${CHECK[$1]:-}" = "${CHECK[$ref]:-}" ] ||
+		FAIL[$1]="WRONG BYTES: checksum ${CHECK[$1]:-none}"
+}
 # The programs print one line; run_case discards stdout, so they write here.
 to_last() { "$@" >"$RUNDIR/last.out"; }
 for bs in 4096 65536 262144; do
@@ -405,8 +411,7 @@ for bs in 4096 65536 262144; do
 		row 2 "$label: shim pread" "$si IOPS" \
 			"$(ratio "$si" "$ci") x curl" "$(verdict "$(ratio "$si" "$ci")" '>=' 0.9)" \
 			"${note}${FAIL[${k}_shim]:-$(spread "${k}_shim")$(log_note "${k}_shim" nginx); $(cpu_note "${k}_shim")}"
-		[ "$wi" = FAILED ] || [ "${CHECK[${k}_warm]:-}" = "${CHECK[${k}_curl]:-}" ] ||
-			FAIL[${k}_warm]="WRONG BYTES: checksum ${CHECK[${k}_warm]:-none}"
+		same_bytes "${k}_warm"
 		row 2 "$label: shim, cache full" "$wi IOPS" "$(ratio "$wi" "$ci") x curl" "-" \
 			"${FAIL[${k}_warm]:-CACHE_MB=32, filled first; $(spread "${k}_warm")$(cpu_note "${k}_warm")}"
 		fr=$(amp "${k}_shim" "$((RAND_OPS * bs))")
@@ -437,8 +442,7 @@ if command -v taskset >/dev/null && same_core "$last_cpu"; then
 		done
 		ci=$(iops_of "${k}_curl")
 		si=$(iops_of "${k}_shim")
-		[ "$si" = FAILED ] || [ "${CHECK[${k}_shim]:-}" = "${CHECK[${k}_curl]:-}" ] ||
-			FAIL[${k}_shim]="WRONG BYTES: checksum ${CHECK[${k}_shim]:-none}"
+		same_bytes "${k}_shim"
 		row 2 "$((bs / 1024)) KiB, 1 thr, one core: shim" "$si IOPS" "$(ratio "$si" "$ci") x curl" "-" \
 			"${FAIL[${k}_shim]:-curl $ci IOPS, $(spread "${k}_curl" | sed 's/; $//'); shim $(spread "${k}_shim" | sed 's/; $//')}"
 	done

@@ -255,10 +255,14 @@ complete_note() {
 	[ -n "${v:-}" ] && printf 'CompleteMultipartUpload took %.2f s; ' "$v"
 	return 0
 }
-shim() {
-	env LD_PRELOAD="$SHIM" CLOUDSHIM_ENDPOINT="$S3_ENDPOINT" CLOUDSHIM_STAGING_DIR="$RUNDIR/staging" \
-		CLOUDSHIM_RECOVERY_DIR="$RUNDIR/recovery" CLOUDSHIM_MOUNTS="$MNT=s3://$S3_BUCKET/wb" "$@"
+# shim_at URL CMD...: CMD through the shim, with $MNT mounted on URL
+shim_at() {
+	local url=$1
+	shift
+	env LD_PRELOAD="$SHIM" CLOUDSHIM_STAGING_DIR="$RUNDIR/staging" \
+		CLOUDSHIM_RECOVERY_DIR="$RUNDIR/recovery" CLOUDSHIM_MOUNTS="$MNT=$url" "$@"
 }
+shim() { shim_at "s3://$S3_BUCKET/wb" CLOUDSHIM_ENDPOINT="$S3_ENDPOINT" "$@"; }
 
 # === tmpfs ================================================================================
 say "tmpfs: $REPS runs"
@@ -369,17 +373,13 @@ done
 NCPU=$(nproc)
 say "file:// mount, alone and beside $NCPU busy loops: $REPS runs each"
 mkdir -p "$RUNDIR/fstore"
-fshim() {
-	env LD_PRELOAD="$SHIM" CLOUDSHIM_STAGING_DIR="$RUNDIR/staging" \
-		CLOUDSHIM_RECOVERY_DIR="$RUNDIR/recovery" CLOUDSHIM_MOUNTS="$MNT=file://$RUNDIR/fstore" "$@"
-}
 for ((r = 0; r < REPS; r++)); do
-	timed file_alone fshim "$WB" seq "$SRC" "$MNT/busy.bin" 8192
+	timed file_alone shim_at "file://$RUNDIR/fstore" "$WB" seq "$SRC" "$MNT/busy.bin" 8192
 	for ((i = 0; i < NCPU; i++)); do
 		(while :; do :; done) &
 		hog_pids+=($!)
 	done
-	timed file_busy fshim "$WB" seq "$SRC" "$MNT/busy.bin" 8192
+	timed file_busy shim_at "file://$RUNDIR/fstore" "$WB" seq "$SRC" "$MNT/busy.bin" 8192
 	kill "${hog_pids[@]}" 2>/dev/null
 	wait "${hog_pids[@]}" 2>/dev/null || true
 	hog_pids=()
