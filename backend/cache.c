@@ -91,9 +91,9 @@ static uint64_t next_id = 1;
 
 void cache_set_limit(size_t bytes)
 {
-	pthread_mutex_lock(&lock);
 	size_t least = 4 * (CACHE_PAGE_SIZE + CACHE_PAGE_RECORD);
 
+	pthread_mutex_lock(&lock);
 	limit = bytes < least ? least : bytes;
 	slab_set_budget(limit);
 	pthread_mutex_unlock(&lock);
