@@ -11,9 +11,13 @@
  *
  * Into a pipe, the kernel moves what fits and returns: a program that
  * splices 1 MiB into a pipe it reads itself next gets 64 KiB, not a wait
- * for a reader that never comes.  Whatever the destination, the input
- * offset moves by what was written, not by what was read.
+ * for a reader that never comes; with SPLICE_F_NONBLOCK, a full pipe is
+ * EAGAIN.  Whatever the destination, the input offset moves by what was
+ * written, not by what was read.  A destination the kernel would refuse
+ * (splice into a file, copy_file_range into a pipe...) is refused with
+ * its errno, before anything is read.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -21,6 +25,8 @@
 #include "shim/wrap.h"
 
 #define COPY_CHUNK ((size_t)1 << 20)
+
+enum copy_call { COPY_SENDFILE, COPY_FILE_RANGE, COPY_SPLICE };
 
 static ssize_t write_all(int fd, const char *buf, size_t n, off64_t *out_off)
 {
@@ -43,13 +49,14 @@ static ssize_t write_all(int fd, const char *buf, size_t n, off64_t *out_off)
 
 /*
  * What pipe fd takes now without waiting for its reader: all of it when
- * it is empty; else one page, which a pipe not yet full takes at once (its
- * free bytes are unknown: the kernel fills it by pages).  count itself
- * when fd is not a pipe.
+ * it is empty; else one page, which a pipe with a free slot takes at once
+ * (its free bytes are unknown: the kernel fills it by pages).  0 when
+ * nonblock and no slot is free.  count itself when fd is not a pipe.
  */
-static size_t pipe_room(int fd, size_t count)
+static size_t pipe_room(int fd, size_t count, int nonblock)
 {
 	int err = errno, cap = REAL(fcntl)(fd, F_GETPIPE_SZ), queued = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	size_t room;
 
 	errno = err;	/* not a pipe is no failure of the caller's */
@@ -57,8 +64,39 @@ static size_t pipe_room(int fd, size_t count)
 		return count;
 	if (ioctl(fd, FIONREAD, &queued) != 0)
 		queued = 1;
+	if (queued && nonblock && poll(&pfd, 1, 0) != 1)
+		return 0;
 	room = queued ? (size_t)sysconf(_SC_PAGESIZE) : (size_t)cap;
 	return count < room ? count : room;
+}
+
+/*
+ * What the kernel says of out_fd as call's destination, where it refuses
+ * it: -errno, or 0.  splice moves only into a pipe, and not at an offset;
+ * copy_file_range only into a regular file, not one opened to append;
+ * sendfile not into a file opened to append either.
+ */
+static int refused(enum copy_call call, int out_fd, const off64_t *out_off, unsigned flags)
+{
+	int fl = REAL(fcntl)(out_fd, F_GETFL);
+	struct stat st;
+
+	if (call == COPY_FILE_RANGE && flags)
+		return -EINVAL;
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY || REAL(fstat)(out_fd, &st) != 0)
+		return -EBADF;
+	switch (call) {
+	case COPY_SPLICE:
+		if (!S_ISFIFO(st.st_mode))
+			return -EINVAL;
+		return out_off ? -ESPIPE : 0;
+	case COPY_FILE_RANGE:
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
+		return fl & O_APPEND ? -EBADF : 0;
+	default:
+		return fl & O_APPEND ? -EINVAL : 0;
+	}
 }
 
 /* Bytes read from the input but not written: they are to be read again. */
@@ -110,9 +148,12 @@ static ssize_t copy_out(struct vfile *vf, int in_fd, off64_t *in_off, int out_fd
 	return done ? (ssize_t)done : rc;
 }
 
-/* Shared by all four: in mounted -> copy_out; out mounted -> refused. */
-static ssize_t copy_from(int in_fd, off64_t *in_off, int out_fd, off64_t *out_off,
-			 size_t count, int out_mounted_errno, int *handled)
+/*
+ * Shared by all four: in mounted -> copy_out; out mounted -> refused.
+ * flags: copy_file_range's or splice's.
+ */
+static ssize_t copy_from(enum copy_call call, int in_fd, off64_t *in_off, int out_fd,
+			 off64_t *out_off, size_t count, unsigned flags, int *handled)
 {
 	struct vfile *in = vfile_get(in_fd), *out = vfile_get(out_fd);
 	ssize_t rc = 0;
@@ -128,10 +169,14 @@ static ssize_t copy_from(int in_fd, off64_t *in_off, int out_fd, off64_t *out_of
 		out = NULL;
 	}
 	*handled = in || out;
-	if (out)
-		rc = -out_mounted_errno;
-	else if (in)
-		rc = copy_out(in, in_fd, in_off, out_fd, out_off, pipe_room(out_fd, count));
+	if (out) {
+		rc = call == COPY_FILE_RANGE ? -EXDEV : -EINVAL;
+	} else if (in && count && !(rc = refused(call, out_fd, out_off, flags))) {
+		size_t room = pipe_room(out_fd, count,
+					call == COPY_SPLICE && (flags & SPLICE_F_NONBLOCK));
+
+		rc = room ? copy_out(in, in_fd, in_off, out_fd, out_off, room) : -EAGAIN;
+	}
 	vfile_put(in);
 	vfile_put(out);
 	guard_leave();
@@ -142,7 +187,8 @@ EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t count)
 {
 	int handled;
 	off64_t o = off ? *off : 0;
-	ssize_t rc = copy_from(in_fd, off ? &o : NULL, out_fd, NULL, count, EINVAL, &handled);
+	ssize_t rc = copy_from(COPY_SENDFILE, in_fd, off ? &o : NULL, out_fd, NULL, count, 0,
+			       &handled);
 
 	if (!handled)
 		return REAL(sendfile)(out_fd, in_fd, off, count);
@@ -154,7 +200,7 @@ EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t count)
 EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *off, size_t count)
 {
 	int handled;
-	ssize_t rc = copy_from(in_fd, off, out_fd, NULL, count, EINVAL, &handled);
+	ssize_t rc = copy_from(COPY_SENDFILE, in_fd, off, out_fd, NULL, count, 0, &handled);
 
 	return handled ? rc : REAL(sendfile64)(out_fd, in_fd, off, count);
 }
@@ -163,7 +209,8 @@ EXPORT ssize_t copy_file_range(int in_fd, off64_t *in_off, int out_fd, off64_t *
 			       size_t len, unsigned flags)
 {
 	int handled;
-	ssize_t rc = copy_from(in_fd, in_off, out_fd, out_off, len, EXDEV, &handled);
+	ssize_t rc = copy_from(COPY_FILE_RANGE, in_fd, in_off, out_fd, out_off, len, flags,
+			       &handled);
 
 	return handled ? rc : REAL(copy_file_range)(in_fd, in_off, out_fd, out_off, len, flags);
 }
@@ -172,7 +219,8 @@ EXPORT ssize_t splice(int in_fd, off64_t *in_off, int out_fd, off64_t *out_off,
 		      size_t len, unsigned flags)
 {
 	int handled;
-	ssize_t rc = copy_from(in_fd, in_off, out_fd, out_off, len, EINVAL, &handled);
+	ssize_t rc = copy_from(COPY_SPLICE, in_fd, in_off, out_fd, out_off, len, flags,
+			       &handled);
 
 	return handled ? rc : REAL(splice)(in_fd, in_off, out_fd, out_off, len, flags);
 }

@@ -28,7 +28,8 @@
  *   progcheck io MOUNTED LOCAL              __open_2/__openat_2/__pread_chk,
  *                                           creat/creat64, readv/preadv*,
  *                                           lseek64, dup3/fcntl duplicates,
- *                                           copy_file_range/splice/sendfile64
+ *                                           copy_file_range/splice/sendfile64,
+ *                                           and the destinations they refuse
  *
  * FILE, NESTED and SUB are relative to MDIR (and LDIR): a file, a file two
  * levels down, a subdirectory.  The Makefile builds this plainly (calls
@@ -2140,6 +2141,113 @@ static void op_sendfile64_pipe(const char *path, int fd, struct out *o)
 }
 
 /*
+ * Destinations the kernel refuses, each before it reads a byte: splice
+ * into a file, or into a pipe at an offset; copy_file_range into a pipe,
+ * with flags, into a file opened to append or read-only; sendfile64 into
+ * a file opened to append or read-only; splice into a pipe's read end.
+ */
+static void op_xfer_refused(const char *path, int fd, struct out *o)
+{
+	int t = tmp_fd(), p[2], ap = -1, ro = -1;
+	off64_t in = 10, out = 20;
+	char self[64];
+
+	if (t < 0 || pipe(p) != 0) {
+		put(o, "set-up: %s", en(errno));
+		return;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", t);
+	ap = open(self, O_WRONLY | O_APPEND);
+	ro = open(self, O_RDONLY);
+	put_rc(o, "splice into a file", splice(fd, NULL, t, NULL, 100, 0), NULL);
+	put_rc(o, "splice into a file at offsets", splice(fd, &in, t, &out, 100, 0), NULL);
+	put_rc(o, "splice into a pipe at an offset", splice(fd, NULL, p[1], &out, 100, 0), NULL);
+	put_rc(o, "splice into a pipe's read end", splice(fd, NULL, p[0], NULL, 100, 0), NULL);
+	put_rc(o, "copy_file_range into a pipe", copy_file_range(fd, NULL, p[1], NULL, 100, 0),
+	       NULL);
+	put_rc(o, "copy_file_range with flags", copy_file_range(fd, NULL, t, NULL, 100, 1), NULL);
+	put_rc(o, "copy_file_range to append", copy_file_range(fd, NULL, ap, NULL, 100, 0), NULL);
+	put_rc(o, "copy_file_range to read-only", copy_file_range(fd, NULL, ro, NULL, 100, 0),
+	       NULL);
+	put_rc(o, "sendfile64 to append", sendfile64(ap, fd, NULL, 100), NULL);
+	put_rc(o, "sendfile64 to read-only", sendfile64(ro, fd, NULL, 100), NULL);
+	put(o, "in=%lld out=%lld; ", (long long)in, (long long)out);
+	put_pos(o, "pos", fd);
+	put_contents(o, t);
+	close(p[0]);
+	close(p[1]);
+	close(ap);
+	close(ro);
+	close(t);
+}
+
+/*
+ * splice with SPLICE_F_NONBLOCK into a blocking pipe: all the empty pipe
+ * holds, then EAGAIN while none of its pages is free (a part of one read
+ * frees none), then one page; without the flag into a full non-blocking
+ * pipe, and sendfile64 there: EAGAIN.
+ */
+static void op_splice_nonblock(const char *path, int fd, struct out *o)
+{
+	static char buf[1 << 16];
+	int p[2], q[2];
+
+	if (pipe(p) != 0 || pipe2(q, O_NONBLOCK) != 0) {
+		put(o, "pipe: %s", en(errno));
+		return;
+	}
+	put_rc(o, "into the empty pipe", splice(fd, NULL, p[1], NULL, 1 << 20, SPLICE_F_NONBLOCK),
+	       NULL);
+	put_rc(o, "into the full pipe", splice(fd, NULL, p[1], NULL, 100, SPLICE_F_NONBLOCK),
+	       NULL);
+	put_rc(o, "read", read_n(p[0], buf, 100), buf);
+	put_rc(o, "a page not all read", splice(fd, NULL, p[1], NULL, 9000, SPLICE_F_NONBLOCK),
+	       NULL);
+	put_rc(o, "read", read_n(p[0], buf, 4000), buf);
+	put_rc(o, "a page free", splice(fd, NULL, p[1], NULL, 9000, SPLICE_F_NONBLOCK), NULL);
+	put_pos(o, "pos", fd);
+	put_rc(o, "into a non-blocking pipe", splice(fd, NULL, q[1], NULL, 1 << 20, 0), NULL);
+	put_rc(o, "again, full", splice(fd, NULL, q[1], NULL, 1 << 20, 0), NULL);
+	put_rc(o, "sendfile64 there", sendfile64(q[1], fd, NULL, 100), NULL);
+	put_rc(o, "read", read_n(q[0], buf, sizeof(buf)), buf);
+	put_pos(o, "pos", fd);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
+/*
+ * op_splice_nonblock in a child, so that a call that waits for a reader
+ * (there is none) shows as a failure, not as a hang of the whole run.
+ */
+static void op_splice_nonblock_child(const char *path, int fd, struct out *o)
+{
+	int p[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(p) != 0 || (pid = fork()) < 0) {
+		put(o, "fork: %s", en(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct out c = { .n = 0 };
+
+		alarm(10);
+		op_splice_nonblock(path, fd, &c);
+		_exit(write(p[1], c.s, c.n) == (ssize_t)c.n ? 0 : 1);
+	}
+	close(p[1]);
+	n = read_n(p[0], o->s + o->n, sizeof(o->s) - 1 - o->n);
+	o->n += n > 0 ? (size_t)n : 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		put(o, "child %s", WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ?
+			"blocked (killed after 10 s)" : "failed");
+}
+
+/*
  * A transfer into a pipe asking for more than the pipe holds (1 MiB): the
  * kernel moves what fits and returns (a short count: the caller reads the
  * pipe and calls again), on a blocking pipe as on a non-blocking one, and
@@ -2227,6 +2335,8 @@ static void io_checks(const char *m, const char *l)
 	same_fd("sendfile64 into a local file", op_sendfile64, m, l);
 	same_fd("splice into a pipe", op_splice, m, l);
 	same_fd("sendfile64 into a pipe", op_sendfile64_pipe, m, l);
+	same_fd("destinations the kernel refuses", op_xfer_refused, m, l);
+	same_fd("splice SPLICE_F_NONBLOCK, and into a full pipe", op_splice_nonblock_child, m, l);
 	overfill_checks(m, l);
 	/* the mounts of test_programs.sh are read-only */
 	EXPECT("creat of the mounted file is EROFS", creat(m, 0644), EROFS);
