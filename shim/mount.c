@@ -105,7 +105,7 @@ static void inherit_cwd(void)
 	char buf[PATH_MAX];
 	const char *key;
 
-	if (v && strcmp(cwd, "/") == 0 && v[0] == '/' && mount_resolve(AT_FDCWD, v, buf, &key))
+	if (v && strcmp(cwd, "/") == 0 && v[0] == '/' && mount_resolve(AT_FDCWD, v, 1, buf, &key))
 		mount_set_cwd(buf);
 	if (v)
 		unsetenv(CWD_ENV);
@@ -253,6 +253,102 @@ static int climbs(const char *path)
 	return 0;
 }
 
+/* Whether any descriptor is mounted now: if not, no link can be one's. */
+static inline int fd_links_possible(void)
+{
+	return atomic_load_explicit(&fdtab_used, memory_order_relaxed) > 0;
+}
+
+/* s after prefix, if s starts with it; else NULL. */
+static inline const char *after(const char *s, const char *prefix)
+{
+	while (*prefix)
+		if (*s++ != *prefix++)
+			return NULL;
+	return s;
+}
+
+/* The number at s ("N" or "N/..."), or -1; *end just after it. */
+static int fd_number(const char *s, const char **end)
+{
+	int n = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9' && n < INT_MAX / 10)
+		n = n * 10 + (*s++ - '0');
+	if (*s && *s != '/')
+		return -1;
+	*end = s;
+	return n;
+}
+
+/*
+ * The descriptor whose link path goes through (/proc/self/fd/N, the same
+ * under /proc/thread-self and /proc/PID of this process, /dev/fd/N,
+ * /dev/stdin, /dev/stdout, /dev/stderr), with *rest what follows the
+ * link; or -1.
+ */
+static int fd_link(const char *path, const char **rest)
+{
+	const char *p, *q;
+	int n;
+
+	if ((p = after(path, "/dev/"))) {
+		if ((q = after(p, "fd/")))
+			return fd_number(q, rest);
+		if (!(p = after(p, "std")))
+			return -1;
+		n = after(p, "in") ? 0 : after(p, "out") ? 1 : after(p, "err") ? 2 : -1;
+		p += n == 0 ? 2 : 3;
+		if (n < 0 || (*p && *p != '/'))
+			return -1;
+		*rest = p;
+		return n;
+	}
+	if (!(p = after(path, "/proc/")))
+		return -1;
+	if ((q = after(p, "self/")) || (q = after(p, "thread-self/"))) {
+		p = q;
+	} else {
+		n = fd_number(p, &p);	/* a process id: this one's only */
+		if (n < 0 || n != getpid() || !*p++)
+			return -1;
+	}
+	return (p = after(p, "fd/")) ? fd_number(p, rest) : -1;
+}
+
+/*
+ * What a path through a mounted descriptor's link names, in out (PATH_MAX
+ * bytes), with in *whole whether path is the link itself.  The kernel
+ * would follow the link to the descriptor's placeholder memfd, whose
+ * bytes are not the object's.  1 if so, else 0.
+ */
+static int through_fd_link(const char *path, char *out, int *whole)
+{
+	const char *rest;
+	int fd, n;
+	struct vfile *vf;
+
+	fd = fd_link(path, &rest);
+	if (fd < 0 || !(vf = vfile_get(fd)))
+		return 0;
+	n = snprintf(out, PATH_MAX, "%s/%s%s", vf->mnt->path, vf->key, rest);
+	*whole = !*rest;
+	guard_enter();
+	vfile_put(vf);
+	guard_leave();
+	return n > 0 && n < PATH_MAX;
+}
+
+int mount_fd_link(const char *path, char *out)
+{
+	int whole;
+
+	return mounts_active() && path && fd_links_possible() &&
+	       through_fd_link(path, out, &whole) && whole;
+}
+
 /* The directory dirfd names, for a path relative to it. */
 static int dirfd_path(int dirfd, char *out, size_t n)
 {
@@ -269,7 +365,7 @@ static int dirfd_path(int dirfd, char *out, size_t n)
 	return 0;
 }
 
-struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key)
+struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf, const char **key)
 {
 	char base[PATH_MAX];
 	int rc;
@@ -277,9 +373,15 @@ struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char *
 	if (!mounts_active() || !path)
 		return NULL;
 	if (path[0] == '/') {
-		if (!first_component_matches(path) && !climbs(path))
+		int whole;
+
+		if (first_component_matches(path) || climbs(path))
+			rc = path_normalize("/", path, buf, PATH_MAX);
+		else if (fd_links_possible() && through_fd_link(path, base, &whole) &&
+			 (follow || !whole))
+			rc = path_normalize("/", base, buf, PATH_MAX);
+		else
 			return NULL;
-		rc = path_normalize("/", path, buf, PATH_MAX);
 	} else if (dirfd == AT_FDCWD) {
 		if (!atomic_load(&cwd_near_mount) && !climbs(path))
 			return NULL;

@@ -33,8 +33,20 @@ void shim_init(void);
 /*
  * The mount that (dirfd, path) falls under, with *key set to the object
  * key within it (inside buf, PATH_MAX bytes), or NULL for a local path.
+ * A path through a mounted descriptor's link (/proc/self/fd/N/...) is
+ * under the mount of what it stands for; the link itself only if follow,
+ * as for calls that follow links (open, stat), else it is a local link
+ * (lstat, unlink).
  */
-struct mount *mount_resolve(int dirfd, const char *path, char *buf, const char **key);
+struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf,
+			    const char **key);
+
+/*
+ * 1 when path is the link the kernel keeps for a mounted descriptor
+ * (/proc/self/fd/N, /dev/fd/N, /dev/stdin...), with the mounted path it
+ * stands for in out (PATH_MAX bytes); else 0.
+ */
+int mount_fd_link(const char *path, char *out);
 
 /* Mounts by position in the configuration, for state passed across exec. */
 int mount_index(const struct mount *m);

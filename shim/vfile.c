@@ -25,6 +25,7 @@ _Atomic(struct vfile *) *_Atomic fdtab_slots;
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 static atomic_int high;		/* highest descriptor ever given a vfile */
+atomic_int fdtab_used;		/* descriptors mounted now */
 
 static void tab_init(void)
 {
@@ -88,6 +89,8 @@ struct vfile *fdtab_set(int fd, struct vfile *vf)
 	atomic_fetch_add(&vf->refs, 1);
 	pthread_mutex_lock(&tab_lock);
 	old = atomic_exchange(&fdtab_slots[fd], vf);
+	if (!old)
+		atomic_fetch_add(&fdtab_used, 1);
 	if (fd > atomic_load(&high))
 		atomic_store(&high, fd);
 	pthread_mutex_unlock(&tab_lock);
@@ -108,6 +111,8 @@ struct vfile *fdtab_clear(int fd)
 		return NULL;
 	pthread_mutex_lock(&tab_lock);
 	old = atomic_exchange(&fdtab_slots[fd], NULL);
+	if (old)
+		atomic_fetch_sub(&fdtab_used, 1);
 	pthread_mutex_unlock(&tab_lock);
 	return old;
 }

@@ -60,6 +60,8 @@ struct vfile {
 
 /* The table: NULL until a descriptor is first mounted (see vfile.c). */
 extern _Atomic(struct vfile *) *_Atomic fdtab_slots;
+/* How many descriptors are mounted now. */
+extern atomic_int fdtab_used;
 
 /*
  * fd is mounted right now (a hint: no reference is taken).  Inline: it is

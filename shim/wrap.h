@@ -36,12 +36,27 @@ static inline long ret_or_fail(long rc)
 	return rc < 0 ? fail(rc) : rc;
 }
 
-/* The mount (dirfd, path) is under, unless the shim itself is calling. */
-static inline struct mount *route(int dirfd, const char *path, char *buf, const char **key)
+/*
+ * The mount (dirfd, path) is under, unless the shim itself is calling
+ * (see mount_resolve): route_as with follow for calls that follow links.
+ */
+static inline struct mount *route_as(int dirfd, const char *path, int follow, char *buf,
+				     const char **key)
 {
 	if (guard_busy())
 		return NULL;
-	return mount_resolve(dirfd, path, buf, key);
+	return mount_resolve(dirfd, path, follow, buf, key);
+}
+
+static inline struct mount *route(int dirfd, const char *path, char *buf, const char **key)
+{
+	return route_as(dirfd, path, 0, buf, key);
+}
+
+static inline struct mount *route_following(int dirfd, const char *path, char *buf,
+					    const char **key)
+{
+	return route_as(dirfd, path, 1, buf, key);
 }
 
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */

@@ -41,7 +41,7 @@ EXPORT int chdir(const char *path)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 	int rc;
 
 	if (m)

@@ -102,6 +102,8 @@ static int next_entry(struct vfile *vf, struct dirent64 *ent)
 {
 	int rc;
 
+	if (vf->flags & O_PATH)
+		return -EBADF;
 	pthread_mutex_lock(&vf->lock);
 	rc = vfile_list_locked(vf);
 	while (rc == 0) {
@@ -169,7 +171,7 @@ EXPORT DIR *opendir(const char *path)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 	struct vfile *vf;
 	DIR *d;
 	int fd;
@@ -376,7 +378,7 @@ static DIR *scan_open(int dirfd, const char *path, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(dirfd, path, buf, &key);
+	struct mount *m = route_following(dirfd, path, buf, &key);
 	int fd;
 
 	*handled = m != NULL;

@@ -160,7 +160,7 @@ EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int 
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 	struct held *h;
 	int fd, rc;
 

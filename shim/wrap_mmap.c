@@ -32,7 +32,9 @@ static void *map_vfile(struct vfile *vf, void *addr, size_t len, int prot, int f
 {
 	int shared_write = (flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE), rc;
 
-	if (vf->kind == VFILE_REG && shared_write && (vf->flags & O_ACCMODE) == O_RDWR)
+	if (vf->flags & O_PATH)
+		rc = -EBADF;
+	else if (vf->kind == VFILE_REG && shared_write && (vf->flags & O_ACCMODE) == O_RDWR)
 		rc = staged_promote(vf);	/* the mapping writes: stage it first */
 	else if (vf->kind == VFILE_DIR)
 		rc = -ENODEV;

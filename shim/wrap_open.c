@@ -186,7 +186,7 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *han
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(dirfd, path, buf, &key);
+	struct mount *m = route_as(dirfd, path, !(flags & O_NOFOLLOW), buf, &key);
 	int rc;
 
 	*handled = m != NULL;

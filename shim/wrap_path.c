@@ -29,13 +29,26 @@ static int exists(struct mount *m, const char *key)
 	return rc;
 }
 
-static ssize_t readlink_at(int dirfd, const char *path, int *handled)
+/*
+ * A mounted path is no link: EINVAL.  The link the kernel keeps for a
+ * mounted descriptor (/proc/self/fd/N) reads as the mounted path, as it
+ * would for a local file, not as the placeholder memfd it points to.
+ */
+static ssize_t readlink_at(int dirfd, const char *path, char *out, size_t len, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(dirfd, path, buf, &key);
+	struct mount *m;
+	size_t n;
 	int rc;
 
+	if (!guard_busy() && mount_fd_link(path, buf)) {	/* the link is absolute */
+		*handled = 1;
+		n = strlen(buf);
+		memcpy(out, buf, n < len ? n : len);
+		return (ssize_t)(n < len ? n : len);
+	}
+	m = route(dirfd, path, buf, &key);
 	*handled = m != NULL;
 	if (!m)
 		return 0;
@@ -46,7 +59,7 @@ static ssize_t readlink_at(int dirfd, const char *path, int *handled)
 EXPORT ssize_t readlink(const char *path, char *out, size_t len)
 {
 	int handled;
-	ssize_t rc = readlink_at(AT_FDCWD, path, &handled);
+	ssize_t rc = readlink_at(AT_FDCWD, path, out, len, &handled);
 
 	return handled ? rc : REAL(readlink)(path, out, len);
 }
@@ -54,7 +67,7 @@ EXPORT ssize_t readlink(const char *path, char *out, size_t len)
 EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
 {
 	int handled;
-	ssize_t rc = readlink_at(dirfd, path, &handled);
+	ssize_t rc = readlink_at(dirfd, path, out, len, &handled);
 
 	return handled ? rc : REAL(readlinkat)(dirfd, path, out, len);
 }
@@ -78,7 +91,7 @@ EXPORT char *realpath(const char *path, char *resolved)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 	int rc;
 
 	if (!m)

@@ -19,6 +19,8 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static ssize_t check_readable(const struct vfile *vf)
 {
+	if (vf->flags & O_PATH)
+		return -EBADF;	/* a descriptor for the path alone, as the kernel's */
 	if (vf->kind == VFILE_DIR)
 		return -EISDIR;
 	if ((vf->flags & O_ACCMODE) == O_WRONLY)

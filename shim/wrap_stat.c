@@ -71,7 +71,7 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 
 	if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH))
 		return stat_vfile(dirfd, sb, handled);
-	m = route(dirfd, path, buf, &key);
+	m = route_as(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf, &key);
 	*handled = m != NULL;
 	return m ? (int)ret_or_fail(stat_key(m, key, sb)) : 0;
 }
@@ -103,12 +103,12 @@ EXPORT int stat64(const char *path, struct stat64 *sb)
 
 EXPORT int lstat(const char *path, struct stat *sb)
 {
-	STAT_AT(AT_FDCWD, path, sb, 0, REAL(lstat)(path, sb));
+	STAT_AT(AT_FDCWD, path, sb, AT_SYMLINK_NOFOLLOW, REAL(lstat)(path, sb));
 }
 
 EXPORT int lstat64(const char *path, struct stat64 *sb)
 {
-	STAT_AT(AT_FDCWD, path, sb, 0, REAL(lstat64)(path, sb));
+	STAT_AT(AT_FDCWD, path, sb, AT_SYMLINK_NOFOLLOW, REAL(lstat64)(path, sb));
 }
 
 EXPORT int fstat(int fd, struct stat *sb)
@@ -143,12 +143,12 @@ EXPORT int __xstat64(int ver, const char *path, struct stat64 *sb)
 
 EXPORT int __lxstat(int ver, const char *path, struct stat *sb)
 {
-	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__lxstat)(ver, path, sb));
+	STAT_AT(AT_FDCWD, path, sb, AT_SYMLINK_NOFOLLOW, REAL(__lxstat)(ver, path, sb));
 }
 
 EXPORT int __lxstat64(int ver, const char *path, struct stat64 *sb)
 {
-	STAT_AT(AT_FDCWD, path, sb, 0, REAL(__lxstat64)(ver, path, sb));
+	STAT_AT(AT_FDCWD, path, sb, AT_SYMLINK_NOFOLLOW, REAL(__lxstat64)(ver, path, sb));
 }
 
 EXPORT int __fxstat(int ver, int fd, struct stat *sb)

@@ -53,7 +53,7 @@ static const struct mount *path_mount(const char *path, int *rc)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 
 	if (m) {
 		guard_enter();

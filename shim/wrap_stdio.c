@@ -162,7 +162,7 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 
 	*handled = m != NULL;
 	return m ? fopen_mounted(m, key, mode) : NULL;
@@ -220,7 +220,7 @@ static FILE *freopen_at(const char *path, const char *mode, FILE *fp, real_freop
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = path ? route(AT_FDCWD, path, buf, &key) : NULL;
+	struct mount *m = path ? route_following(AT_FDCWD, path, buf, &key) : NULL;
 
 	return m ? freopen_mounted(m, key, mode, fp, real) : real(path, mode, fp);
 }

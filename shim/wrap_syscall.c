@@ -23,7 +23,7 @@ static int mounted_path(int dirfd, const char *path)
 	char buf[PATH_MAX];
 	const char *key;
 
-	return route(dirfd, path, buf, &key) != NULL;
+	return route_following(dirfd, path, buf, &key) != NULL;
 }
 
 static int mounted_fd(long fd)

@@ -29,7 +29,8 @@
  *                                           creat/creat64, readv/preadv*,
  *                                           lseek64, dup3/fcntl duplicates,
  *                                           copy_file_range/splice/sendfile64,
- *                                           and the destinations they refuse
+ *                                           and the destinations they refuse;
+ *                                           /proc/self/fd/N, /dev/stdin; O_PATH
  *
  * FILE, NESTED and SUB are relative to MDIR (and LDIR): a file, a file two
  * levels down, a subdirectory.  The Makefile builds this plainly (calls
@@ -2248,6 +2249,62 @@ static void op_splice_nonblock_child(const char *path, int fd, struct out *o)
 }
 
 /*
+ * The links the kernel keeps for a descriptor (/proc/self/fd/N, the same
+ * under /proc/PID, /dev/fd/N, /dev/stdin): opened, they give the file's
+ * bytes from its start; stat follows them, lstat does not; readlink and
+ * realpath name the file; a path through a directory's link reaches the
+ * files below it; unlink of a link leaves the file alone.  Then O_PATH: a
+ * descriptor that fstat takes and read refuses.
+ */
+static void op_fd_links(const char *path, int fd, struct out *o)
+{
+	char link[3][64], buf[5000], target[PATH_MAX], *real = realpath(path, NULL);
+	char *dir = strdup(path), *base = strrchr(dir, '/');
+	int saved = dup(0), f, dfd;
+	struct stat st;
+	ssize_t n;
+
+	*base++ = 0;
+	snprintf(link[0], sizeof(link[0]), "/proc/self/fd/%d", fd);
+	snprintf(link[1], sizeof(link[1]), "/proc/%d/fd/%d", (int)getpid(), fd);
+	snprintf(link[2], sizeof(link[2]), "/dev/fd/%d", fd);
+	lseek(fd, 100, SEEK_SET);
+	for (int i = 0; i < 3; i++) {
+		f = open(link[i], O_RDONLY);
+		put_rc(o, "open+read", f < 0 ? -1 : read(f, buf, sizeof(buf)), buf);
+		close(f);
+		put(o, "stat=%lld ", stat(link[i], &st) == 0 ? (long long)st.st_size : -1LL);
+		put(o, "lstat link=%d ", lstat(link[i], &st) == 0 && S_ISLNK(st.st_mode));
+		n = readlink(link[i], target, sizeof(target) - 1);
+		put(o, "readlink names it=%d ", n > 0 && real && (target[n] = 0, !strcmp(target, real)));
+		put(o, "realpath names it=%d; ", real && realpath(link[i], target) && !strcmp(target, real));
+	}
+	put_pos(o, "pos", fd);
+	if (saved >= 0 && dup2(fd, 0) == 0) {
+		f = open("/dev/stdin", O_RDONLY);
+		put_rc(o, "/dev/stdin", f < 0 ? -1 : read(f, buf, sizeof(buf)), buf);
+		close(f);
+		dup2(saved, 0);
+	}
+	close(saved);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", dfd, base);
+	f = dfd < 0 ? -1 : open(target, O_RDONLY);
+	put_rc(o, "through a directory's link", f < 0 ? -1 : pread(f, buf, 3000, 50), buf);
+	close(f);
+	close(dfd);
+	put_rc(o, "unlink of the link", unlink(link[0]), NULL);
+	put_rc(o, "the file is still there", access(path, F_OK), NULL);
+	f = open(path, O_PATH);
+	put(o, "O_PATH fstat=%lld ", f >= 0 && fstat(f, &st) == 0 ? (long long)st.st_size : -1LL);
+	put_rc(o, "read", f < 0 ? 0 : read(f, buf, 10), NULL);
+	put_rc(o, "pread", f < 0 ? 0 : pread(f, buf, 10, 0), NULL);
+	close(f);
+	free(real);
+	free(dir);
+}
+
+/*
  * A transfer into a pipe asking for more than the pipe holds (1 MiB): the
  * kernel moves what fits and returns (a short count: the caller reads the
  * pipe and calls again), on a blocking pipe as on a non-blocking one, and
@@ -2336,6 +2393,7 @@ static void io_checks(const char *m, const char *l)
 	same_fd("splice into a pipe", op_splice, m, l);
 	same_fd("sendfile64 into a pipe", op_sendfile64_pipe, m, l);
 	same_fd("destinations the kernel refuses", op_xfer_refused, m, l);
+	same_fd("a descriptor's links (/proc/self/fd/N, /dev/stdin), O_PATH", op_fd_links, m, l);
 	same_fd("splice SPLICE_F_NONBLOCK, and into a full pipe", op_splice_nonblock_child, m, l);
 	overfill_checks(m, l);
 	/* the mounts of test_programs.sh are read-only */
