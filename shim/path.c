@@ -67,3 +67,12 @@ const char *path_under(const char *norm, const char *prefix, size_t prefix_len)
 		return norm + prefix_len + 1;
 	return NULL;
 }
+
+int path_wants_dir(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 0 && path[n - 1] == '.' && (n == 1 || path[n - 2] == '/'))
+		n--;	/* "x/." wants a directory as "x/" does */
+	return n > 0 && path[n - 1] == '/';
+}

@@ -24,4 +24,10 @@ int path_normalize(const char *base, const char *path, char *out, size_t outsize
  */
 const char *path_under(const char *norm, const char *prefix, size_t prefix_len);
 
+/*
+ * 1 when path can only name a directory: it ends in "/" or "/."; the
+ * kernel gives ENOTDIR for a file there, but normalising drops them.
+ */
+int path_wants_dir(const char *path);
+
 #endif

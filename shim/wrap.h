@@ -14,6 +14,7 @@
 
 #include "shim/guard.h"
 #include "shim/mount.h"
+#include "shim/path.h"
 #include "shim/real.h"
 #include "shim/staged.h"
 #include "shim/vfile.h"

@@ -182,6 +182,24 @@ int shim_open(struct mount *m, const char *key, int flags)
 	return fd;
 }
 
+/*
+ * An open for writing or creating of "x/", which must be a directory:
+ * the kernel's EISDIR when x is one (or is to be made), ENOTDIR when x is
+ * a file.
+ */
+static int open_dir_for_write(struct mount *m, const char *key, int flags)
+{
+	struct store_meta meta;
+	char data[PATH_MAX];
+	int staged, rc = current(m, key, 1, &meta, data, &staged);
+
+	if (rc == -ENOENT)
+		return (flags & O_CREAT) ? -EISDIR : -ENOENT;
+	if (rc)
+		return rc;
+	return meta.kind == STORE_DIR ? -EISDIR : -ENOTDIR;
+}
+
 static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *handled)
 {
 	char buf[PATH_MAX];
@@ -193,7 +211,12 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *han
 	if (!m)
 		return 0;
 	guard_enter();
-	rc = shim_open(m, key, flags);
+	if (!path_wants_dir(path))
+		rc = shim_open(m, key, flags);
+	else if (WRITE_FLAGS(flags) || (flags & O_CREAT))
+		rc = m->st ? open_dir_for_write(m, key, flags) : -EIO;
+	else
+		rc = shim_open(m, key, flags | O_DIRECTORY);
 	guard_leave();
 	return (int)ret_or_fail(rc);
 }

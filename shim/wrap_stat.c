@@ -68,12 +68,18 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m;
+	int rc;
 
 	if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH))
 		return stat_vfile(dirfd, sb, handled);
 	m = route_as(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf, &key);
 	*handled = m != NULL;
-	return m ? (int)ret_or_fail(stat_key(m, key, sb)) : 0;
+	if (!m)
+		return 0;
+	rc = stat_key(m, key, sb);
+	if (rc == 0 && !S_ISDIR(sb->st_mode) && path_wants_dir(path))
+		rc = -ENOTDIR;	/* "file/" */
+	return (int)ret_or_fail(rc);
 }
 
 #define STAT_AT(dirfd, path, sb, flags, otherwise) \

@@ -2376,6 +2376,46 @@ static void overfill_checks(const char *m, const char *l)
 	free(want);
 }
 
+/*
+ * A path ending in "/" or "/." names a directory: for a file there the
+ * kernel says ENOTDIR, for a directory opened to write or a new name
+ * created there EISDIR.  Checked on the mounted file and on the local copy.
+ */
+static void trailing_slash_checks(const char *m, const char *l)
+{
+	const char *files[] = { m, l }, *where[] = { "mounted", "local" };
+	char name[160], p[PATH_MAX + 32], dir[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(dir, sizeof(dir), "%s", files[i]);
+		*strrchr(dir, '/') = 0;
+#define AT(fmt, arg, what, call, ...) \
+		do { \
+			snprintf(p, sizeof(p), fmt, arg); \
+			snprintf(name, sizeof(name), "%s: %s", where[i], what); \
+			EXPECT(name, call, __VA_ARGS__); \
+		} while (0)
+		AT("%s/", files[i], "open of file/", open(p, O_RDONLY), ENOTDIR);
+		AT("%s/.", files[i], "open of file/.", open(p, O_RDONLY), ENOTDIR);
+		AT("%s/", files[i], "stat of file/", stat(p, &st), ENOTDIR);
+		AT("%s/", files[i], "lstat of file/", lstat(p, &st), ENOTDIR);
+		AT("%s/", files[i], "access of file/", access(p, R_OK), ENOTDIR);
+		AT("%s/", files[i], "open of file/ to write", open(p, O_WRONLY), ENOTDIR);
+		AT("%s/", dir, "open of dir/ to write", open(p, O_WRONLY), EISDIR);
+		AT("%s/no-such-name/", dir, "create of new/", open(p, O_WRONLY | O_CREAT, 0644),
+		   EISDIR);
+		AT("%s/no-such-name/", dir, "open of missing/", open(p, O_RDONLY), ENOENT);
+#undef AT
+		snprintf(p, sizeof(p), "%s/", dir);
+		int fd = open(p, O_RDONLY);
+
+		CHECK(where[i], fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode),
+		      "open of dir/: %s", en(errno));
+		close(fd);
+	}
+}
+
 static void io_checks(const char *m, const char *l)
 {
 	char *newp;
@@ -2396,6 +2436,7 @@ static void io_checks(const char *m, const char *l)
 	same_fd("a descriptor's links (/proc/self/fd/N, /dev/stdin), O_PATH", op_fd_links, m, l);
 	same_fd("splice SPLICE_F_NONBLOCK, and into a full pipe", op_splice_nonblock_child, m, l);
 	overfill_checks(m, l);
+	trailing_slash_checks(m, l);
 	/* the mounts of test_programs.sh are read-only */
 	EXPECT("creat of the mounted file is EROFS", creat(m, 0644), EROFS);
 	EXPECT("creat64 of the mounted file is EROFS", creat64(m, 0644), EROFS);
