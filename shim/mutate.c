@@ -37,6 +37,21 @@ int mutate_exists(struct mount *m, const char *key)
 	return staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat(m->st, key, &meta);
 }
 
+int mutate_must_be_dir(struct mount *m, const char *key)
+{
+	struct store_meta meta;
+	int rc;
+
+	if (!m->st)
+		return -EIO;
+	if (staged_lookup(m, key, &meta, NULL, 0))
+		return -ENOTDIR;	/* a file being written */
+	rc = obj_stat_path(m->st, key, &meta);
+	if (rc == -ENOENT && staged_is_dir(m, key))
+		return 0;
+	return rc ? rc : meta.kind == STORE_DIR ? 0 : -ENOTDIR;
+}
+
 int mutate_unlink(struct mount *m, const char *key)
 {
 	struct store_meta meta;
@@ -96,6 +111,8 @@ int mutate_rmdir(struct mount *m, const char *key)
 	if (staged_is_dir(m, key))
 		return -ENOTEMPTY;	/* files written below it, not yet sent */
 	rc = dir_open(m->st, key, &dl);
+	if (rc == -ENOENT && mutate_exists(m, key) == 0)
+		return -ENOTDIR;	/* a file */
 	if (rc)
 		return rc;
 	n = dirlist_count(dl);

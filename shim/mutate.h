@@ -22,5 +22,11 @@ int mutate_rename(struct mount *m, const char *from, const char *to);
 int mutate_truncate(struct mount *m, const char *key, off_t len);
 /* chmod, chown, utime and friends: 0 when key exists (stores keep no modes). */
 int mutate_exists(struct mount *m, const char *key);
+/*
+ * For a path written "x/" (path_wants_dir): 0 when key is a directory,
+ * -ENOTDIR when it is a file, -ENOENT when neither, as the kernel's path
+ * lookup answers before any call acts on it.
+ */
+int mutate_must_be_dir(struct mount *m, const char *key);
 
 #endif

@@ -23,6 +23,17 @@
 
 enum op { OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_TOUCH, OP_NOLINK };
 
+/*
+ * unlink or a touch of "x/", which names a directory: never of a file
+ * (ENOTDIR, as the kernel's lookup), and unlink of a directory is EISDIR.
+ */
+static int on_dir_path(struct mount *m, const char *key, enum op op)
+{
+	int rc = mutate_must_be_dir(m, key);
+
+	return rc ? rc : op == OP_UNLINK ? -EISDIR : 0;
+}
+
 /* The op on (dirfd, path) when it is mounted: *handled, and 0 or -errno. */
 static int on_path(int dirfd, const char *path, enum op op, int *handled)
 {
@@ -40,8 +51,10 @@ static int on_path(int dirfd, const char *path, enum op op, int *handled)
 	switch (op) {
 	case OP_MKDIR:	rc = mutate_mkdir(m, key); break;
 	case OP_RMDIR:	rc = mutate_rmdir(m, key); break;
-	case OP_UNLINK:	rc = mutate_unlink(m, key); break;
-	case OP_TOUCH:	rc = mutate_exists(m, key); break;
+	case OP_UNLINK:	rc = path_wants_dir(path) ? on_dir_path(m, key, op) :
+				     mutate_unlink(m, key); break;
+	case OP_TOUCH:	rc = path_wants_dir(path) ? on_dir_path(m, key, op) :
+				     mutate_exists(m, key); break;
 	default:	rc = -EPERM; break;
 	}
 	guard_leave();
@@ -94,7 +107,10 @@ static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, 
 	if (is_link)
 		return -EPERM;
 	guard_enter();
-	rc = mutate_rename(m1, k1, k2);
+	/* "a/" or "b/": a directory's rename, never a file's */
+	rc = path_wants_dir(p1) || path_wants_dir(p2) ? mutate_must_be_dir(m1, k1) : 0;
+	if (rc == 0)
+		rc = mutate_rename(m1, k1, k2);
 	guard_leave();
 	return rc;
 }
@@ -120,7 +136,8 @@ static int truncate_path(const char *path, off_t len, int *handled)
 	if (len < 0)
 		return -EINVAL;
 	guard_enter();
-	rc = mutate_truncate(m, key, len);
+	rc = path_wants_dir(path) ? mutate_must_be_dir(m, key) : 0;
+	rc = rc ? rc : path_wants_dir(path) ? -EISDIR : mutate_truncate(m, key, len);
 	guard_leave();
 	return rc;
 }

@@ -386,6 +386,28 @@ def ns(d):
     expect_errno("open(x) mode on an existing object is EEXIST", errno.EEXIST,
                  lambda: open(os.path.join(d, "times.txt"), "x"))
 
+    # "name/" names a directory: a file there is ENOTDIR and is left alone,
+    # as the kernel's path lookup refuses it before the call acts
+    write("slash.txt", b"kept\n")
+    f = os.path.join(d, "slash.txt") + "/"
+    for name, fn in [("unlink", lambda: os.unlink(f)), ("rmdir", lambda: os.rmdir(f)),
+                     ("rename from", lambda: os.rename(f, os.path.join(d, "s2.txt"))),
+                     ("rename to", lambda: os.rename(f[:-1], os.path.join(d, "s2.txt/"))),
+                     ("truncate", lambda: os.truncate(f, 0)), ("utime", lambda: os.utime(f)),
+                     ("open to write", lambda: open(f, "r+b")), ("stat", lambda: os.stat(f))]:
+        expect_errno("%s of file/ is ENOTDIR" % name, errno.ENOTDIR, fn)
+    expect_errno("rmdir of a file is ENOTDIR", errno.ENOTDIR, lambda: os.rmdir(f[:-1]))
+    expect_errno("create of new/ is EISDIR", errno.EISDIR,
+                 lambda: open(os.path.join(d, "new-name/"), "wb"))
+    expect_errno("unlink of dir/ is EISDIR", errno.EISDIR,
+                 lambda: os.unlink(os.path.join(d, "full/")))
+    try:
+        with open(f[:-1], "rb") as fh:
+            report("file/ calls left the file whole (same process)", fh.read() == b"kept\n")
+    except OSError as e:
+        report("file/ calls left the file whole (same process)", False, str(e))
+    report("no new-name was made", not os.path.exists(os.path.join(d, "new-name")))
+
 
 def errno_all(path, code, existing=None):
     name = "%s: " % path
