@@ -62,6 +62,8 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);
+/* shim_open of key as the program wrote its path: "x/" must be a directory. */
+int shim_open_path(struct mount *m, const char *key, const char *path, int flags);
 ssize_t vfile_read_at(struct vfile *vf, void *buf, size_t len, off_t off);
 ssize_t vfile_read(struct vfile *vf, int fd, void *buf, size_t len);
 /*

@@ -183,21 +183,33 @@ int shim_open(struct mount *m, const char *key, int flags)
 }
 
 /*
- * An open for writing or creating of "x/", which must be a directory:
- * the kernel's EISDIR when x is one (or is to be made), ENOTDIR when x is
- * a file.
+ * An open for writing of "x/", which must be a directory: the kernel's
+ * EISDIR for any create there, and to write a directory; ENOTDIR when x
+ * is a file.
  */
 static int open_dir_for_write(struct mount *m, const char *key, int flags)
 {
 	struct store_meta meta;
 	char data[PATH_MAX];
-	int staged, rc = current(m, key, 1, &meta, data, &staged);
+	int staged, rc;
 
-	if (rc == -ENOENT)
-		return (flags & O_CREAT) ? -EISDIR : -ENOENT;
+	if (flags & O_CREAT)
+		return -EISDIR;
+	rc = current(m, key, 1, &meta, data, &staged);
 	if (rc)
 		return rc;
 	return meta.kind == STORE_DIR ? -EISDIR : -ENOTDIR;
+}
+
+int shim_open_path(struct mount *m, const char *key, const char *path, int flags)
+{
+	if (!path_wants_dir(path))
+		return shim_open(m, key, flags);
+	if (!m->st)
+		return -EIO;
+	if (WRITE_FLAGS(flags) || (flags & O_CREAT))
+		return open_dir_for_write(m, key, flags);
+	return shim_open(m, key, flags | O_DIRECTORY);
 }
 
 static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *handled)
@@ -211,12 +223,7 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *han
 	if (!m)
 		return 0;
 	guard_enter();
-	if (!path_wants_dir(path))
-		rc = shim_open(m, key, flags);
-	else if (WRITE_FLAGS(flags) || (flags & O_CREAT))
-		rc = m->st ? open_dir_for_write(m, key, flags) : -EIO;
-	else
-		rc = shim_open(m, key, flags | O_DIRECTORY);
+	rc = shim_open_path(m, key, path, flags);
 	guard_leave();
 	return (int)ret_or_fail(rc);
 }

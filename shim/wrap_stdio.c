@@ -133,7 +133,8 @@ static int mode_flags(const char *mode)
 	return flags;
 }
 
-static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
+static FILE *fopen_mounted(struct mount *m, const char *key, const char *path,
+			   const char *mode)
 {
 	int flags = mode_flags(mode), fd;
 	FILE *fp;
@@ -143,7 +144,7 @@ static FILE *fopen_mounted(struct mount *m, const char *key, const char *mode)
 		return NULL;
 	}
 	guard_enter();
-	fd = shim_open(m, key, flags);
+	fd = shim_open_path(m, key, path, flags);
 	guard_leave();
 	if (fd < 0) {
 		errno = -fd;
@@ -165,7 +166,7 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled)
 	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 
 	*handled = m != NULL;
-	return m ? fopen_mounted(m, key, mode) : NULL;
+	return m ? fopen_mounted(m, key, path, mode) : NULL;
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
@@ -184,8 +185,8 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	return handled ? fp : REAL(fopen64)(path, mode);
 }
 
-static FILE *freopen_mounted(struct mount *m, const char *key, const char *mode, FILE *fp,
-			     real_freopen_fn real)
+static FILE *freopen_mounted(struct mount *m, const char *key, const char *path,
+			     const char *mode, FILE *fp, real_freopen_fn real)
 {
 	int flags = mode_flags(mode), fd, rc;
 	char proc[64];
@@ -197,7 +198,7 @@ static FILE *freopen_mounted(struct mount *m, const char *key, const char *mode,
 		return NULL;
 	}
 	guard_enter();
-	fd = shim_open(m, key, flags | O_CLOEXEC);
+	fd = shim_open_path(m, key, path, flags | O_CLOEXEC);
 	vf = fd >= 0 ? vfile_get(fd) : NULL;
 	rc = fd < 0 ? fd : vf->kind == VFILE_REG ? vfile_fill(vf, fd, 0, vf->meta.size) : -EISDIR;
 	vfile_put(vf);
@@ -222,7 +223,7 @@ static FILE *freopen_at(const char *path, const char *mode, FILE *fp, real_freop
 	const char *key;
 	struct mount *m = path ? route_following(AT_FDCWD, path, buf, &key) : NULL;
 
-	return m ? freopen_mounted(m, key, mode, fp, real) : real(path, mode, fp);
+	return m ? freopen_mounted(m, key, path, mode, fp, real) : real(path, mode, fp);
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)

@@ -399,6 +399,7 @@ def ns(d):
     expect_errno("rmdir of a file is ENOTDIR", errno.ENOTDIR, lambda: os.rmdir(f[:-1]))
     expect_errno("create of new/ is EISDIR", errno.EISDIR,
                  lambda: open(os.path.join(d, "new-name/"), "wb"))
+    expect_errno("create of file/ is EISDIR", errno.EISDIR, lambda: open(f, "wb"))
     expect_errno("unlink of dir/ is EISDIR", errno.EISDIR,
                  lambda: os.unlink(os.path.join(d, "full/")))
     try:

@@ -2378,8 +2378,8 @@ static void overfill_checks(const char *m, const char *l)
 
 /*
  * A path ending in "/" or "/." names a directory: for a file there the
- * kernel says ENOTDIR, for a directory opened to write or a new name
- * created there EISDIR.  Checked on the mounted file and on the local copy.
+ * kernel says ENOTDIR, for a directory opened to write and for any create
+ * there EISDIR; fopen too.  Checked on the mounted file and the local copy.
  */
 static void trailing_slash_checks(const char *m, const char *l)
 {
@@ -2402,6 +2402,9 @@ static void trailing_slash_checks(const char *m, const char *l)
 		AT("%s/", files[i], "lstat of file/", lstat(p, &st), ENOTDIR);
 		AT("%s/", files[i], "access of file/", access(p, R_OK), ENOTDIR);
 		AT("%s/", files[i], "open of file/ to write", open(p, O_WRONLY), ENOTDIR);
+		AT("%s/", files[i], "create of file/", open(p, O_WRONLY | O_CREAT, 0644), EISDIR);
+		AT("%s/", files[i], "fopen r of file/", fopen(p, "r") ? 0 : -1, ENOTDIR);
+		AT("%s/", files[i], "fopen w of file/", fopen(p, "w") ? 0 : -1, EISDIR);
 		AT("%s/", dir, "open of dir/ to write", open(p, O_WRONLY), EISDIR);
 		AT("%s/no-such-name/", dir, "create of new/", open(p, O_WRONLY | O_CREAT, 0644),
 		   EISDIR);
