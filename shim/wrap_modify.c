@@ -136,8 +136,12 @@ static int truncate_path(const char *path, off_t len, int *handled)
 	if (len < 0)
 		return -EINVAL;
 	guard_enter();
-	rc = path_wants_dir(path) ? mutate_must_be_dir(m, key) : 0;
-	rc = rc ? rc : path_wants_dir(path) ? -EISDIR : mutate_truncate(m, key, len);
+	if (path_wants_dir(path)) {	/* "x/": ENOTDIR for a file, EISDIR for a directory */
+		rc = mutate_must_be_dir(m, key);
+		rc = rc ? rc : -EISDIR;
+	} else {
+		rc = mutate_truncate(m, key, len);
+	}
 	guard_leave();
 	return rc;
 }
