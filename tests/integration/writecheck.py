@@ -409,6 +409,19 @@ def ns(d):
         report("file/ calls left the file whole (same process)", False, str(e))
     report("no new-name was made", not os.path.exists(os.path.join(d, "new-name")))
 
+    # a written descriptor's /proc/self/fd/N is its staged file: the kernel
+    # truncates the bytes the descriptor writes, as on a local disk
+    p = os.path.join(d, "tr-link.bin")
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b"x" * 100)
+    attempt("truncate through /proc/self/fd/N", lambda: os.truncate("/proc/self/fd/%d" % fd, 5))
+    report("stat of the path sees it (same process)", os.stat(p).st_size == 5)
+    os.write(fd, b"yy")
+    os.close(fd)
+    with open(p, "rb") as fh:
+        report("then a write at the old offset: the kernel's bytes (same process)",
+               fh.read() == b"x" * 5 + b"\0" * 95 + b"yy")
+
 
 def errno_all(path, code, existing=None):
     name = "%s: " % path
