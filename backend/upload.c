@@ -622,16 +622,16 @@ int upload_resume(const struct upload_req *req, const struct journal_entry *e,
 	return 0;
 }
 
-int upload_wait_changed(int rushing)
+void upload_wait_changed(int *rushing)
 {
-	if (rushing) {
+	if (*rushing) {
 		pthread_cond_wait(&upload_changed, &upload_lock);
-		return 1;
+		return;
 	}
 	pthread_mutex_unlock(&upload_lock);
 	pool_rush(&upload_pool, 1);
 	pthread_mutex_lock(&upload_lock);
-	return 1;
+	*rushing = 1;
 }
 
 void upload_rush_end(int rushing)
@@ -646,7 +646,7 @@ int upload_wait(struct upload *u)
 
 	pthread_mutex_lock(&upload_lock);
 	while (!u->done)
-		rushing = upload_wait_changed(rushing);
+		upload_wait_changed(&rushing);
 	rc = u->rc;
 	pthread_mutex_unlock(&upload_lock);
 	upload_rush_end(rushing);
@@ -690,7 +690,7 @@ void upload_settle(const struct store *st, const char *key)
 
 	pthread_mutex_lock(&upload_lock);
 	while (first_of_key(st, key))
-		rushing = upload_wait_changed(rushing);
+		upload_wait_changed(&rushing);
 	pthread_mutex_unlock(&upload_lock);
 	upload_rush_end(rushing);
 }
@@ -706,7 +706,7 @@ int upload_drain(void)
 		long now = clock_ms();
 
 		if (!rushing) {
-			rushing = upload_wait_changed(rushing);
+			upload_wait_changed(&rushing);
 			continue;
 		}
 

@@ -101,10 +101,10 @@ int upload_cancel_locked(struct upload *u);
  * first call on, they run at the caller's priority (pool_rush).  That
  * first call only arranges it, dropping the lock meanwhile (the pool's
  * lock comes first at fork), and returns at once: the caller looks again.
- * Takes and returns whether the caller rushes; after the last wait, with
- * the lock released, upload_rush_end(that).
+ * *rushing, 0 before the first call, says whether it was made; after the
+ * last wait, with the lock released, upload_rush_end(*rushing).
  */
-int upload_wait_changed(int rushing);
+void upload_wait_changed(int *rushing);
 void upload_rush_end(int rushing);
 
 #endif

@@ -113,7 +113,7 @@ static void relieve(struct upload *u)
 		int n = u->drop_scan;
 
 		if (u->step == STEP_BEGIN) {
-			rushing = upload_wait_changed(rushing);
+			upload_wait_changed(&rushing);
 			continue;
 		}
 		if (u->step != STEP_PARTS)
@@ -142,7 +142,7 @@ static void relieve(struct upload *u)
 		}
 		if (!u->sending)
 			break;
-		rushing = upload_wait_changed(rushing);
+		upload_wait_changed(&rushing);
 	}
 	pthread_mutex_unlock(&upload_lock);
 	upload_rush_end(rushing);

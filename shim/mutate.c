@@ -40,15 +40,8 @@ int mutate_exists(struct mount *m, const char *key)
 int mutate_must_be_dir(struct mount *m, const char *key)
 {
 	struct store_meta meta;
-	int rc;
+	int rc = staged_stat(m, key, &meta);
 
-	if (!m->st)
-		return -EIO;
-	if (staged_lookup(m, key, &meta, NULL, 0))
-		return -ENOTDIR;	/* a file being written */
-	rc = obj_stat_path(m->st, key, &meta);
-	if (rc == -ENOENT && staged_is_dir(m, key))
-		return 0;
 	return rc ? rc : meta.kind == STORE_DIR ? 0 : -ENOTDIR;
 }
 

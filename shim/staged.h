@@ -100,6 +100,13 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
 int staged_is_dir(const struct mount *m, const char *key);
 
 /*
+ * What key is now, as stat sees it: unsent writes first, then the store,
+ * then a directory that files written below it make.  0 with meta, or
+ * -errno.
+ */
+int staged_stat(const struct mount *m, const char *key, struct store_meta *meta);
+
+/*
  * At exit (an on_exit handler): flush stdio, upload what is still open,
  * wait for every upload; a process that failed an upload and would exit
  * with status 0 exits with 1 instead.

@@ -103,6 +103,21 @@ int staged_is_dir(const struct mount *m, const char *key)
 	return b.found;
 }
 
+int staged_stat(const struct mount *m, const char *key, struct store_meta *meta)
+{
+	int rc;
+
+	if (!m->st)
+		return -EIO;
+	rc = staged_lookup(m, key, meta, NULL, 0) ? 0 : obj_stat_path(m->st, key, meta);
+	if (rc == -ENOENT && staged_is_dir(m, key)) {
+		memset(meta, 0, sizeof(*meta));
+		meta->kind = STORE_DIR;
+		rc = 0;
+	}
+	return rc;
+}
+
 struct names {
 	const char *dir;		/* "" or "a/b" */
 	const struct dirlist *dl;	/* NULL: the store has no such directory */

@@ -21,16 +21,8 @@ static int stat_key(struct mount *m, const char *key, struct stat *sb)
 	struct store_meta meta;
 	int rc;
 
-	if (!m->st)
-		return -EIO;
 	guard_enter();
-	/* unsent writes first: a program sees what it wrote */
-	rc = staged_lookup(m, key, &meta, NULL, 0) ? 0 : obj_stat_path(m->st, key, &meta);
-	if (rc == -ENOENT && staged_is_dir(m, key)) {
-		memset(&meta, 0, sizeof(meta));
-		meta.kind = STORE_DIR;
-		rc = 0;
-	}
+	rc = staged_stat(m, key, &meta);	/* a program sees what it wrote */
 	guard_leave();
 	if (rc == 0)
 		vfile_fill_stat(m, key, &meta, sb);
