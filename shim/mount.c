@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -43,7 +44,9 @@ static struct {
 	size_t len;
 } comps[MAX_COMPONENTS];
 static size_t ncomps;
-static unsigned char first_bytes[256];	/* the first bytes of comps */
+static unsigned char first_bytes[256];	/* the first bytes of comps, '/' and '.' */
+/* no mount's path is on the local disk: see mount_local_first */
+static atomic_int local_first;
 
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cwd[PATH_MAX] = "/";
@@ -62,6 +65,8 @@ static void guard_worker_thread(void)
 
 static void add_components(const char *path)
 {
+	/* paths that start so are looked at closely whatever the mounts */
+	first_bytes['/'] = first_bytes['.'] = 1;
 	for (const char *p = path; *p;) {
 		size_t len;
 
@@ -111,6 +116,17 @@ static void inherit_cwd(void)
 		unsetenv(CWD_ENV);
 }
 
+/*
+ * Whether something, or maybe something, is at path on the local disk: an
+ * answer other than "no such file".
+ */
+static int on_local_disk(const char *path)
+{
+	struct stat sb;
+
+	return REAL(lstat)(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
 static void fork_child(void)
 {
 	engine_fork_child();
@@ -120,7 +136,7 @@ static void fork_child(void)
 static void init_once(void)
 {
 	char err[512];
-	int log_fd;
+	int log_fd, first;
 
 	guard_enter();
 	/* our lines go where stderr was at start, even once the program closed it */
@@ -143,9 +159,13 @@ static void init_once(void)
 	}
 	staged_setup(conf.engine.staging_dir, conf.engine.sync_close);
 	on_exit(staged_exit, NULL);
+	first = nmounts > 0;
+	for (size_t i = 0; i < nmounts; i++)
+		first = first && !on_local_disk(mounts[i].path);
 	guard_leave();
 	mount_cwd_changed();
 	atomic_store_explicit(&active, nmounts > 0, memory_order_release);
+	atomic_store(&local_first, first);	/* after active: it implies it */
 	inherit_cwd();
 	staged_adopt();
 }
@@ -347,6 +367,20 @@ int mount_fd_link(const char *path, char *out)
 
 	return mounts_active() && path && fd_links_possible() &&
 	       through_fd_link(path, out, &whole) && whole;
+}
+
+int mount_local_first(int dirfd, const char *path)
+{
+	const char *rest;
+
+	if (!atomic_load_explicit(&local_first, memory_order_relaxed) || !path)
+		return 0;
+	if (path[0] != '/')
+		return dirfd == AT_FDCWD && !atomic_load_explicit(&cwd_near_mount, memory_order_relaxed);
+	/* most paths: a first byte no mount component has, nor '/' or '.' */
+	if (first_bytes[(unsigned char)path[1]] && first_component_matches(path))
+		return 0;
+	return !(fd_links_possible() && fd_link(path, &rest) >= 0);
 }
 
 /* The directory dirfd names, for a path relative to it. */

@@ -42,6 +42,17 @@ struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf,
 			    const char **key);
 
 /*
+ * 1 when (dirfd, path) could fall under a mount only by climbing out of
+ * where it starts with "..", and no mount's path was on the local disk
+ * when the mounts were set up.  The kernel then finds nothing at a path
+ * mount_resolve would put under a mount, unless a local symbolic link
+ * takes the path elsewhere, where the kernel is right to go.  So a call
+ * may go to the kernel first and ask mount_resolve only if the kernel
+ * fails: local paths skip the search for "..".
+ */
+int mount_local_first(int dirfd, const char *path);
+
+/*
  * 1 when path is the link the kernel keeps for a mounted descriptor
  * (/proc/self/fd/N, /dev/fd/N, /dev/stdin...), with the mounted path it
  * stands for in out (PATH_MAX bytes); else 0.

@@ -60,6 +60,30 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 	return route_as(dirfd, path, 1, buf, key);
 }
 
+/*
+ * The body of a wrapper of a call on (dirfd, path) that returns an int, -1
+ * on failure.  When the kernel may take the path first (mount_local_first)
+ * the kernel's call runs, and the shim's only if it fails; else the
+ * shim's if the path is mounted, the kernel's if not.  shim is an
+ * expression that sets handled_ to whether the path was mounted.
+ */
+#define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
+	do { \
+		int handled_, rc_, errno_; \
+		if (!guard_busy() && mount_local_first(dirfd, path)) { \
+			if ((rc_ = (kernel)) >= 0) \
+				return rc_; \
+			errno_ = errno; \
+			rc_ = (shim); \
+			if (handled_) \
+				return rc_; \
+			errno = errno_; \
+			return -1; \
+		} \
+		rc_ = (shim); \
+		return handled_ ? rc_ : (kernel); \
+	} while (0)
+
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);
 /* shim_open of key as the program wrote its path: "x/" must be a directory. */

@@ -212,7 +212,7 @@ int shim_open_path(struct mount *m, const char *key, const char *path, int flags
 	return shim_open(m, key, flags | O_DIRECTORY);
 }
 
-static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *handled)
+static int open_at(int dirfd, const char *path, int flags, int *handled)
 {
 	char buf[PATH_MAX];
 	const char *key;
@@ -241,41 +241,37 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *han
 EXPORT int open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	int handled, fd;
 
 	MODE_ARG(flags, mode);
-	fd = open_at(AT_FDCWD, path, flags, mode, &handled);
-	return handled ? fd : REAL(open)(path, flags, mode);
+	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_),
+		       REAL(open)(path, flags, mode));
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	int handled, fd;
 
 	MODE_ARG(flags, mode);
-	fd = open_at(AT_FDCWD, path, flags, mode, &handled);
-	return handled ? fd : REAL(open64)(path, flags, mode);
+	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_),
+		       REAL(open64)(path, flags, mode));
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	int handled, fd;
 
 	MODE_ARG(flags, mode);
-	fd = open_at(dirfd, path, flags, mode, &handled);
-	return handled ? fd : REAL(openat)(dirfd, path, flags, mode);
+	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_),
+		       REAL(openat)(dirfd, path, flags, mode));
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	int handled, fd;
 
 	MODE_ARG(flags, mode);
-	fd = open_at(dirfd, path, flags, mode, &handled);
-	return handled ? fd : REAL(openat64)(dirfd, path, flags, mode);
+	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_),
+		       REAL(openat64)(dirfd, path, flags, mode));
 }
 
 /* _FORTIFY_SOURCE forms: no mode argument, O_CREAT is refused at compile time. */

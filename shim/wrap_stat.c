@@ -75,10 +75,8 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 }
 
 #define STAT_AT(dirfd, path, sb, flags, otherwise) \
-	do { \
-		int handled_, rc_ = stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_); \
-		return handled_ ? rc_ : (otherwise); \
-	} while (0)
+	KERNEL_OR_SHIM(dirfd, path, stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_), \
+		       otherwise)
 
 #define STAT_FD(fd, sb, otherwise) \
 	do { \
@@ -208,9 +206,8 @@ int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct sta
 
 EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
-	int handled, rc = shim_statx(dirfd, path, flags, mask, stx, &handled);
-
-	return handled ? rc : REAL(statx)(dirfd, path, flags, mask, stx);
+	KERNEL_OR_SHIM(dirfd, path, shim_statx(dirfd, path, flags, mask, stx, &handled_),
+		       REAL(statx)(dirfd, path, flags, mask, stx));
 }
 
 static int access_at(int dirfd, const char *path, int mode, int *handled)
@@ -229,17 +226,13 @@ static int access_at(int dirfd, const char *path, int mode, int *handled)
 
 EXPORT int access(const char *path, int mode)
 {
-	int handled, rc = access_at(AT_FDCWD, path, mode, &handled);
-
-	return handled ? rc : REAL(access)(path, mode);
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_), REAL(access)(path, mode));
 }
 
 /* glibc's eaccess answers through an internal fstatat: wrapped itself. */
 EXPORT int euidaccess(const char *path, int mode)
 {
-	int handled, rc = access_at(AT_FDCWD, path, mode, &handled);
-
-	return handled ? rc : REAL(euidaccess)(path, mode);
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_), REAL(euidaccess)(path, mode));
 }
 
 EXPORT int eaccess(const char *path, int mode)
@@ -249,7 +242,5 @@ EXPORT int eaccess(const char *path, int mode)
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	int handled, rc = access_at(dirfd, path, mode, &handled);
-
-	return handled ? rc : REAL(faccessat)(dirfd, path, mode, flags);
+	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_), REAL(faccessat)(dirfd, path, mode, flags));
 }

@@ -169,20 +169,33 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled)
 	return m ? fopen_mounted(m, key, path, mode) : NULL;
 }
 
+/* fopen by real, or by the shim: the order of KERNEL_OR_SHIM (wrap.h). */
+static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn real)
+{
+	int handled, kernel_errno;
+	FILE *fp;
+
+	if (!guard_busy() && mount_local_first(AT_FDCWD, path)) {
+		if ((fp = real(path, mode)) != NULL)
+			return fp;
+		kernel_errno = errno;
+		fp = fopen_at(path, mode, &handled);
+		if (!handled)
+			errno = kernel_errno;
+		return fp;
+	}
+	fp = fopen_at(path, mode, &handled);
+	return handled ? fp : real(path, mode);
+}
+
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	int handled;
-	FILE *fp = fopen_at(path, mode, &handled);
-
-	return handled ? fp : REAL(fopen)(path, mode);
+	return fopen_either(path, mode, REAL(fopen));
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	int handled;
-	FILE *fp = fopen_at(path, mode, &handled);
-
-	return handled ? fp : REAL(fopen64)(path, mode);
+	return fopen_either(path, mode, (real_fopen_fn)REAL(fopen64));
 }
 
 static FILE *freopen_mounted(struct mount *m, const char *key, const char *path,

@@ -4,7 +4,8 @@
 # test_calls.sh - what programs do beside the C library's file functions,
 # on a file:// mount (no server needed): syscall(2) on mounted paths and
 # descriptors gives the file's bytes or a clear errno, never the
-# placeholder's (tests/tools/rawcalls.c); and mmap outside the mounts takes
+# placeholder's (tests/tools/rawcalls.c); paths that climb into a mount
+# with ".." (tests/tools/climbcheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
 # parent and its forked child reading one file at once, over file:// and
@@ -27,6 +28,15 @@ export CLOUDSHIM_MOUNTS="/calls=file://$RUN/store"
 unset CLOUDSHIM_CONFIG
 
 shim "$TOOLS/rawcalls" /calls/obj.bin "$RUN/store/obj.bin" | count_py
+# Paths that climb into a mount with "..": with no mount path on the local
+# disk (a name nobody has), and with one (whose local obj.bin must not answer).
+mkdir -p "$RUN/absent" "$RUN/present" "$RUN/shadow"
+echo "the local file under the mount path" >"$RUN/shadow/obj.bin"
+climb=/cloudshim-climb-$$
+CLOUDSHIM_MOUNTS="$climb=file://$RUN/store" \
+	shim "$TOOLS/climbcheck" absent "$climb" "$RUN/store/obj.bin" "$RUN/absent" | count_py
+CLOUDSHIM_MOUNTS="$RUN/shadow=file://$RUN/store" \
+	shim "$TOOLS/climbcheck" present "$RUN/shadow" "$RUN/store/obj.bin" "$RUN/present" | count_py
 case $SHIM_PRELOAD in
 *libasan*) echo "skip mmap fast path: the sanitizer runtime owns malloc" ;;
 *)

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * climbcheck.c - paths that enter a mount only by climbing with ".." from
+ * outside it (/etc/../data/x).  open, fopen, stat and access give such a
+ * path to the kernel first when no mount's path is on the local disk, and
+ * to the shim only if the kernel fails (shim/mount.h, mount_local_first):
+ * the object must still be reached, a local path's errno must be the
+ * kernel's, and where a local symbolic link takes the path elsewhere the
+ * kernel's answer stands.  With a mount's path on the local disk ("present")
+ * paths resolve by text, and the local file there must never answer.
+ * Run through the shim.
+ *
+ *   climbcheck absent|present MOUNT OBJECT_COPY SCRATCH
+ *
+ * MOUNT is the mount's path, holding obj.bin, whose bytes OBJECT_COPY has.
+ * SCRATCH is an empty local directory.  With "present", MOUNT/obj.bin is
+ * also a local file with other bytes.  Prints "ok NAME" or "FAIL NAME why"
+ * for each check, then a count line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int passed, failed;
+static char *object;
+static size_t object_len;
+
+static void report(const char *name, int good, const char *why)
+{
+	printf("%s %s%s%s\n", good ? "ok" : "FAIL", name, good ? "" : " ", good ? "" : why);
+	if (good)
+		passed++;
+	else
+		failed++;
+}
+
+/* All of a file's bytes (malloc'd), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n == cap && !(buf = realloc(buf, cap = cap * 2 + 65536)))
+			break;
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* open and read path: its bytes must be want (len bytes). */
+static void check_open(const char *name, const char *path, const char *want, size_t len)
+{
+	char why[256], *buf = malloc(len + 1);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = -1, got;
+
+	snprintf(why, sizeof(why), "open %s: fd %d (errno %d)", path, fd, errno);
+	if (fd >= 0 && buf) {
+		for (n = 0; (size_t)n <= len && (got = read(fd, buf + n, len + 1 - (size_t)n)) > 0;)
+			n += got;
+		snprintf(why, sizeof(why), "%s: read %zd bytes, wanted %zu", path, n, len);
+	}
+	report(name, n == (ssize_t)len && memcmp(buf, want, len) == 0, why);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+/* stat, lstat, statx, access and fopen of path: a file of size len. */
+static void check_lookups(const char *name, const char *path, size_t len)
+{
+	char label[128], why[256];
+	struct stat st, lst;
+	struct statx stx;
+	FILE *f;
+
+	snprintf(label, sizeof(label), "%s: stat, lstat, statx", name);
+	snprintf(why, sizeof(why), "%s: sizes %lld, %lld, %llu; wanted %zu", path,
+		 stat(path, &st) ? -1LL : (long long)st.st_size,
+		 lstat(path, &lst) ? -1LL : (long long)lst.st_size,
+		 statx(AT_FDCWD, path, 0, STATX_SIZE, &stx) ? ~0ULL : (unsigned long long)stx.stx_size,
+		 len);
+	report(label, stat(path, &st) == 0 && (size_t)st.st_size == len && lstat(path, &lst) == 0 &&
+		      (size_t)lst.st_size == len &&
+		      statx(AT_FDCWD, path, 0, STATX_SIZE, &stx) == 0 && stx.stx_size == len,
+	       why);
+	snprintf(label, sizeof(label), "%s: access, fopen", name);
+	f = fopen(path, "r");
+	snprintf(why, sizeof(why), "%s: access %d, fopen %s (errno %d)", path,
+		 access(path, R_OK), f ? "ok" : "failed", errno);
+	report(label, access(path, R_OK) == 0 && f && fseek(f, 0, SEEK_END) == 0 &&
+		      (size_t)ftell(f) == len, why);
+	if (f)
+		fclose(f);
+}
+
+/* Every lookup of path fails with want, as the kernel's would. */
+static void check_errno(const char *name, const char *path, int want)
+{
+	int got[5];
+	struct stat st;
+	FILE *f;
+	char why[256];
+
+	errno = 0;
+	got[0] = open(path, O_RDONLY) < 0 ? errno : 0;
+	got[1] = stat(path, &st) ? errno : 0;
+	got[2] = lstat(path, &st) ? errno : 0;
+	got[3] = access(path, F_OK) ? errno : 0;
+	f = fopen(path, "r");
+	got[4] = f ? 0 : errno;
+	if (f)
+		fclose(f);
+	snprintf(why, sizeof(why), "%s: open %d, stat %d, lstat %d, access %d, fopen %d; wanted %d",
+		 path, got[0], got[1], got[2], got[3], got[4], want);
+	report(name, got[0] == want && got[1] == want && got[2] == want && got[3] == want &&
+		     got[4] == want, why);
+}
+
+/* "../" n times. */
+static char *ups(int n)
+{
+	static char buf[1024];
+
+	buf[0] = '\0';
+	while (n-- > 0 && strlen(buf) + 4 < sizeof(buf))
+		strcat(buf, "../");
+	return buf;
+}
+
+/* Components in an absolute path: 2 for /tmp/x. */
+static int depth(const char *path)
+{
+	int n = 0;
+
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			n++;
+	return n;
+}
+
+static int put(const char *path, const char *bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	return f && fputs(bytes, f) >= 0 && fclose(f) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	char path[8192], target[2048], local[2048];
+	const char *mnt, *scratch;
+	int present, d;
+
+	if (argc != 5 || (strcmp(argv[1], "absent") && strcmp(argv[1], "present"))) {
+		fprintf(stderr, "usage: climbcheck absent|present MOUNT OBJECT_COPY SCRATCH\n");
+		return 2;
+	}
+	present = strcmp(argv[1], "present") == 0;
+	mnt = argv[2];
+	scratch = argv[4];
+	if (!(object = slurp(argv[3], &object_len))) {
+		perror(argv[3]);
+		return 2;
+	}
+
+	/* from "/etc", which is no mount's: the kernel finds nothing, or (present) the local file */
+	snprintf(path, sizeof(path), "/etc/..%s/obj.bin", mnt);
+	check_open("climbing in from /etc: open reads the object", path, object, object_len);
+	check_lookups("climbing in from /etc", path, object_len);
+	snprintf(path, sizeof(path), "/etc/..%s/nope", mnt);
+	check_errno("climbing in to a missing object: ENOENT", path, ENOENT);
+
+	/* through a local file: the kernel says ENOTDIR, the text reaches the mount */
+	snprintf(local, sizeof(local), "%s/file", scratch);
+	if (put(local, "local\n")) {
+		perror(local);
+		return 2;
+	}
+	d = depth(local);
+	snprintf(path, sizeof(path), "%s/%s%s/obj.bin", local, ups(d), mnt + 1);
+	check_open("climbing in through a local file: open reads the object", path, object,
+		   object_len);
+
+	/* relative to a local current directory */
+	if (chdir("/etc") == 0) {
+		snprintf(path, sizeof(path), "..%s/obj.bin", mnt);
+		check_open("relative, climbing in from /etc: open reads the object", path, object,
+			   object_len);
+		check_lookups("relative, climbing in from /etc", path, object_len);
+		if (chdir("/")) {
+			perror("chdir /");
+			return 2;
+		}
+	}
+
+	/* local paths that fail keep the kernel's errno */
+	snprintf(path, sizeof(path), "%s/missing/x", scratch);
+	check_errno("local missing path: ENOENT", path, ENOENT);
+	snprintf(path, sizeof(path), "%s/x", local);
+	check_errno("local path through a file: ENOTDIR", path, ENOTDIR);
+	check_open("local file still opens", local, "local\n", 6);
+
+	/*
+	 * A local symbolic link the path climbs out of: by text the path is
+	 * MOUNT/obj.bin; the kernel goes up from the link's target instead, to
+	 * SCRATCH/MOUNT/obj.bin, a local file.  Absent: the kernel answers
+	 * first, as it would with no shim.  Present: the text decides.
+	 */
+	d = depth(scratch) + 1;
+	snprintf(target, sizeof(target), "%s/real", scratch);
+	if (mkdir(target, 0755)) {
+		perror(target);
+		return 2;
+	}
+	for (int i = 1; i < d; i++) {
+		strcat(target, "/x");
+		if (mkdir(target, 0755)) {
+			perror(target);
+			return 2;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/ln", scratch);
+	if (symlink(target, path)) {
+		perror(path);
+		return 2;
+	}
+	snprintf(local, sizeof(local), "%s%s", scratch, mnt);
+	for (char *s = local + strlen(scratch) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(local, 0755);
+		*s = '/';
+	}
+	mkdir(local, 0755);
+	strcat(local, "/obj.bin");
+	if (put(local, "physical\n")) {
+		perror(local);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/ln/%s%s/obj.bin", scratch, ups(d), mnt + 1);
+	if (present) {
+		check_open("through a local link, mount path on disk: the text decides", path,
+			   object, object_len);
+	} else {
+		check_open("through a local link: the kernel's answer stands", path, "physical\n",
+			   9);
+		check_lookups("through a local link: the kernel's answer stands", path, 9);
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
