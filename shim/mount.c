@@ -399,47 +399,83 @@ static int dirfd_path(int dirfd, char *out, size_t n)
 	return 0;
 }
 
-struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf, const char **key)
+/* The mount the normalised path norm is under, with *key; or NULL. */
+static struct mount *mount_of(const char *norm, const char **key)
 {
-	char base[PATH_MAX];
-	int rc;
-
-	if (!mounts_active() || !path)
-		return NULL;
-	if (path[0] == '/') {
-		int whole;
-
-		if (first_component_matches(path) || climbs(path))
-			rc = path_normalize("/", path, buf, PATH_MAX);
-		else if (fd_links_possible() && through_fd_link(path, base, &whole) &&
-			 (follow || !whole))
-			rc = path_normalize("/", base, buf, PATH_MAX);
-		else
-			return NULL;
-	} else if (dirfd == AT_FDCWD) {
-		if (!atomic_load(&cwd_near_mount) && !climbs(path))
-			return NULL;
-		pthread_mutex_lock(&cwd_lock);
-		rc = path_normalize(cwd, path, buf, PATH_MAX);
-		pthread_mutex_unlock(&cwd_lock);
-	} else if (vfile_dir_path(dirfd, base)) {
-		rc = path_normalize(base, path, buf, PATH_MAX);
-	} else {
-		if (!first_component_matches(path) && !strstr(path, ".."))
-			return NULL;
-		if (dirfd_path(dirfd, base, sizeof(base)) != 0)
-			return NULL;
-		rc = path_normalize(base, path, buf, PATH_MAX);
-	}
-	if (rc)
-		return NULL;
 	for (size_t i = 0; i < nmounts; i++) {
-		const char *rest = path_under(buf, mounts[i].path, mounts[i].len);
+		const char *rest = path_under(norm, mounts[i].path, mounts[i].len);
 
 		if (rest) {
 			*key = rest;
 			return &mounts[i];
 		}
 	}
+	return NULL;
+}
+
+/*
+ * Whether path, taken against base, climbs out of a mount with "..".  The
+ * kernel cannot walk such a path (a mount's directories are not on the
+ * local disk), so it must be given the path resolved by text.
+ */
+static int climbs_out(const char *base, const char *path)
+{
+	char prefix[PATH_MAX], norm[PATH_MAX];
+	const char *key;
+
+	for (const char *d = strstr(path, ".."); d; d = strstr(d + 1, "..")) {
+		size_t len = (size_t)(d - path);
+
+		if ((d > path && d[-1] != '/') || (d[2] && d[2] != '/') || len >= sizeof(prefix))
+			continue;
+		memcpy(prefix, path, len);
+		prefix[len] = '\0';
+		if (path_normalize(base, prefix, norm, sizeof(norm)) == 0 && mount_of(norm, &key))
+			return 1;
+	}
+	return 0;
+}
+
+struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf, const char **key)
+{
+	char base[PATH_MAX];
+	const char *from = "/", *text = path;
+	struct mount *m;
+	int rc;
+
+	buf[0] = '\0';
+	if (!mounts_active() || !path)
+		return NULL;
+	if (path[0] == '/') {
+		int whole;
+
+		if (first_component_matches(path) || climbs(path))
+			;	/* the path itself */
+		else if (fd_links_possible() && through_fd_link(path, base, &whole) &&
+			 (follow || !whole))
+			text = base;
+		else
+			return NULL;
+	} else if (dirfd == AT_FDCWD) {
+		if (!atomic_load(&cwd_near_mount) && !climbs(path))
+			return NULL;
+		pthread_mutex_lock(&cwd_lock);
+		memcpy(base, cwd, strlen(cwd) + 1);
+		pthread_mutex_unlock(&cwd_lock);
+		from = base;
+	} else if (vfile_dir_path(dirfd, base)) {
+		from = base;
+	} else {
+		if (!first_component_matches(path) && !strstr(path, ".."))
+			return NULL;
+		if (dirfd_path(dirfd, base, sizeof(base)) != 0)
+			return NULL;
+		from = base;
+	}
+	rc = path_normalize(from, text, buf, PATH_MAX);
+	if (rc == 0 && (m = mount_of(buf, key)))
+		return m;
+	if (rc || !climbs_out(from, text))
+		buf[0] = '\0';
 	return NULL;
 }

@@ -36,7 +36,9 @@ void shim_init(void);
  * A path through a mounted descriptor's link (/proc/self/fd/N/...) is
  * under the mount of what it stands for; the link itself only if follow,
  * as for calls that follow links (open, stat), else it is a local link
- * (lstat, unlink).
+ * (lstat, unlink).  For a local path that climbs out of a mount with ".."
+ * (/data/../etc), which the kernel cannot walk, buf holds the path
+ * resolved by text for the kernel; else buf is "".
  */
 struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf,
 			    const char **key);

@@ -44,8 +44,10 @@ static inline long ret_or_fail(long rc)
 static inline struct mount *route_as(int dirfd, const char *path, int follow, char *buf,
 				     const char **key)
 {
-	if (guard_busy())
+	if (guard_busy()) {
+		buf[0] = '\0';
 		return NULL;
+	}
 	return mount_resolve(dirfd, path, follow, buf, key);
 }
 
@@ -65,11 +67,15 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
  * on failure.  When the kernel may take the path first (mount_local_first)
  * the kernel's call runs, and the shim's only if it fails; else the
  * shim's if the path is mounted, the kernel's if not.  shim is an
- * expression that sets handled_ to whether the path was mounted.
+ * expression that sets handled_ to whether the path was mounted, with
+ * local_ as mount_resolve's buffer: a path that climbs out of a mount
+ * reaches the kernel as local_, the path resolved by text.
  */
 #define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
 	do { \
+		char local_[PATH_MAX]; \
 		int handled_, rc_, errno_; \
+		local_[0] = '\0'; \
 		if (!guard_busy() && mount_local_first(dirfd, path)) { \
 			if ((rc_ = (kernel)) >= 0) \
 				return rc_; \
@@ -77,11 +83,18 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 			rc_ = (shim); \
 			if (handled_) \
 				return rc_; \
-			errno = errno_; \
-			return -1; \
+			if (!local_[0]) { \
+				errno = errno_; \
+				return -1; \
+			} \
+		} else { \
+			rc_ = (shim); \
+			if (handled_) \
+				return rc_; \
 		} \
-		rc_ = (shim); \
-		return handled_ ? rc_ : (kernel); \
+		if (local_[0]) \
+			path = local_; \
+		return (kernel); \
 	} while (0)
 
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
@@ -110,7 +123,7 @@ long shim_change_end(int fd, struct staged_change *c, struct vfile *vf, long res
 	} while (0)
 /* Defined in wrap_stat.c: statx of (dirfd, path) if it is mounted. */
 int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
-	       int *handled);
+	       int *handled, char *buf);
 /* Defined in wrap_dir.c: getdents64(2) on a mounted directory. */
 ssize_t vfile_getdents(struct vfile *vf, void *buf, size_t len);
 

@@ -46,7 +46,7 @@ EXPORT int chdir(const char *path)
 
 	if (m)
 		return (int)ret_or_fail(enter(m, key, buf));
-	rc = REAL(chdir)(path);
+	rc = REAL(chdir)(buf[0] ? buf : path);	/* buf: out of a mount by ".." */
 	if (rc == 0)
 		mount_cwd_changed();
 	return rc;

@@ -212,9 +212,9 @@ int shim_open_path(struct mount *m, const char *key, const char *path, int flags
 	return shim_open(m, key, flags | O_DIRECTORY);
 }
 
-static int open_at(int dirfd, const char *path, int flags, int *handled)
+/* open of (dirfd, path) if it is mounted: see KERNEL_OR_SHIM, buf too. */
+static int open_at(int dirfd, const char *path, int flags, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route_as(dirfd, path, !(flags & O_NOFOLLOW), buf, &key);
 	int rc;
@@ -243,7 +243,7 @@ EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_, local_),
 		       REAL(open)(path, flags, mode));
 }
 
@@ -252,7 +252,7 @@ EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_, local_),
 		       REAL(open64)(path, flags, mode));
 }
 
@@ -261,7 +261,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_),
+	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_, local_),
 		       REAL(openat)(dirfd, path, flags, mode));
 }
 
@@ -270,7 +270,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_),
+	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_, local_),
 		       REAL(openat64)(dirfd, path, flags, mode));
 }
 

@@ -116,10 +116,12 @@ EXPORT char *canonicalize_file_name(const char *path)
 	return realpath(path, NULL);
 }
 
-/* getxattr and listxattr of a mounted path: ENODATA, or no names. */
-static ssize_t xattr_at(const char *path, int list, int *handled)
+/*
+ * getxattr and listxattr of a mounted path: ENODATA, or no names (buf: see
+ * KERNEL_OR_SHIM).
+ */
+static ssize_t xattr_at(const char *path, int list, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route(AT_FDCWD, path, buf, &key);
 	int rc;
@@ -151,14 +153,27 @@ static ssize_t xattr_fd(int fd, int list, int *handled)
 		return handled_ ? rc_ : (otherwise); \
 	} while (0)
 
+/* XATTR of path: one that climbs out of a mount reaches the kernel by text. */
+#define XATTR_PATH(list, otherwise) \
+	do { \
+		char local_[PATH_MAX]; \
+		int handled_; \
+		ssize_t rc_ = xattr_at(path, list, &handled_, local_); \
+		if (handled_) \
+			return rc_; \
+		if (local_[0]) \
+			path = local_; \
+		return (otherwise); \
+	} while (0)
+
 EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
 {
-	XATTR(xattr_at(path, 0, &handled_), REAL(getxattr)(path, name, value, size));
+	XATTR_PATH(0, REAL(getxattr)(path, name, value, size));
 }
 
 EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
 {
-	XATTR(xattr_at(path, 0, &handled_), REAL(lgetxattr)(path, name, value, size));
+	XATTR_PATH(0, REAL(lgetxattr)(path, name, value, size));
 }
 
 EXPORT ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
@@ -168,12 +183,12 @@ EXPORT ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
 
 EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 {
-	XATTR(xattr_at(path, 1, &handled_), REAL(listxattr)(path, list, size));
+	XATTR_PATH(1, REAL(listxattr)(path, list, size));
 }
 
 EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 {
-	XATTR(xattr_at(path, 1, &handled_), REAL(llistxattr)(path, list, size));
+	XATTR_PATH(1, REAL(llistxattr)(path, list, size));
 }
 
 EXPORT ssize_t flistxattr(int fd, char *list, size_t size)

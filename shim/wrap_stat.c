@@ -52,18 +52,21 @@ static int stat_vfile(int fd, struct stat *sb, int *handled)
 }
 
 /*
- * stat of (dirfd, path) when it is mounted: *handled says whether it was.
- * An empty path with AT_EMPTY_PATH means dirfd itself.
+ * stat of (dirfd, path) when it is mounted: *handled says whether it was
+ * (buf: see KERNEL_OR_SHIM).  An empty path with AT_EMPTY_PATH means dirfd
+ * itself.
  */
-static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int *handled)
+static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int *handled,
+		   char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m;
 	int rc;
 
-	if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH))
+	if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+		buf[0] = '\0';
 		return stat_vfile(dirfd, sb, handled);
+	}
 	m = route_as(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), buf, &key);
 	*handled = m != NULL;
 	if (!m)
@@ -75,8 +78,8 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 }
 
 #define STAT_AT(dirfd, path, sb, flags, otherwise) \
-	KERNEL_OR_SHIM(dirfd, path, stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_), \
-		       otherwise)
+	KERNEL_OR_SHIM(dirfd, path, \
+		       stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_, local_), otherwise)
 
 #define STAT_FD(fd, sb, otherwise) \
 	do { \
@@ -194,10 +197,10 @@ static void fill_statx(const struct stat *sb, struct statx *stx)
 }
 
 int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx,
-	       int *handled)
+	       int *handled, char *buf)
 {
 	struct stat sb;
-	int rc = stat_at(dirfd, path, &sb, flags, handled);
+	int rc = stat_at(dirfd, path, &sb, flags, handled, buf);
 
 	if (*handled && rc == 0)
 		fill_statx(&sb, stx);
@@ -206,14 +209,14 @@ int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct sta
 
 EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
-	KERNEL_OR_SHIM(dirfd, path, shim_statx(dirfd, path, flags, mask, stx, &handled_),
+	KERNEL_OR_SHIM(dirfd, path, shim_statx(dirfd, path, flags, mask, stx, &handled_, local_),
 		       REAL(statx)(dirfd, path, flags, mask, stx));
 }
 
-static int access_at(int dirfd, const char *path, int mode, int *handled)
+static int access_at(int dirfd, const char *path, int mode, int *handled, char *buf)
 {
 	struct stat sb;
-	int rc = stat_at(dirfd, path, &sb, 0, handled);
+	int rc = stat_at(dirfd, path, &sb, 0, handled, buf);
 
 	if (!*handled || rc != 0)
 		return rc;
@@ -226,13 +229,13 @@ static int access_at(int dirfd, const char *path, int mode, int *handled)
 
 EXPORT int access(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_), REAL(access)(path, mode));
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_), REAL(access)(path, mode));
 }
 
 /* glibc's eaccess answers through an internal fstatat: wrapped itself. */
 EXPORT int euidaccess(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_), REAL(euidaccess)(path, mode));
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_), REAL(euidaccess)(path, mode));
 }
 
 EXPORT int eaccess(const char *path, int mode)
@@ -242,5 +245,5 @@ EXPORT int eaccess(const char *path, int mode)
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_), REAL(faccessat)(dirfd, path, mode, flags));
+	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_, local_), REAL(faccessat)(dirfd, path, mode, flags));
 }

@@ -158,10 +158,12 @@ static FILE *fopen_mounted(struct mount *m, const char *key, const char *path,
 	return fp;
 }
 
-/* The mounted stream for path, or NULL with *handled 0 for a local path. */
-static FILE *fopen_at(const char *path, const char *mode, int *handled)
+/*
+ * The mounted stream for path, or NULL with *handled 0 for a local path
+ * (buf: see KERNEL_OR_SHIM).
+ */
+static FILE *fopen_at(const char *path, const char *mode, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 
@@ -172,6 +174,7 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled)
 /* fopen by real, or by the shim: the order of KERNEL_OR_SHIM (wrap.h). */
 static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn real)
 {
+	char local[PATH_MAX];
 	int handled, kernel_errno;
 	FILE *fp;
 
@@ -179,13 +182,14 @@ static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn real
 		if ((fp = real(path, mode)) != NULL)
 			return fp;
 		kernel_errno = errno;
-		fp = fopen_at(path, mode, &handled);
-		if (!handled)
-			errno = kernel_errno;
-		return fp;
+		fp = fopen_at(path, mode, &handled, local);
+		if (handled || local[0])
+			return handled ? fp : real(local, mode);
+		errno = kernel_errno;
+		return NULL;
 	}
-	fp = fopen_at(path, mode, &handled);
-	return handled ? fp : real(path, mode);
+	fp = fopen_at(path, mode, &handled, local);
+	return handled ? fp : real(local[0] ? local : path, mode);
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)

@@ -233,11 +233,14 @@ EXPORT long syscall(long n, ...)
 			return ret_or_fail(rc);
 		}
 	} else if (n == SYS_statx) {
+		char local[PATH_MAX];
 		int handled, r = shim_statx((int)a[0], (const char *)a[1], (int)a[2],
-					    (unsigned)a[3], (struct statx *)a[4], &handled);
+					    (unsigned)a[3], (struct statx *)a[4], &handled, local);
 
 		if (handled)
 			return r;
+		if (local[0])	/* climbs out of a mount: the path by text */
+			a[1] = (long)local;
 	}
 	return raw_syscall_errno(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -6,7 +6,8 @@
  * to the shim only if the kernel fails (shim/mount.h, mount_local_first):
  * the object must still be reached, a local path's errno must be the
  * kernel's, and where a local symbolic link takes the path elsewhere the
- * kernel's answer stands.  With a mount's path on the local disk ("present")
+ * kernel's answer stands.  A path that climbs out of a mount reaches the
+ * local disk by text, as the kernel cannot walk through the mount.  With a mount's path on the local disk ("present")
  * paths resolve by text, and the local file there must never answer.
  * Run through the shim.
  *
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int passed, failed;
@@ -103,6 +105,18 @@ static void check_lookups(const char *name, const char *path, size_t len)
 		      (size_t)ftell(f) == len, why);
 	if (f)
 		fclose(f);
+}
+
+/* stat of path is the directory dir. */
+static void check_same_dir(const char *name, const char *path, const char *dir)
+{
+	struct stat a, b;
+	char why[256];
+	int ra = stat(path, &a), rb = stat(dir, &b);
+
+	snprintf(why, sizeof(why), "stat %.100s: %d (errno %d), of %.100s: %d", path, ra, errno, dir,
+		 rb);
+	report(name, ra == 0 && rb == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino, why);
 }
 
 /* Every lookup of path fails with want, as the kernel's would. */
@@ -211,6 +225,36 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/x", local);
 	check_errno("local path through a file: ENOTDIR", path, ENOTDIR);
 	check_open("local file still opens", local, "local\n", 6);
+
+	/*
+	 * Out of the mount: MOUNT/.. is MOUNT's local parent, which the kernel
+	 * cannot reach through MOUNT, a directory that is not on the disk.
+	 */
+	snprintf(path, sizeof(path), "%s/..", mnt);
+	snprintf(target, sizeof(target), "%.*s", (int)(strrchr(mnt, '/') - mnt), mnt);
+	check_same_dir("out of the mount: stat of MOUNT/.. is its parent", path,
+		       target[0] ? target : "/");
+	errno = 0;
+	report("out of the mount: lgetxattr of MOUNT/.. is not ENOENT",
+	       lgetxattr(path, "user.cloudshim", NULL, 0) >= 0 || errno != ENOENT,
+	       strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s%s", mnt, ups(depth(mnt)), local + 1);
+	check_open("out of the mount: open of MOUNT/../<local file>", path, "local\n", 6);
+	if (chdir(mnt) == 0) {
+		snprintf(path, sizeof(path), "%s%s", ups(depth(mnt)), local + 1);
+		check_open("out of the mount, from inside it: open of ../<local file>", path,
+			   "local\n", 6);
+		report("out of the mount, from inside it: chdir(\"..\") goes to the parent",
+		       chdir("..") == 0 && getcwd(path, sizeof(path)) &&
+			       strcmp(path, target[0] ? target : "/") == 0,
+		       path);
+		if (chdir("/")) {
+			perror("chdir /");
+			return 2;
+		}
+	} else {
+		report("chdir into the mount", 0, strerror(errno));
+	}
 
 	/*
 	 * A local symbolic link the path climbs out of: by text the path is
