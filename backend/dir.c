@@ -113,13 +113,13 @@ static void publish(struct store *st, const char *key, const struct dirlist *dl)
 	if (metacache_ttl() <= 0)
 		return;
 	if (*key)
-		metacache_put(st, key, 0, &dir);
+		metacache_put_answer(st, key, 0, &dir, dl->epoch);
 	for (size_t i = 0; i < dl->count; i++) {
 		char *full = NULL;
 
 		if (asprintf(&full, "%s%s%s", key, *key ? "/" : "", dl->entries[i].name) < 0)
 			return;
-		metacache_put(st, full, 0, &dl->entries[i].meta);
+		metacache_put_answer(st, full, 0, &dl->entries[i].meta, dl->epoch);
 		free(full);
 	}
 }
@@ -162,6 +162,7 @@ static int list_dir(struct store *st, const char *key, enum list_mode mode, int 
 int dir_open(struct store *st, const char *key, struct dirlist **out)
 {
 	struct store_meta meta;
+	unsigned asked;
 	int rc, found;
 
 	*out = NULL;
@@ -176,8 +177,9 @@ int dir_open(struct store *st, const char *key, struct dirlist **out)
 	if (rc || found)
 		return rc;
 	/* nothing below key, on a store where stat sees only files */
+	asked = metacache_epoch();
 	rc = store_stat(st, key, &meta);
-	metacache_put(st, key, rc, &meta);
+	metacache_put_answer(st, key, rc, &meta, asked);
 	return rc == 0 ? -ENOTDIR : rc;
 }
 

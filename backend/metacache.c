@@ -113,8 +113,9 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 	return hit;
 }
 
-void metacache_put(const struct store *st, const char *key, int rc,
-		   const struct store_meta *meta)
+/* Keeps an answer; when from_store, only if the epoch is still asked. */
+static void put(const struct store *st, const char *key, int rc, const struct store_meta *meta,
+		int from_store, unsigned asked)
 {
 	struct entry *e, *old;
 
@@ -130,6 +131,13 @@ void metacache_put(const struct store *st, const char *key, int rc,
 		e->meta = *meta;
 	e->expires_ms = clock_ms() + ttl_ms;
 	pthread_mutex_lock(&lock);
+	/* under the lock: a change noted after this check drops e itself */
+	if (from_store && atomic_load(&epoch) != asked) {
+		pthread_mutex_unlock(&lock);
+		free(e->hkey);
+		free(e);
+		return;
+	}
 	HASH_FIND_STR(table, e->hkey, old);
 	if (old)
 		drop_locked(old);
@@ -137,6 +145,18 @@ void metacache_put(const struct store *st, const char *key, int rc,
 		empty_locked();
 	HASH_ADD_KEYPTR(hh, table, e->hkey, strlen(e->hkey), e);
 	pthread_mutex_unlock(&lock);
+}
+
+void metacache_put(const struct store *st, const char *key, int rc,
+		   const struct store_meta *meta)
+{
+	put(st, key, rc, meta, 0, 0);
+}
+
+void metacache_put_answer(const struct store *st, const char *key, int rc,
+			  const struct store_meta *meta, unsigned asked)
+{
+	put(st, key, rc, meta, 1, asked);
 }
 
 void metacache_forget(const struct store *st, const char *key)

@@ -17,8 +17,16 @@ long metacache_ttl(void);
 /* 1 with *rc and *meta filled when a fresh answer is known, else 0. */
 int metacache_get(const struct store *st, const char *key, int *rc,
 		  struct store_meta *meta);
+/* What we made key be ourselves (an upload, a delete): kept. */
 void metacache_put(const struct store *st, const char *key, int rc,
 		   const struct store_meta *meta);
+/*
+ * The store's answer about key to a request sent at metacache_epoch()
+ * asked: dropped when a change of ours was noted meanwhile, as the answer
+ * may predate it (a HEAD racing our PUT can see the object half made).
+ */
+void metacache_put_answer(const struct store *st, const char *key, int rc,
+			  const struct store_meta *meta, unsigned asked);
 /*
  * Drops what is known of key (it changed under an open file), and ends the
  * trust in every directory listing taken before: those are stamped with

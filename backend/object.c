@@ -177,6 +177,7 @@ static int among_no_subdirs(struct store *st, const char *key, int survey)
 static int lookup(struct store *st, const char *key, int dir_first, struct store_meta *meta)
 {
 	int prefix_dirs = (store_caps(st) & STORE_CAP_PREFIX_DIRS) != 0, rc;
+	unsigned asked;
 
 	memset(meta, 0, sizeof(*meta));
 	if (*key == '\0') {
@@ -185,10 +186,11 @@ static int lookup(struct store *st, const char *key, int dir_first, struct store
 	}
 	if (metacache_get(st, key, &rc, meta) || dircache_stat(st, key, &rc, meta))
 		return rc;
+	asked = metacache_epoch();
 	rc = dir_first && prefix_dirs ? dir_probe(st, key, meta) : store_stat(st, key, meta);
 	if (rc == -ENOENT && prefix_dirs && (dir_first || !among_no_subdirs(st, key, 0)))
 		rc = dir_first ? store_stat(st, key, meta) : dir_probe(st, key, meta);
-	metacache_put(st, key, rc, meta);
+	metacache_put_answer(st, key, rc, meta, asked);
 	return rc;
 }
 
@@ -211,6 +213,7 @@ static int is_dir_answer(int rc, const struct store_meta *meta)
 int obj_is_dir(struct store *st, const char *key)
 {
 	struct store_meta meta;
+	unsigned asked;
 	int rc;
 
 	if (*key == '\0')
@@ -224,9 +227,10 @@ int obj_is_dir(struct store *st, const char *key)
 	if (dircache_stat(st, key, &rc, &meta))	/* the survey listed it all */
 		return is_dir_answer(rc, &meta);
 	/* a file or nothing: not known which, so nothing is cached about key */
+	asked = metacache_epoch();
 	rc = dir_probe(st, key, &meta);
 	if (rc == 0)
-		metacache_put(st, key, 0, &meta);
+		metacache_put_answer(st, key, 0, &meta, asked);
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 

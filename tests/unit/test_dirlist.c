@@ -166,6 +166,13 @@ static int fake_stat(struct store *st, const char *key, struct store_meta *m)
 		m->kind = STORE_DIR;
 		return 0;
 	}
+	if (strcmp(key, "racing") == 0) {
+		/* our upload of it lands while this answer is on its way */
+		struct store_meta landed = { .kind = STORE_FILE, .size = 77 };
+
+		obj_changed(st, key, &landed);
+		return -ENOENT;
+	}
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - key) : 0, key);
 	if (strncmp(parent, "gen/", 4) == 0 && strcmp(name, "f") == 0) {
 		fake_file_meta(name, m);
@@ -500,6 +507,11 @@ static void test_fake_cache(void)
 	CHECK(dir_open(st, "broken", &dl) == -EIO && dl == NULL);
 	CHECK(dir_open(st, "broken", &dl) == -EIO);
 	CHECK(fake_lists == 2);
+
+	/* an answer asked before a change of ours landed is not kept over it */
+	reset_fake();
+	CHECK(obj_stat(st, "racing", &m) == -ENOENT && fake_stats == 1);
+	CHECK(obj_stat(st, "racing", &m) == 0 && m.size == 77 && fake_stats == 1);
 
 	/* a forgotten key (changed under an open file) distrusts listings */
 	reset_fake();
