@@ -153,6 +153,15 @@
 	X(int, system, (const char *)) \
 	X(FILE *, popen, (const char *, const char *)) \
 	X(int, mkdir, (const char *, mode_t)) \
+	X(int, mkstemp, (char *)) \
+	X(int, mkstemp64, (char *)) \
+	X(int, mkostemp, (char *, int)) \
+	X(int, mkostemp64, (char *, int)) \
+	X(int, mkstemps, (char *, int)) \
+	X(int, mkstemps64, (char *, int)) \
+	X(int, mkostemps, (char *, int, int)) \
+	X(int, mkostemps64, (char *, int, int)) \
+	X(char *, mkdtemp, (char *)) \
 	X(int, mkdirat, (int, const char *, mode_t)) \
 	X(int, rmdir, (const char *)) \
 	X(int, unlink, (const char *)) \

@@ -5,7 +5,8 @@
 # on a file:// mount (no server needed): syscall(2) on mounted paths and
 # descriptors gives the file's bytes or a clear errno, never the
 # placeholder's (tests/tools/rawcalls.c); paths that climb into a mount
-# with ".." (tests/tools/climbcheck.c); and mmap outside the mounts takes
+# with ".." (tests/tools/climbcheck.c); mkstemp, mkdtemp and sed -i
+# (tests/tools/tempcheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
 # parent and its forked child reading one file at once, over file:// and
@@ -37,6 +38,13 @@ CLOUDSHIM_MOUNTS="$climb=file://$RUN/store" \
 	shim "$TOOLS/climbcheck" absent "$climb" "$RUN/store/obj.bin" "$RUN/absent" | count_py
 CLOUDSHIM_MOUNTS="$RUN/shadow=file://$RUN/store" \
 	shim "$TOOLS/climbcheck" present "$RUN/shadow" "$RUN/store/obj.bin" "$RUN/present" | count_py
+# temporary files the C library makes (mkstemp, mkdtemp), and sed -i, which uses them
+mkdir -p "$RUN/store/tmp"
+shim "$TOOLS/tempcheck" /calls/tmp "$RUN/store/tmp" | count_py
+seq 1 5 >"$RUN/store/tmp/seq.txt"
+check "sed -i on a mounted file" shim sed -i 's/3/three/' /calls/tmp/seq.txt
+check "sed -i: the store has the edit" test "$(tr '\n' ' ' <"$RUN/store/tmp/seq.txt")" = \
+	"1 2 three 4 5 "
 case $SHIM_PRELOAD in
 *libasan*) echo "skip mmap fast path: the sanitizer runtime owns malloc" ;;
 *)
