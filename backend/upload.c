@@ -56,6 +56,21 @@ static int failures;
  * (upload_wait_changed), not behind every other program on the machine.
  */
 static struct pool upload_pool = POOL_INIT("upload", 8, POOL_NICE_BACKGROUND);
+
+/*
+ * Uploads that a process of ours had in flight when this one began (its
+ * parent at fork, or the program before an exec): views of their staged
+ * files, for read your own writes.  That process unlinks a staged file
+ * once its upload lands, and from then on the store has the bytes.
+ */
+struct view {
+	struct store *st;
+	char *key, *staged, *journal;
+	struct store_meta meta;
+	struct view *next;
+};
+#define VIEW_WAIT_MS	(300 * 1000)	/* the longest a delete waits for one to land */
+static struct view *views;	/* under upload_lock */
 static off_t part_base = (off_t)8 << 20;
 static char *recovery_dir;
 
@@ -655,6 +670,100 @@ int upload_wait(struct upload *u)
 
 /* ---- what is in flight ---------------------------------------------------- */
 
+static void view_free(struct view *v)
+{
+	free(v->key);
+	free(v->staged);
+	free(v->journal);
+	free(v);
+}
+
+/* Adds a view; upload_lock held, or the only thread. */
+static void view_add(struct store *st, const char *key, const struct store_meta *meta,
+		     const char *staged, const char *journal)
+{
+	struct view *v = calloc(1, sizeof(*v)), **tailp = &views;
+
+	if (!v)
+		return;
+	v->key = strdup(key);
+	v->staged = strdup(staged);
+	v->journal = strdup(journal);
+	if (!v->key || !v->staged || !v->journal) {
+		view_free(v);
+		return;
+	}
+	v->st = st;
+	v->meta = *meta;
+	while (*tailp)	/* oldest first, as uploads land */
+		tailp = &(*tailp)->next;
+	*tailp = v;
+}
+
+void upload_view_add(struct store *st, const char *key, const struct store_meta *meta,
+		     const char *staged, const char *journal)
+{
+	pthread_mutex_lock(&upload_lock);
+	view_add(st, key, meta, staged, journal);
+	pthread_mutex_unlock(&upload_lock);
+}
+
+/*
+ * Whether the view's upload is still going on: its process holds a lock
+ * on the journal entry until the upload ends.  (A process killed with
+ * its upload unsent holds none: its staged file waits for cloudshim sync.)
+ */
+static int view_alive(const struct view *v)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	int fd = open(v->journal, O_RDWR | O_CLOEXEC | O_NOFOLLOW), alive;
+
+	alive = fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	if (fd >= 0)
+		close(fd);
+	return alive;
+}
+
+/* The newest view of key whose staged file is still there; the others go. */
+static struct view *view_find_locked(const struct store *st, const char *key)
+{
+	struct view *found = NULL;
+
+	for (struct view **vp = &views, *v; (v = *vp) != NULL;) {
+		if (v->st != st || strcmp(v->key, key) != 0) {
+			vp = &v->next;
+		} else if (access(v->staged, F_OK) == 0) {
+			found = v;
+			vp = &v->next;
+		} else {	/* landed (or kept for recovery): the store has the say */
+			*vp = v->next;
+			view_free(v);
+		}
+	}
+	return found;
+}
+
+void upload_each_pending(void (*fn)(void *arg, struct store *st, const char *key,
+				    const struct store_meta *meta, const char *staged,
+				    const char *journal),
+			 void *arg)
+{
+	struct store_meta meta = { .kind = STORE_FILE };
+
+	pthread_mutex_lock(&upload_lock);
+	for (struct upload *u = head; u; u = u->next) {
+		if (u->dropped || u->snapshot)
+			continue;
+		meta.size = u->size;
+		meta.mtime = u->mtime;
+		fn(arg, u->st, u->key, &meta, u->staged, u->journal);
+	}
+	for (struct view *v = views; v; v = v->next)
+		if (access(v->staged, F_OK) == 0)
+			fn(arg, v->st, v->key, &v->meta, v->staged, v->journal);
+	pthread_mutex_unlock(&upload_lock);
+}
+
 int upload_pending(const struct store *st, const char *key, struct store_meta *meta,
 		   char *staged, size_t n)
 {
@@ -671,6 +780,15 @@ int upload_pending(const struct store *st, const char *key, struct store_meta *m
 		snprintf(staged, n, "%s", u->dropped ? "" : u->staged);
 		found = 1;
 	}
+	if (!found && views) {
+		struct view *v = view_find_locked(st, key);
+
+		if (v) {
+			*meta = v->meta;
+			snprintf(staged, n, "%s", v->staged);
+			found = 1;
+		}
+	}
 	pthread_mutex_unlock(&upload_lock);
 	return found;
 }
@@ -681,16 +799,33 @@ void upload_each(const struct store *st, void (*fn)(void *arg, const char *key),
 	for (struct upload *u = head; u; u = u->next)
 		if (u->st == st)
 			fn(arg, u->key);
+	for (struct view *v = views; v; v = v->next)
+		if (v->st == st && access(v->staged, F_OK) == 0)
+			fn(arg, v->key);
 	pthread_mutex_unlock(&upload_lock);
 }
 
 void upload_settle(const struct store *st, const char *key)
 {
+	const struct timespec tick = { 0, 5 * 1000000L };
+	long start = clock_ms();
+	struct view *v;
 	int rushing = 0;
 
 	pthread_mutex_lock(&upload_lock);
 	while (first_of_key(st, key))
 		upload_wait_changed(&rushing);
+	/* another process's upload of key: polled, as it tells us nothing */
+	while ((v = view_find_locked(st, key)) && view_alive(v)) {
+		if (clock_ms() - start > VIEW_WAIT_MS) {
+			log_warn("%s/%s: gave up waiting for another process's upload of it",
+				 store_url(st), key);
+			break;
+		}
+		pthread_mutex_unlock(&upload_lock);
+		nanosleep(&tick, NULL);
+		pthread_mutex_lock(&upload_lock);
+	}
 	pthread_mutex_unlock(&upload_lock);
 	upload_rush_end(rushing);
 }
@@ -793,7 +928,16 @@ void upload_after_fork_parent(void)
 
 void upload_after_fork_child(void)
 {
-	/* the parent sends what it queued; the child's copies are left alone */
+	struct store_meta meta = { .kind = STORE_FILE };
+
+	/* the parent sends what it queued; the child sees it until it lands */
+	for (struct upload *u = head; u; u = u->next) {
+		if (u->dropped || u->snapshot)
+			continue;
+		meta.size = u->size;
+		meta.mtime = u->mtime;
+		view_add(u->st, u->key, &meta, u->staged, u->journal);
+	}
 	head = tail = NULL;
 	upload_streams = NULL;
 	nfork_kicks = 0;

@@ -121,10 +121,28 @@ void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **ou
 int upload_pending(const struct store *st, const char *key, struct store_meta *meta,
 		   char *staged, size_t n);
 
-/* Calls fn with the key of every upload of st in flight. */
+/* Calls fn with the key of every upload of st in flight (views too). */
 void upload_each(const struct store *st, void (*fn)(void *arg, const char *key), void *arg);
 
-/* Waits until no upload of key is in flight (before it is deleted or renamed). */
+/*
+ * Views: uploads another process of ours has in flight, whose staged
+ * files read your own writes shows until they land (the uploader then
+ * unlinks them), and whose journal entry its process holds meanwhile.  A forked child views its parent's uploads of whole
+ * files; upload_view_add is how a new program takes those of the one
+ * before it, which upload_each_pending lists with this process's own.
+ */
+void upload_view_add(struct store *st, const char *key, const struct store_meta *meta,
+		     const char *staged, const char *journal);
+void upload_each_pending(void (*fn)(void *arg, struct store *st, const char *key,
+				    const struct store_meta *meta, const char *staged,
+				    const char *journal),
+			 void *arg);
+
+/*
+ * Waits until no upload of key is in flight (before it is deleted or
+ * renamed): this process's, and those it views while their process is
+ * still sending them (polled, up to 5 minutes).
+ */
 void upload_settle(const struct store *st, const char *key);
 
 /*

@@ -26,7 +26,8 @@ static int is_kept_name(const char *entry)
 {
 	return (strncmp(entry, "CLOUDSHIM_", 10) == 0 &&
 		strncmp(entry, CWD_ENV "=", sizeof(CWD_ENV)) != 0 &&
-		strncmp(entry, STAGED_ENV "=", sizeof(STAGED_ENV)) != 0) ||
+		strncmp(entry, STAGED_ENV "=", sizeof(STAGED_ENV)) != 0 &&
+		strncmp(entry, PENDING_ENV "=", sizeof(PENDING_ENV)) != 0) ||
 	       strncmp(entry, "AWS_", 4) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
 }
 
@@ -93,33 +94,34 @@ static char *cwd_entry(void)
  */
 char **exec_env_build(char *const envp[])
 {
-	char *preload = preload_entry(envp), *cwd = cwd_entry(), *staged = staged_env_entry();
+	char *add[] = { preload_entry(envp), cwd_entry(), staged_env_entry(), pending_env_entry() };
+	const size_t nadd = sizeof(add) / sizeof(add[0]);
 	char **out, *tail;
 	size_t n = 0, extra = 0, i = 0;
 
 	for (char *const *e = envp; e && *e; e++)
 		n++;
-	extra = (preload ? strlen(preload) + 1 : 0) + (cwd ? strlen(cwd) + 1 : 0) +
-		(staged ? strlen(staged) + 1 : 0);
-	out = malloc((n + nkept + 4) * sizeof(*out) + extra);
+	for (size_t a = 0; a < nadd; a++)
+		extra += add[a] ? strlen(add[a]) + 1 : 0;
+	out = malloc((n + nkept + nadd + 1) * sizeof(*out) + extra);
 	if (!out) {
-		free(preload);
-		free(cwd);
-		free(staged);
+		for (size_t a = 0; a < nadd; a++)
+			free(add[a]);
 		return NULL;
 	}
-	tail = (char *)(out + n + nkept + 4);
+	tail = (char *)(out + n + nkept + nadd + 1);
 	for (char *const *e = envp; e && *e; e++) {
 		if (strncmp(*e, CWD_ENV "=", sizeof(CWD_ENV)) == 0 ||
 		    strncmp(*e, STAGED_ENV "=", sizeof(STAGED_ENV)) == 0 ||
-		    (preload && strncmp(*e, "LD_PRELOAD=", 11) == 0))
+		    strncmp(*e, PENDING_ENV "=", sizeof(PENDING_ENV)) == 0 ||
+		    (add[0] && strncmp(*e, "LD_PRELOAD=", 11) == 0))
 			continue;
 		out[i++] = *e;
 	}
 	for (size_t k = 0; k < nkept; k++)
 		if (!find(envp, kept[k]) && strncmp(kept[k], "LD_PRELOAD=", 11) != 0)
 			out[i++] = kept[k];
-	for (char *add[] = { preload, cwd, staged }, **a = add; a < add + 3; a++) {
+	for (char **a = add; a < add + nadd; a++) {
 		if (!*a)
 			continue;
 		out[i++] = strcpy(tail, *a);
@@ -130,9 +132,19 @@ char **exec_env_build(char *const envp[])
 	return out;
 }
 
+/* Sets NAME from entry "NAME=value", or unsets it when entry is NULL. */
+static void set_entry(const char *name, const char *entry)
+{
+	if (entry)
+		setenv(name, entry + strlen(name) + 1, 1);
+	else
+		unsetenv(name);
+}
+
 void exec_env_fix_environ(void)
 {
 	char *preload = preload_entry(environ), *cwd = cwd_entry(), *staged = staged_env_entry();
+	char *pending = pending_env_entry();
 
 	for (size_t k = 0; k < nkept; k++) {
 		size_t len = name_len(kept[k]);
@@ -147,17 +159,13 @@ void exec_env_fix_environ(void)
 	}
 	if (preload)
 		setenv("LD_PRELOAD", preload + 11, 1);
-	if (cwd)
-		setenv(CWD_ENV, cwd + sizeof(CWD_ENV), 1);
-	else
-		unsetenv(CWD_ENV);
-	if (staged)
-		setenv(STAGED_ENV, staged + sizeof(STAGED_ENV), 1);
-	else
-		unsetenv(STAGED_ENV);
+	set_entry(CWD_ENV, cwd);
+	set_entry(STAGED_ENV, staged);
+	set_entry(PENDING_ENV, pending);
 	free(preload);
 	free(cwd);
 	free(staged);
+	free(pending);
 }
 
 void exec_fill_fd(int fd)

@@ -168,6 +168,7 @@ static void init_once(void)
 	atomic_store(&local_first, first);	/* after active: it implies it */
 	inherit_cwd();
 	staged_adopt();
+	pending_adopt();
 }
 
 void shim_init(void)

@@ -166,6 +166,14 @@ int stage_alone(const struct staged *s)
 	return REAL(fcntl)(s->lock_fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
 }
 
+int stage_names(const char *path)
+{
+	size_t n = strlen(stage_dir);
+
+	return strncmp(path, stage_dir, n) == 0 && path[n] == '/' && path[n + 1] &&
+	       !strchr(path + n + 1, '/');
+}
+
 int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 {
 	struct stat a, b;

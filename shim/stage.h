@@ -56,6 +56,9 @@ int stage_release(struct staged *s);
 /* Forgets s entirely: the bytes are not wanted (a failed open). */
 void stage_discard(struct staged *s);
 
+/* 1 when path is a name in the staging directory itself. */
+int stage_names(const char *path);
+
 /*
  * After exec: take hold of the staged file data that fd (inherited) is,
  * with its entry (hold_it 0: only a descriptor of it, holding nothing).

@@ -135,6 +135,19 @@ char *staged_env_entry(void);
 /* At set-up: adopt the staged descriptors a parent passed across exec. */
 void staged_adopt(void);
 
+/*
+ * exec and spawn: "CLOUDSHIM_PENDING=..." naming the uploads in flight
+ * (this process's, and those it views: backend/upload.h), so that the new
+ * program reads what they will put in the store; or NULL.  Up to
+ * PENDING_MAX bytes: uploads beyond are read from the store.
+ */
+char *pending_env_entry(void);
+
+/* At set-up: view the uploads in flight a parent passed across exec. */
+void pending_adopt(void);
+
 #define STAGED_ENV "CLOUDSHIM_STAGED"
+#define PENDING_ENV "CLOUDSHIM_PENDING"
+#define PENDING_MAX (64 << 10)
 
 #endif

@@ -229,3 +229,101 @@ void staged_adopt(void)
 	guard_leave();
 	free(list);
 }
+
+/* ---- uploads in flight, for a new program to read ------------------------ */
+
+struct pending_out {
+	char *buf;
+	size_t len, cap;
+};
+
+/*
+ * One "index:size:sec:nsec:staged-length:journal-length:key-length:" and
+ * then the three strings, back to back.
+ */
+static void pending_one(void *arg, struct store *st, const char *key,
+			const struct store_meta *meta, const char *staged, const char *journal)
+{
+	struct pending_out *o = arg;
+	char head[128];
+	int index = -1, n;
+	struct mount *m;
+
+	for (int i = 0; (m = mount_at(i)) != NULL; i++)
+		if (m->st == st)
+			index = i;
+	n = snprintf(head, sizeof(head), "%d:%lld:%lld:%ld:%zu:%zu:%zu:", index,
+		     (long long)meta->size, (long long)meta->mtime.tv_sec,
+		     (long)meta->mtime.tv_nsec, strlen(staged), strlen(journal), strlen(key));
+	if (index < 0 || n <= 0 ||
+	    o->len + (size_t)n + strlen(staged) + strlen(journal) + strlen(key) >= o->cap)
+		return;	/* beyond PENDING_MAX: that program reads the store */
+	o->len += (size_t)sprintf(o->buf + o->len, "%s%s%s%s", head, staged, journal, key);
+}
+
+char *pending_env_entry(void)
+{
+	struct pending_out o = { .cap = PENDING_MAX };
+
+	if (!staged_ready || !(o.buf = malloc(o.cap)))
+		return NULL;
+	o.len = (size_t)sprintf(o.buf, PENDING_ENV "=");
+	upload_each_pending(pending_one, &o);
+	if (o.len == sizeof(PENDING_ENV "=") - 1) {
+		free(o.buf);
+		return NULL;
+	}
+	return o.buf;
+}
+
+/* The number before the next ':' at *p, moving past it; -1 if none. */
+static long long next_number(const char **p)
+{
+	char *end;
+	long long v = strtoll(*p, &end, 10);
+
+	if (end == *p || *end != ':')
+		return -1;
+	*p = end + 1;
+	return v;
+}
+
+/* The next length-prefixed string at *p into out (PATH_MAX); 0, or -1. */
+static int next_string(const char **p, long long len, char *out)
+{
+	if (len < 0 || len >= PATH_MAX || strnlen(*p, (size_t)len) < (size_t)len)
+		return -1;
+	memcpy(out, *p, (size_t)len);
+	out[len] = '\0';
+	*p += len;
+	return 0;
+}
+
+void pending_adopt(void)
+{
+	const char *v = getenv(PENDING_ENV), *p;
+	char *list;
+
+	if (!v || !staged_ready || !(list = strdup(v)))
+		return;
+	unsetenv(PENDING_ENV);
+	for (p = list; *p;) {
+		long long index = next_number(&p), size = next_number(&p), sec = next_number(&p),
+			  nsec = next_number(&p), slen = next_number(&p), jlen = next_number(&p),
+			  klen = next_number(&p);
+		struct store_meta meta = { .kind = STORE_FILE, .size = size };
+		char staged[PATH_MAX], journal[PATH_MAX], key[PATH_MAX];
+		struct mount *m = mount_at((int)index);
+
+		if (next_string(&p, slen, staged) || next_string(&p, jlen, journal) ||
+		    next_string(&p, klen, key))
+			break;	/* not ours, or cut short */
+		meta.mtime.tv_sec = (time_t)sec;
+		meta.mtime.tv_nsec = (long)nsec;
+		/* only a staged file and its entry, as one of ours names them */
+		if (m && m->st && size >= 0 && sec >= 0 && nsec >= 0 && nsec < 1000000000 &&
+		    stage_names(staged) && stage_names(journal))
+			upload_view_add(m->st, key, &meta, staged, journal);
+	}
+	free(list);
+}

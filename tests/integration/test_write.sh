@@ -299,6 +299,11 @@ fi
 
 # === read your own writes, namespace changes ========================================
 pycheck_w ryow /data/ryow
+pycheck_w children /data/kids
+# a shell appends, and each new program it starts sees every line so far
+check "appends by the shell, read by the programs it starts" test \
+	"$(shim bash -c 'for i in 1 2 3 4 5 6 7 8; do echo "line $i" >> /data/kids/log;
+		wc -l < /data/kids/log; done' | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 "
 pycheck_w ns /data/ns
 if [ "${PY_CHECKS:-1}" = 1 ]; then
 	# a directory the store has (not this process): > over it is refused

@@ -50,6 +50,7 @@ import random
 import select
 import socket
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -294,6 +295,53 @@ def ryow(d):
                "later" in os.listdir(d), repr(os.listdir(d)))
     except OSError as e:
         report("ryow: isdir of a directory a finished upload made", False, str(e))
+
+
+def ryow_children(d):
+    """A child, forked or a new program, reads what its parent closed at once,
+    while the parent's upload is still on its way."""
+    os.makedirs(d, exist_ok=True)
+    local = os.path.join(os.environ.get("TMPDIR", "/tmp"), "ryow-children-%d" % os.getpid())
+    for i in range(4):
+        p = os.path.join(d, "kid%d.bin" % i)
+        data = pattern(40 + i, (3 << 20) + i)
+        with open(p, "wb") as f:
+            f.write(pattern(50 + i, 1000))
+        with open(p, "wb") as f:  # the second version is the one to see
+            f.write(data)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                good = open(p, "rb").read() == data and os.stat(p).st_size == len(data)
+            except OSError:
+                good = False
+            os._exit(0 if good else 1)
+        _, status = os.waitpid(pid, 0)
+        report("ryow: a forked child reads it (%d)" % i, status == 0, "status %d" % status)
+        put_local(local, data)
+        r = subprocess.run(["cmp", p, local], capture_output=True, text=True)
+        report("ryow: a new program reads it (%d)" % i, r.returncode == 0, r.stdout + r.stderr)
+        r = subprocess.run(["ls", d], capture_output=True, text=True)
+        report("ryow: a new program lists it (%d)" % i, "kid%d.bin" % i in r.stdout.split(),
+               r.stdout + r.stderr)
+    os.unlink(local)
+    # a new program removes or renames what its parent just wrote: after
+    # the parent's upload, which must not bring the file back
+    for i in range(2):
+        a, b = os.path.join(d, "gone%d.bin" % i), os.path.join(d, "from%d.bin" % i)
+        put_local(a, pattern(60 + i, 5 << 20))
+        put_local(b, pattern(70 + i, 5 << 20))
+        r = subprocess.run(["rm", a], capture_output=True, text=True)
+        report("ryow: a new program removes it (%d)" % i, r.returncode == 0, r.stderr)
+        r = subprocess.run(["mv", b, b + ".moved"], capture_output=True, text=True)
+        report("ryow: a new program renames it (%d)" % i, r.returncode == 0, r.stderr)
+    time.sleep(1)  # the uploads above have landed: nothing comes back
+    r = subprocess.run(["ls", d], capture_output=True, text=True)
+    names = r.stdout.split()
+    report("ryow: what the new programs removed and renamed stays so",
+           not any(n.startswith("gone") or (n.startswith("from") and not n.endswith(".moved"))
+                   for n in names) and "from0.bin.moved" in names and "from1.bin.moved" in names,
+           repr(names))
 
 
 # --- namespace changes -------------------------------------------------------------
@@ -713,6 +761,8 @@ def main():
         versions(args[0])
     elif what == "ryow":
         ryow(args[0])
+    elif what == "children":
+        ryow_children(args[0])
     elif what == "ns":
         ns(args[0])
     elif what == "errno":
