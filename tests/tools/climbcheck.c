@@ -27,18 +27,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static int passed, failed;
+#include "report.h"
+
 static char *object;
 static size_t object_len;
-
-static void report(const char *name, int good, const char *why)
-{
-	printf("%s %s%s%s\n", good ? "ok" : "FAIL", name, good ? "" : " ", good ? "" : why);
-	if (good)
-		passed++;
-	else
-		failed++;
-}
 
 /* All of a file's bytes (malloc'd), or NULL. */
 static char *slurp(const char *path, size_t *len)
@@ -301,6 +293,5 @@ int main(int argc, char **argv)
 			   9);
 		check_lookups("through a local link: the kernel's answer stands", path, 9);
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return report_done();
 }

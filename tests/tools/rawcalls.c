@@ -23,16 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-static void report(const char *name, int good, const char *why)
-{
-	printf("%s %s%s%s\n", good ? "ok" : "FAIL", name, good ? "" : " ", good ? "" : why);
-	if (good)
-		passed++;
-	else
-		failed++;
-}
+#include "report.h"
 
 static unsigned char *local;
 static size_t local_len;
@@ -166,6 +157,5 @@ int main(int argc, char **argv)
 		    syscall(SYS_openat2, AT_FDCWD, argv[1], &how, sizeof(how)), ENOTSUP);
 	rc = syscall(SYS_close, fd);
 	report("SYS_close", rc == 0, strerror(errno));
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return report_done();
 }

@@ -17,16 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-static void report(const char *name, int good, const char *why)
-{
-	printf("%s %s%s%s\n", good ? "ok" : "FAIL", name, good ? "" : " ", good ? "" : why);
-	if (good)
-		passed++;
-	else
-		failed++;
-}
+#include "report.h"
 
 /* The store's copy of mounted path (under dir) holds bytes, once uploaded. */
 static int landed(const char *dir, const char *store, const char *path, const char *bytes)
@@ -102,6 +93,5 @@ int main(int argc, char **argv)
 	errno = 0;
 	report("a template without six X's: EINVAL", mkstemp(t) == -1 && errno == EINVAL,
 	       strerror(errno));
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return report_done();
 }
