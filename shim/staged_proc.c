@@ -313,7 +313,7 @@ void pending_adopt(void)
 			  klen = next_number(&p);
 		struct store_meta meta = { .kind = STORE_FILE, .size = size };
 		char staged[PATH_MAX], journal[PATH_MAX], key[PATH_MAX];
-		struct mount *m = mount_at((int)index);
+		struct mount *m = index >= 0 && index < INT_MAX ? mount_at((int)index) : NULL;
 
 		if (next_string(&p, slen, staged) || next_string(&p, jlen, journal) ||
 		    next_string(&p, klen, key))
