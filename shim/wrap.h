@@ -115,6 +115,8 @@ long shim_change_end(int fd, struct staged_change *c, struct vfile *vf, long res
 /* Returns call, a change of fd's bytes, made between the two above. */
 #define ON_CHANGE(fd, op_, off_, len_, call) \
 	do { \
+		if (!fdtab_has(fd)) \
+			return call;	/* a local descriptor: nothing to tell */ \
 		struct staged_change c_ = { .op = (op_), .off = (off_), .len = (len_) }; \
 		struct vfile *vf_; \
 		if (shim_change_begin(fd, &c_, &vf_)) \
