@@ -300,12 +300,17 @@ fi
 # === read your own writes, namespace changes ========================================
 pycheck_w ryow /data/ryow
 pycheck_w children /data/kids
-# a shell appends, and each new program it starts sees every line so far
-# (a dash is the shell under the sanitizer: see WRITE_BASH)
-check "appends by the shell, read by the programs it starts" test \
-	"$(shim "$([ "${WRITE_BASH:-1}" = 1 ] && echo bash || echo sh)" -c 'for i in 1 2 3 4 5 6 7 8
-		do echo "line $i" >> /data/kids/log; wc -l < /data/kids/log; done' |
-		tr '\n' ' ')" = "1 2 3 4 5 6 7 8 "
+# A shell appends, and each new program it starts sees every line so far.
+# Not under the ASan runtime (WRITE_BASH=0): bash hangs there at start-up,
+# and a shell's child forked while an upload thread held a lock of
+# libasan's allocator waited on it for ever (seen with dash, 2 runs in 12;
+# glibc's malloc is locked across fork).  test_upload covers views there.
+if [ "${WRITE_BASH:-1}" = 1 ]; then
+	appends=$(shim bash -c 'for i in 1 2 3 4 5 6 7 8; do
+		echo "line $i" >> /data/kids/log; wc -l < /data/kids/log; done' 2>&1 | tr '\n' ' ')
+	check "appends by bash, read by the programs it starts" \
+		sh -c '[ "$1" = "1 2 3 4 5 6 7 8 " ] || { echo "got: $1"; exit 1; }' sh "$appends"
+fi
 pycheck_w ns /data/ns
 if [ "${PY_CHECKS:-1}" = 1 ]; then
 	# a directory the store has (not this process): > over it is refused

@@ -6,16 +6,20 @@
  * own writes while one is in flight, and a failed upload: its bytes and
  * journal entry kept in the recovery directory, then sent again by
  * recover_dir as `cloudshim sync` does, byte for byte.  Upload workers
- * run at the lowest CPU priority.
+ * run at the lowest CPU priority.  Views of another process's uploads.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/engine.h"
@@ -95,6 +99,79 @@ static void test_puts(struct store *st)
 	CHECK(upload_pending(st, key[0], &meta, staged, sizeof(staged)) == 0);
 	CHECK(obj_stat(st, key[7], &meta) == 0 && meta.size == (off_t)26 << 20);
 	CHECK(upload_drain() == 0);
+}
+
+static void count_pending(void *arg, struct store *st, const char *key,
+			  const struct store_meta *meta, const char *staged, const char *journal)
+{
+	if (strcmp(key, "view/a.bin") == 0 && meta->size == 5000)
+		(*(int *)arg)++;
+}
+
+static atomic_int settled;
+
+static void *settle_thread(void *arg)
+{
+	struct store *st = arg;
+
+	upload_settle(st, "view/a.bin");
+	atomic_store(&settled, 1);
+	return NULL;
+}
+
+/*
+ * Views: another process's upload in flight.  Read your own writes shows
+ * its staged file while it exists; a delete waits while that process
+ * holds the journal entry (a lock, held here by a child), and not once
+ * the staged file is gone.
+ */
+static void test_views(struct store *st)
+{
+	struct store_meta meta = { .kind = STORE_FILE, .size = 5000 }, got;
+	char data[256], journal[256], staged[256], go = 0;
+	int fd = stage("view-a", "view/a.bin", 5000, 7, data, journal), n = 0, ready[2], release[2];
+	pthread_t t;
+	pid_t child;
+
+	close(fd);
+	CHECK(upload_pending(st, "view/a.bin", &got, staged, sizeof(staged)) == 0);
+	upload_view_add(st, "view/a.bin", &meta, data, journal);
+	CHECK(upload_pending(st, "view/a.bin", &got, staged, sizeof(staged)) == 1);
+	CHECK(got.size == 5000 && strcmp(staged, data) == 0);
+	upload_each_pending(count_pending, &n);
+	CHECK(n == 1);
+	upload_settle(st, "view/a.bin");	/* nobody holds the entry: at once */
+
+	/* a child holds the entry as an uploading process does */
+	CHECK(pipe(ready) == 0 && pipe(release) == 0);
+	child = fork();
+	if (child == 0) {
+		struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 1 };
+		int jfd = open(journal, O_RDWR);
+
+		if (jfd < 0 || fcntl(jfd, F_SETLK, &fl) != 0 || write(ready[1], "r", 1) != 1 ||
+		    read(release[0], &go, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(child > 0 && read(ready[0], &go, 1) == 1);
+	CHECK(pthread_create(&t, NULL, settle_thread, st) == 0);
+	nanosleep(&(struct timespec){ 0, 200 * 1000000L }, NULL);
+	CHECK(!atomic_load(&settled));	/* it cannot return before the file goes */
+	/* its upload lands: the staged file goes, then the entry is let go */
+	CHECK(unlink(data) == 0);
+	CHECK(write(release[1], "g", 1) == 1);
+	CHECK(pthread_join(t, NULL) == 0 && atomic_load(&settled));
+	CHECK(waitpid(child, NULL, 0) == child);
+	CHECK(upload_pending(st, "view/a.bin", &got, staged, sizeof(staged)) == 0);
+	n = 0;
+	upload_each_pending(count_pending, &n);
+	CHECK(n == 0);
+	unlink(journal);
+	close(ready[0]);
+	close(ready[1]);
+	close(release[0]);
+	close(release[1]);
 }
 
 /* The nice value of each of this process's threads named NAME; -1 at the end. */
@@ -212,6 +289,7 @@ int main(void)
 	CHECK(strcmp(upload_recovery_dir(), recovery) == 0);
 	test_puts(st);
 	test_background_priority();
+	test_views(st);
 	test_failure_and_recovery(st);
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", root, staging, recovery);
