@@ -148,16 +148,23 @@ static ssize_t vfile_readv(struct vfile *vf, int fd, const struct iovec *iov, in
 		return ret_or_fail(rc_); \
 	} while (0)
 
-/* read of a mounted descriptor: out of line, so read() itself saves nothing */
-static __attribute__((noinline)) ssize_t read_mounted(int fd, void *buf, size_t len)
-{
-	ON_VFILE(fd, vfile_read(vf, fd, buf, len), REAL(read)(fd, buf, len));
-}
+/*
+ * An exported call on a descriptor: the kernel's at once for a local one;
+ * a mounted one goes through NAME_mounted, out of line, so that the local
+ * path is a table test and a jump, with no registers saved.
+ */
+#define FD_CALL(ret, name, params, args, expr) \
+	static __attribute__((noinline)) ret name##_mounted params \
+	{ \
+		ON_VFILE(fd, expr, REAL(name) args); \
+	} \
+	EXPORT ret name params \
+	{ \
+		return fdtab_has(fd) ? name##_mounted args : REAL(name) args; \
+	}
 
-EXPORT ssize_t read(int fd, void *buf, size_t len)
-{
-	return fdtab_has(fd) ? read_mounted(fd, buf, len) : REAL(read)(fd, buf, len);
-}
+FD_CALL(ssize_t, read, (int fd, void *buf, size_t len), (fd, buf, len),
+	vfile_read(vf, fd, buf, len))
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
@@ -166,15 +173,11 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 	return read(fd, buf, len);
 }
 
-EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
-{
-	ON_VFILE(fd, vfile_read_at(vf, buf, len, off), REAL(pread)(fd, buf, len, off));
-}
+FD_CALL(ssize_t, pread, (int fd, void *buf, size_t len, off_t off), (fd, buf, len, off),
+	vfile_read_at(vf, buf, len, off))
 
-EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
-{
-	ON_VFILE(fd, vfile_read_at(vf, buf, len, off), REAL(pread64)(fd, buf, len, off));
-}
+FD_CALL(ssize_t, pread64, (int fd, void *buf, size_t len, off64_t off), (fd, buf, len, off),
+	vfile_read_at(vf, buf, len, off))
 
 EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
 {
@@ -259,15 +262,11 @@ static off_t vfile_seek(struct vfile *vf, int fd, off_t off, int whence)
 	return pos;
 }
 
-EXPORT off_t lseek(int fd, off_t off, int whence)
-{
-	ON_VFILE(fd, vfile_seek(vf, fd, off, whence), REAL(lseek)(fd, off, whence));
-}
+FD_CALL(off_t, lseek, (int fd, off_t off, int whence), (fd, off, whence),
+	vfile_seek(vf, fd, off, whence))
 
-EXPORT off64_t lseek64(int fd, off64_t off, int whence)
-{
-	ON_VFILE(fd, vfile_seek(vf, fd, off, whence), REAL(lseek64)(fd, off, whence));
-}
+FD_CALL(off64_t, lseek64, (int fd, off64_t off, int whence), (fd, off, whence),
+	vfile_seek(vf, fd, off, whence))
 
 /*
  * A write to a file opened for update stages it first (then the write is
