@@ -193,34 +193,21 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off64_t off, size_t 
 	return pread64(fd, buf, len, off);
 }
 
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, -1), REAL(readv)(fd, iov, cnt));
-}
+FD_CALL(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+	vfile_readv(vf, fd, iov, cnt, -1))
 
-EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off),
-		 REAL(preadv)(fd, iov, cnt, off));
-}
+FD_CALL(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off),
+	(fd, iov, cnt, off), off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off))
 
-EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	ON_VFILE(fd, off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off),
-		 REAL(preadv64)(fd, iov, cnt, off));
-}
+FD_CALL(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off),
+	(fd, iov, cnt, off), off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off))
 
 /* preadv2: an offset of -1 means the current offset, as for readv. */
-EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, off), REAL(preadv2)(fd, iov, cnt, off, flags));
-}
+FD_CALL(ssize_t, preadv2, (int fd, const struct iovec *iov, int cnt, off_t off, int flags),
+	(fd, iov, cnt, off, flags), vfile_readv(vf, fd, iov, cnt, off))
 
-EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
-{
-	ON_VFILE(fd, vfile_readv(vf, fd, iov, cnt, off),
-		 REAL(preadv64v2)(fd, iov, cnt, off, flags));
-}
+FD_CALL(ssize_t, preadv64v2, (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
+	(fd, iov, cnt, off, flags), vfile_readv(vf, fd, iov, cnt, off))
 
 /* A directory's offset is its vfile's: an index into its listing. */
 static off_t vfile_seek(struct vfile *vf, int fd, off_t off, int whence)
