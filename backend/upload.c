@@ -700,6 +700,14 @@ static void view_add(struct store *st, const char *key, const struct store_meta 
 	*tailp = v;
 }
 
+/* view_add as a pending_fn */
+static void view_of(void *arg, struct store *st, const char *key, const struct store_meta *meta,
+		    const char *staged, const char *journal)
+{
+	(void)arg;
+	view_add(st, key, meta, staged, journal);
+}
+
 void upload_view_add(struct store *st, const char *key, const struct store_meta *meta,
 		     const char *staged, const char *journal)
 {
@@ -743,14 +751,17 @@ static struct view *view_find_locked(const struct store *st, const char *key)
 	return found;
 }
 
-void upload_each_pending(void (*fn)(void *arg, struct store *st, const char *key,
-				    const struct store_meta *meta, const char *staged,
-				    const char *journal),
-			 void *arg)
+typedef void pending_fn(void *arg, struct store *st, const char *key,
+			const struct store_meta *meta, const char *staged, const char *journal);
+
+/*
+ * fn for each upload in flight whose staged file holds it whole and goes
+ * when it lands (not a snapshot's); upload_lock held, or the only thread.
+ */
+static void each_whole(pending_fn *fn, void *arg)
 {
 	struct store_meta meta = { .kind = STORE_FILE };
 
-	pthread_mutex_lock(&upload_lock);
 	for (struct upload *u = head; u; u = u->next) {
 		if (u->dropped || u->snapshot)
 			continue;
@@ -758,6 +769,12 @@ void upload_each_pending(void (*fn)(void *arg, struct store *st, const char *key
 		meta.mtime = u->mtime;
 		fn(arg, u->st, u->key, &meta, u->staged, u->journal);
 	}
+}
+
+void upload_each_pending(pending_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&upload_lock);
+	each_whole(fn, arg);
 	for (struct view *v = views; v; v = v->next)
 		if (access(v->staged, F_OK) == 0)
 			fn(arg, v->st, v->key, &v->meta, v->staged, v->journal);
@@ -928,16 +945,8 @@ void upload_after_fork_parent(void)
 
 void upload_after_fork_child(void)
 {
-	struct store_meta meta = { .kind = STORE_FILE };
-
 	/* the parent sends what it queued; the child sees it until it lands */
-	for (struct upload *u = head; u; u = u->next) {
-		if (u->dropped || u->snapshot)
-			continue;
-		meta.size = u->size;
-		meta.mtime = u->mtime;
-		view_add(u->st, u->key, &meta, u->staged, u->journal);
-	}
+	each_whole(view_of, NULL);
 	head = tail = NULL;
 	upload_streams = NULL;
 	nfork_kicks = 0;

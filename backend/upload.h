@@ -127,9 +127,10 @@ void upload_each(const struct store *st, void (*fn)(void *arg, const char *key),
 /*
  * Views: uploads another process of ours has in flight, whose staged
  * files read your own writes shows until they land (the uploader then
- * unlinks them), and whose journal entry its process holds meanwhile.  A forked child views its parent's uploads of whole
- * files; upload_view_add is how a new program takes those of the one
- * before it, which upload_each_pending lists with this process's own.
+ * unlinks them), and whose journal entry its process holds meanwhile.
+ * A forked child views its parent's uploads of whole files;
+ * upload_view_add is how a new program takes those of the one before
+ * it, which upload_each_pending lists with this process's own.
  */
 void upload_view_add(struct store *st, const char *key, const struct store_meta *meta,
 		     const char *staged, const char *journal);

@@ -265,13 +265,19 @@ static int first_component_matches(const char *p)
 	return 0;
 }
 
+/* The first ".." component of path at or after from, or NULL. */
+static const char *next_climb(const char *path, const char *from)
+{
+	for (const char *d = strstr(from, ".."); d; d = strstr(d + 1, ".."))
+		if ((d == path || d[-1] == '/') && (d[2] == '/' || !d[2]))
+			return d;
+	return NULL;
+}
+
 /* path has a ".." component: a path that climbs may end anywhere */
 static int climbs(const char *path)
 {
-	for (const char *d = strstr(path, ".."); d; d = strstr(d + 1, ".."))
-		if ((d == path || d[-1] == '/') && (d[2] == '/' || !d[2]))
-			return 1;
-	return 0;
+	return next_climb(path, path) != NULL;
 }
 
 /* Whether any descriptor is mounted now: if not, no link can be one's. */
@@ -424,11 +430,11 @@ static int climbs_out(const char *base, const char *path)
 	char prefix[PATH_MAX], norm[PATH_MAX];
 	const char *key;
 
-	for (const char *d = strstr(path, ".."); d; d = strstr(d + 1, "..")) {
+	for (const char *d = next_climb(path, path); d; d = next_climb(path, d + 2)) {
 		size_t len = (size_t)(d - path);
 
-		if ((d > path && d[-1] != '/') || (d[2] && d[2] != '/') || len >= sizeof(prefix))
-			continue;
+		if (len >= sizeof(prefix))
+			break;
 		memcpy(prefix, path, len);
 		prefix[len] = '\0';
 		if (path_normalize(base, prefix, norm, sizeof(norm)) == 0 && mount_of(norm, &key))

@@ -63,21 +63,21 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 }
 
 /*
- * The body of a wrapper of a call on (dirfd, path) that returns an int, -1
- * on failure.  When the kernel may take the path first (mount_local_first)
- * the kernel's call runs, and the shim's only if it fails; else the
- * shim's if the path is mounted, the kernel's if not.  shim is an
- * expression that sets handled_ to whether the path was mounted, with
- * local_ as mount_resolve's buffer: a path that climbs out of a mount
- * reaches the kernel as local_, the path resolved by text.
+ * The body of a wrapper of a call on (dirfd, path) that returns a type,
+ * failure when it fails.  When the kernel may take the path first
+ * (mount_local_first) the kernel's call runs, and the shim's only if it
+ * fails; else the shim's if the path is mounted, the kernel's if not.
+ * shim is an expression that sets handled_ to whether the path was
+ * mounted and fills local_ as mount_resolve fills its buffer: a path that
+ * climbs out of a mount reaches the kernel as local_, resolved by text.
  */
-#define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
+#define KERNEL_OR_SHIM_AS(type, failure, dirfd, path, shim, kernel) \
 	do { \
 		char local_[PATH_MAX]; \
-		int handled_, rc_, errno_; \
-		local_[0] = '\0'; \
+		type rc_; \
+		int handled_, errno_; \
 		if (!guard_busy() && mount_local_first(dirfd, path)) { \
-			if ((rc_ = (kernel)) >= 0) \
+			if ((rc_ = (kernel)) != (failure)) \
 				return rc_; \
 			errno_ = errno; \
 			rc_ = (shim); \
@@ -85,7 +85,7 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 				return rc_; \
 			if (!local_[0]) { \
 				errno = errno_; \
-				return -1; \
+				return failure; \
 			} \
 		} else { \
 			rc_ = (shim); \
@@ -96,6 +96,10 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 			path = local_; \
 		return (kernel); \
 	} while (0)
+
+/* The same for the calls that return an int, -1 when they fail. */
+#define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
+	KERNEL_OR_SHIM_AS(int, -1, dirfd, path, shim, kernel)
 
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);

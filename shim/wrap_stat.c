@@ -236,13 +236,15 @@ static int access_at(int dirfd, const char *path, int mode, int *handled, char *
 
 EXPORT int access(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_), REAL(access)(path, mode));
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_),
+		       REAL(access)(path, mode));
 }
 
 /* glibc's eaccess answers through an internal fstatat: wrapped itself. */
 EXPORT int euidaccess(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_), REAL(euidaccess)(path, mode));
+	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_),
+		       REAL(euidaccess)(path, mode));
 }
 
 EXPORT int eaccess(const char *path, int mode)
@@ -252,5 +254,6 @@ EXPORT int eaccess(const char *path, int mode)
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_, local_), REAL(faccessat)(dirfd, path, mode, flags));
+	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_, local_),
+		       REAL(faccessat)(dirfd, path, mode, flags));
 }

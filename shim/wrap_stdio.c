@@ -171,25 +171,11 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled, char *bu
 	return m ? fopen_mounted(m, key, path, mode) : NULL;
 }
 
-/* fopen by real, or by the shim: the order of KERNEL_OR_SHIM (wrap.h). */
+/* fopen by real, or by the shim (wrap.h). */
 static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn real)
 {
-	char local[PATH_MAX];
-	int handled, kernel_errno;
-	FILE *fp;
-
-	if (!guard_busy() && mount_local_first(AT_FDCWD, path)) {
-		if ((fp = real(path, mode)) != NULL)
-			return fp;
-		kernel_errno = errno;
-		fp = fopen_at(path, mode, &handled, local);
-		if (handled || local[0])
-			return handled ? fp : real(local, mode);
-		errno = kernel_errno;
-		return NULL;
-	}
-	fp = fopen_at(path, mode, &handled, local);
-	return handled ? fp : real(local[0] ? local : path, mode);
+	KERNEL_OR_SHIM_AS(FILE *, NULL, AT_FDCWD, path, fopen_at(path, mode, &handled_, local_),
+			  real(path, mode));
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
