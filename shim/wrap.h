@@ -51,6 +51,16 @@ static inline struct mount *route_as(int dirfd, const char *path, int follow, ch
 	return mount_resolve(dirfd, path, follow, buf, key);
 }
 
+/*
+ * What the kernel gets for a path route found local: the path resolved by
+ * text when it climbs out of a mount (buf), which the kernel cannot walk
+ * through the mount, else the path as written.
+ */
+static inline const char *kernel_path(const char *path, const char *buf)
+{
+	return buf[0] ? buf : path;
+}
+
 static inline struct mount *route(int dirfd, const char *path, char *buf, const char **key)
 {
 	return route_as(dirfd, path, 0, buf, key);

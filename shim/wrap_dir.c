@@ -177,7 +177,7 @@ EXPORT DIR *opendir(const char *path)
 	int fd;
 
 	if (!m)
-		return REAL(opendir)(path);
+		return REAL(opendir)(kernel_path(path, buf));
 	guard_enter();
 	fd = shim_open(m, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	guard_leave();
@@ -373,10 +373,12 @@ static int scan(DIR *d, struct dirent64 ***out, scan_filter_fn filter, scan_comp
 	return (int)n;
 }
 
-/* The stream for a scandir of (dirfd, path): ours, or NULL and *handled 0. */
-static DIR *scan_open(int dirfd, const char *path, int *handled)
+/*
+ * The stream for a scandir of (dirfd, path): ours, or NULL and *handled 0
+ * (buf: as route leaves it, for kernel_path).
+ */
+static DIR *scan_open(int dirfd, const char *path, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route_following(dirfd, path, buf, &key);
 	int fd;
@@ -396,10 +398,13 @@ static DIR *scan_open(int dirfd, const char *path, int *handled)
 
 #define SCAN(dirfd, path, list, filter, compar, otherwise) \
 	do { \
+		char local_[PATH_MAX]; \
 		int handled_; \
-		DIR *d_ = scan_open(dirfd, path, &handled_); \
-		if (!handled_) \
+		DIR *d_ = scan_open(dirfd, path, &handled_, local_); \
+		if (!handled_) { \
+			path = kernel_path(path, local_); \
 			return otherwise; \
+		} \
 		return d_ ? scan(d_, (struct dirent64 ***)(list), (scan_filter_fn)(filter), \
 				 (scan_compar_fn)(compar)) : -1; \
 	} while (0)

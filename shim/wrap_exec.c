@@ -165,7 +165,8 @@ EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int 
 	int fd, rc;
 
 	if (!m)
-		return REAL(posix_spawn_file_actions_addopen)(fa, newfd, path, flags, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, newfd, kernel_path(path, buf),
+							      flags, mode);
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))
 		return ENOTSUP;
 	fd = open(path, flags | O_CLOEXEC);

@@ -34,10 +34,12 @@ static int on_dir_path(struct mount *m, const char *key, enum op op)
 	return rc ? rc : op == OP_UNLINK ? -EISDIR : 0;
 }
 
-/* The op on (dirfd, path) when it is mounted: *handled, and 0 or -errno. */
-static int on_path(int dirfd, const char *path, enum op op, int *handled)
+/*
+ * The op on (dirfd, path) when it is mounted: *handled, and 0 or -errno.
+ * buf (PATH_MAX bytes) as route leaves it, for kernel_path.
+ */
+static int on_path(int dirfd, const char *path, enum op op, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route(dirfd, path, buf, &key);
 	int rc;
@@ -61,10 +63,15 @@ static int on_path(int dirfd, const char *path, enum op op, int *handled)
 	return rc;
 }
 
+/* otherwise is the kernel's call on path, which may become the path resolved by text */
 #define ON_PATH(dirfd, path, op, otherwise) \
 	do { \
-		int handled_, rc_ = on_path(dirfd, path, op, &handled_); \
-		return handled_ ? (int)ret_or_fail(rc_) : (otherwise); \
+		char local_[PATH_MAX]; \
+		int handled_, rc_ = on_path(dirfd, path, op, &handled_, local_); \
+		if (handled_) \
+			return (int)ret_or_fail(rc_); \
+		path = kernel_path(path, local_); \
+		return (otherwise); \
 	} while (0)
 
 /* Descriptor calls that change nothing a store keeps: *handled, 0 or -errno. */
@@ -90,9 +97,9 @@ static int on_fd(int fd, int *handled)
 	} while (0)
 
 /* Two paths: both on one mount -> the rename; one mounted -> EXDEV. */
-static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, int *handled)
+static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, int *handled,
+		   char *b1, char *b2)
 {
-	char b1[PATH_MAX], b2[PATH_MAX];
 	const char *k1, *k2;
 	struct mount *m1 = route(d1, p1, b1, &k1), *m2 = route(d2, p2, b2, &k2);
 	int rc;
@@ -117,13 +124,17 @@ static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, 
 
 #define ON_PAIR(d1, p1, d2, p2, is_link, otherwise) \
 	do { \
-		int handled_, rc_ = on_pair(d1, p1, d2, p2, is_link, &handled_); \
-		return handled_ ? (int)ret_or_fail(rc_) : (otherwise); \
+		char local1_[PATH_MAX], local2_[PATH_MAX]; \
+		int handled_, rc_ = on_pair(d1, p1, d2, p2, is_link, &handled_, local1_, local2_); \
+		if (handled_) \
+			return (int)ret_or_fail(rc_); \
+		p1 = kernel_path(p1, local1_); \
+		p2 = kernel_path(p2, local2_); \
+		return (otherwise); \
 	} while (0)
 
-static int truncate_path(const char *path, off_t len, int *handled)
+static int truncate_path(const char *path, off_t len, int *handled, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route(AT_FDCWD, path, buf, &key);
 	int rc;
@@ -261,16 +272,18 @@ EXPORT int fchown(int fd, uid_t u, gid_t g)
 
 EXPORT int truncate(const char *p, off_t len)
 {
-	int handled, rc = truncate_path(p, len, &handled);
+	char buf[PATH_MAX];
+	int handled, rc = truncate_path(p, len, &handled, buf);
 
-	return handled ? (int)ret_or_fail(rc) : REAL(truncate)(p, len);
+	return handled ? (int)ret_or_fail(rc) : REAL(truncate)(kernel_path(p, buf), len);
 }
 
 EXPORT int truncate64(const char *p, off64_t len)
 {
-	int handled, rc = truncate_path(p, len, &handled);
+	char buf[PATH_MAX];
+	int handled, rc = truncate_path(p, len, &handled, buf);
 
-	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(p, len);
+	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(kernel_path(p, buf), len);
 }
 
 /*

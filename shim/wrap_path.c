@@ -33,10 +33,11 @@ static int exists(struct mount *m, const char *key)
  * A mounted path is no link: EINVAL.  The link the kernel keeps for a
  * mounted descriptor (/proc/self/fd/N) reads as the mounted path, as it
  * would for a local file, not as the placeholder memfd it points to.
+ * buf (PATH_MAX bytes): as route leaves it, for kernel_path.
  */
-static ssize_t readlink_at(int dirfd, const char *path, char *out, size_t len, int *handled)
+static ssize_t readlink_at(int dirfd, const char *path, char *out, size_t len, int *handled,
+			   char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m;
 	size_t n;
@@ -58,18 +59,20 @@ static ssize_t readlink_at(int dirfd, const char *path, char *out, size_t len, i
 
 EXPORT ssize_t readlink(const char *path, char *out, size_t len)
 {
+	char buf[PATH_MAX];
 	int handled;
-	ssize_t rc = readlink_at(AT_FDCWD, path, out, len, &handled);
+	ssize_t rc = readlink_at(AT_FDCWD, path, out, len, &handled, buf);
 
-	return handled ? rc : REAL(readlink)(path, out, len);
+	return handled ? rc : REAL(readlink)(kernel_path(path, buf), out, len);
 }
 
 EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
 {
+	char buf[PATH_MAX];
 	int handled;
-	ssize_t rc = readlink_at(dirfd, path, out, len, &handled);
+	ssize_t rc = readlink_at(dirfd, path, out, len, &handled, buf);
 
-	return handled ? rc : REAL(readlinkat)(dirfd, path, out, len);
+	return handled ? rc : REAL(readlinkat)(dirfd, kernel_path(path, buf), out, len);
 }
 
 EXPORT ssize_t __readlink_chk(const char *path, char *out, size_t len, size_t outlen)
@@ -95,7 +98,7 @@ EXPORT char *realpath(const char *path, char *resolved)
 	int rc;
 
 	if (!m)
-		return REAL(realpath)(path, resolved);
+		return REAL(realpath)(kernel_path(path, buf), resolved);
 	rc = exists(m, key);
 	if (rc) {
 		errno = -rc;
@@ -161,8 +164,7 @@ static ssize_t xattr_fd(int fd, int list, int *handled)
 		ssize_t rc_ = xattr_at(path, list, &handled_, local_); \
 		if (handled_) \
 			return rc_; \
-		if (local_[0]) \
-			path = local_; \
+		path = kernel_path(path, local_); \
 		return (otherwise); \
 	} while (0)
 

@@ -48,10 +48,12 @@ static void fill_statfs(const struct mount *m, struct statfs *f)
 	f->f_flags = (long)v.f_flag;
 }
 
-/* The mount of a path, if it exists there (statfs of a missing path: ENOENT). */
-static const struct mount *path_mount(const char *path, int *rc)
+/*
+ * The mount of a path, if it exists there (statfs of a missing path:
+ * ENOENT); buf as route leaves it, for kernel_path.
+ */
+static const struct mount *path_mount(const char *path, int *rc, char *buf)
 {
-	char buf[PATH_MAX];
 	const char *key;
 	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 
@@ -78,10 +80,13 @@ static const struct mount *fd_mount(int fd)
 
 #define BY_PATH(path, buf, fill, otherwise) \
 	do { \
+		char local_[PATH_MAX]; \
 		int rc_ = 0; \
-		const struct mount *m_ = path_mount(path, &rc_); \
-		if (!m_) \
+		const struct mount *m_ = path_mount(path, &rc_, local_); \
+		if (!m_) { \
+			path = kernel_path(path, local_); \
 			return otherwise; \
+		} \
 		if (rc_) \
 			return (int)fail(rc_); \
 		fill(m_, (void *)(buf)); \

@@ -224,9 +224,13 @@ static FILE *freopen_at(const char *path, const char *mode, FILE *fp, real_freop
 {
 	char buf[PATH_MAX];
 	const char *key;
-	struct mount *m = path ? route_following(AT_FDCWD, path, buf, &key) : NULL;
+	struct mount *m;
 
-	return m ? freopen_mounted(m, key, path, mode, fp, real) : real(path, mode, fp);
+	if (!path)	/* the stream's own file again, in another mode */
+		return real(path, mode, fp);
+	m = route_following(AT_FDCWD, path, buf, &key);
+	return m ? freopen_mounted(m, key, path, mode, fp, real)
+		 : real(kernel_path(path, buf), mode, fp);
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)

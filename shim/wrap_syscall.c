@@ -18,13 +18,6 @@
 #include "shim/rawsys.h"
 #include "shim/wrap.h"
 
-static int mounted_path(int dirfd, const char *path)
-{
-	char buf[PATH_MAX];
-	const char *key;
-
-	return route_following(dirfd, path, buf, &key) != NULL;
-}
 
 static int mounted_fd(long fd)
 {
@@ -154,13 +147,17 @@ static int by_fds(long n, const long *a, long *rc)
 	return 0;
 }
 
-/* The calls that name a path: 1 with *rc when it is a mounted one. */
-static int by_path(long n, const long *a, long *rc)
+/*
+ * The calls that name a path: 1 with *rc when it is a mounted one.  A path
+ * that climbs out of a mount is replaced in a by its text resolved in
+ * local (PATH_MAX bytes), for the kernel.
+ */
+static int by_path(long n, long *a, long *rc, char *local)
 {
 	int at = n == SYS_openat || n == SYS_newfstatat || n == SYS_faccessat ||
 		 n == SYS_faccessat2 || n == SYS_openat2;
 	int dirfd = at ? (int)a[0] : AT_FDCWD;
-	const char *path = (const char *)a[at ? 1 : 0];
+	const char *path = (const char *)a[at ? 1 : 0], *key;
 
 	switch (n) {
 	case SYS_open:
@@ -176,8 +173,12 @@ static int by_path(long n, const long *a, long *rc)
 	default:
 		return 0;
 	}
-	if (!path || !mounted_path(dirfd, path))
+	if (!path)
 		return 0;
+	if (!route_following(dirfd, path, local, &key)) {
+		a[at ? 1 : 0] = (long)kernel_path(path, local);
+		return 0;
+	}
 	switch (n) {
 	case SYS_open:
 		*rc = open(path, (int)a[1], (mode_t)a[2]);
@@ -209,6 +210,7 @@ static int by_path(long n, const long *a, long *rc)
 
 EXPORT long syscall(long n, ...)
 {
+	char local[PATH_MAX];
 	long a[6], rc;
 	va_list ap;
 
@@ -219,7 +221,8 @@ EXPORT long syscall(long n, ...)
 
 	if (guard_busy() || !mounts_active())
 		return raw_syscall_errno(n, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if ((mounted_fd(a[0]) && by_fd(n, a, &rc)) || by_fds(n, a, &rc) || by_path(n, a, &rc))
+	if ((mounted_fd(a[0]) && by_fd(n, a, &rc)) || by_fds(n, a, &rc) ||
+	    by_path(n, a, &rc, local))
 		return rc;
 	if (n == SYS_getdents64) {
 		struct vfile *vf = vfile_get((int)a[0]);
@@ -233,14 +236,12 @@ EXPORT long syscall(long n, ...)
 			return ret_or_fail(rc);
 		}
 	} else if (n == SYS_statx) {
-		char local[PATH_MAX];
 		int handled, r = shim_statx((int)a[0], (const char *)a[1], (int)a[2],
 					    (unsigned)a[3], (struct statx *)a[4], &handled, local);
 
 		if (handled)
 			return r;
-		if (local[0])	/* climbs out of a mount: the path by text */
-			a[1] = (long)local;
+		a[1] = (long)kernel_path((const char *)a[1], local);
 	}
 	return raw_syscall_errno(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -18,12 +18,15 @@
  * also a local file with other bytes.  Prints "ok NAME" or "FAIL NAME why"
  * for each check, then a count line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -134,6 +137,91 @@ static void check_errno(const char *name, const char *path, int want)
 		     got[4] == want, why);
 }
 
+/* The local path's type is want (S_IFDIR, S_IFREG, S_IFLNK), or missing when want is 0. */
+static int is(const char *path, mode_t want)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 ? (st.st_mode & S_IFMT) == want : errno == ENOENT && !want;
+}
+
+static int put(const char *path, const char *bytes);
+
+/* "LABEL: CALL", good; the errno the check left and path when it fails. */
+static void report_call(const char *label, const char *call, int good, const char *path)
+{
+	char name[256], why[512];
+
+	snprintf(name, sizeof(name), "%s: %s", label, call);
+	snprintf(why, sizeof(why), "%.400s: errno %d", path, errno);
+	report(name, good, why);
+}
+
+/*
+ * The calls that change or look at a path without asking the kernel
+ * first, on paths that climb out of the mount ("via", absolute or
+ * relative) to the local directory "dir": each must act on dir, as it
+ * would with no mount at all.
+ */
+static void check_out_calls(const char *label, const char *via, const char *dir)
+{
+	char a[4096], b[4096], la[4096], lb[4096], got[64];
+	struct timespec times[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct dirent **list = NULL;
+	struct statfs sa, sb;
+	struct stat st;
+	ssize_t len;
+	DIR *d;
+	int n;
+
+#define AT(buf, base, name) snprintf(buf, sizeof(buf), "%s/%s", base, name)
+	AT(a, via, "d");
+	AT(la, dir, "d");
+	AT(b, via, "e");
+	AT(lb, dir, "e");
+	report_call(label, "mkdir", mkdir(a, 0700) == 0 && is(la, S_IFDIR), a);
+	d = opendir(a);
+	report_call(label, "opendir", d != NULL, a);
+	if (d)
+		closedir(d);
+	n = scandir(a, &list, NULL, NULL);
+	report_call(label, "scandir", n == 2, a);
+	while (n > 0)
+		free(list[--n]);
+	free(list);
+	report_call(label, "rename", rename(a, b) == 0 && is(lb, S_IFDIR) && is(la, 0), a);
+	report_call(label, "rmdir", rmdir(b) == 0 && is(lb, 0), b);
+
+	AT(a, via, "f");
+	AT(la, dir, "f");
+	put(la, "0123456789");
+	report_call(label, "truncate", truncate(a, 4) == 0 && stat(la, &st) == 0 &&
+					 st.st_size == 4, a);
+	report_call(label, "chmod", chmod(a, 0604) == 0 && stat(la, &st) == 0 &&
+				      (st.st_mode & 07777) == 0604, a);
+	report_call(label, "utimensat", utimensat(AT_FDCWD, a, times, 0) == 0 &&
+					  stat(la, &st) == 0 && st.st_mtime == 1000000000, a);
+	report_call(label, "statfs", statfs(a, &sa) == 0 && statfs(la, &sb) == 0 &&
+				       sa.f_type == sb.f_type &&
+				       memcmp(&sa.f_fsid, &sb.f_fsid, sizeof(sa.f_fsid)) == 0, a);
+	report_call(label, "realpath", realpath(a, b) && realpath(la, lb) && strcmp(b, lb) == 0,
+		    a);
+	report_call(label, "syscall(SYS_newfstatat)",
+		    syscall(SYS_newfstatat, AT_FDCWD, a, &st, 0) == 0 && st.st_size == 4, a);
+	AT(b, via, "g");
+	AT(lb, dir, "g");
+	report_call(label, "link", link(a, b) == 0 && stat(lb, &st) == 0 && st.st_nlink == 2, b);
+	report_call(label, "unlink", unlink(b) == 0 && is(lb, 0), b);
+	AT(b, via, "s");
+	AT(lb, dir, "s");
+	report_call(label, "symlink", symlink("f", b) == 0 && is(lb, S_IFLNK), b);
+	len = readlink(b, got, sizeof(got));
+	report_call(label, "readlink", len == 1 && got[0] == 'f', b);
+	report_call(label, "unlinkat", unlinkat(AT_FDCWD, b, 0) == 0 && is(lb, 0), b);
+	report_call(label, "unlink", unlink(a) == 0 && is(la, 0), a);
+#undef AT
+}
+
 /* "../" n times. */
 static char *ups(int n)
 {
@@ -232,7 +320,17 @@ int main(int argc, char **argv)
 	       strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s%s", mnt, ups(depth(mnt)), local + 1);
 	check_open("out of the mount: open of MOUNT/../<local file>", path, "local\n", 6);
+	snprintf(path, sizeof(path), "%s/%s%s", mnt, ups(depth(mnt)), scratch + 1);
+	check_out_calls("out of the mount", path, scratch);
 	if (chdir(mnt) == 0) {
+		/* "../x" when scratch is beside the mount, which "/" cannot fake */
+		size_t up = strlen(target);
+
+		if (strncmp(scratch, target, up) == 0 && scratch[up] == '/')
+			snprintf(path, sizeof(path), "..%s", scratch + up);
+		else
+			snprintf(path, sizeof(path), "%s%s", ups(depth(mnt)), scratch + 1);
+		check_out_calls("out of the mount, from inside it", path, scratch);
 		snprintf(path, sizeof(path), "%s%s", ups(depth(mnt)), local + 1);
 		check_open("out of the mount, from inside it: open of ../<local file>", path,
 			   "local\n", 6);
