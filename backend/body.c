@@ -5,8 +5,15 @@
  * read one staged file at once.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#elif defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include <openssl/evp.h>
 
@@ -96,4 +103,38 @@ int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE])
 		return -EIO;
 	to_base64(md, out);
 	return 0;
+}
+
+static int sha256_instructions(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+#elif defined(__aarch64__)
+	return (getauxval(AT_HWCAP) & HWCAP_SHA2) != 0;
+#else
+	return 0;
+#endif
+}
+
+int body_sha256_in_hardware(void)
+{
+	static atomic_int known = -1;	/* cpuid leaves a virtual machine: ask once */
+	int has = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (has < 0) {
+		has = sha256_instructions();
+		atomic_store_explicit(&known, has, memory_order_relaxed);
+	}
+	return has;
+}
+
+enum store_checksum body_checksum_pick(enum store_checksum setting, int signed_request)
+{
+	if (!signed_request || setting == STORE_SUM_MD5)
+		return STORE_SUM_MD5;
+	if (setting == STORE_SUM_SHA256 || body_sha256_in_hardware())
+		return STORE_SUM_SHA256;
+	return STORE_SUM_MD5;
 }

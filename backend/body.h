@@ -30,4 +30,15 @@ int body_sha256(const struct store_body *b, unsigned char out[BODY_SHA256_SIZE])
 /* The Content-MD5 of len bytes in memory. */
 int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE]);
 
+/* 1 when this CPU has SHA-256 instructions (x86 SHA, Arm SHA2). */
+int body_sha256_in_hardware(void);
+
+/*
+ * The digest a body goes with under the checksum setting: STORE_SUM_MD5
+ * or STORE_SUM_SHA256.  A SHA-256 must be signed to mean anything, so an
+ * unsigned request always gets MD5; "auto" takes SHA-256 where the CPU
+ * computes it faster than MD5, which is where it has the instructions.
+ */
+enum store_checksum body_checksum_pick(enum store_checksum setting, int signed_request);
+
 #endif

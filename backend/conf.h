@@ -26,8 +26,9 @@ enum store_cred_source {
 
 /* What an upload carries for the store to check its body against. */
 enum store_checksum {
-	STORE_SUM_MD5 = 0,	/* Content-MD5: checked by nearly every S3-compatible store */
-	STORE_SUM_SHA256,	/* the signed x-amz-content-sha256: AWS, Ceph; faster here */
+	STORE_SUM_AUTO = 0,	/* SHA-256 when signed and the CPU hashes it, else MD5 */
+	STORE_SUM_MD5,		/* Content-MD5: checked by nearly every S3-compatible store */
+	STORE_SUM_SHA256,	/* the signed x-amz-content-sha256: AWS, Ceph, MinIO */
 };
 
 /* One mounted store.  url is the full store URL, e.g. "s3://bucket/prefix". */

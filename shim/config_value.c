@@ -167,14 +167,15 @@ int cfg_addressing(const struct cfg_src *s, const char *field,
 int cfg_checksum(const struct cfg_src *s, const char *field,
 		 const char *v, enum store_checksum *out)
 {
-	static const char *const names[] = { "md5", "sha256" };
+	static const char *const names[] = { "auto", "md5", "sha256" };
 	char q[CFG_QUOTE_MAX];
-	int i = pick(v, names, 2);
+	int i = pick(v, names, 3);
 
 	if (i < 0)
-		return cfg_fail(s, field, "unknown checksum %s; use md5 (Content-MD5,"
-				" checked by nearly every S3 store) or sha256 (signed"
-				" payload hash: AWS, Ceph)", cfg_quote(v, q));
+		return cfg_fail(s, field, "unknown checksum %s; use auto (the default),"
+				" md5 (Content-MD5, checked by nearly every S3 store) or"
+				" sha256 (signed payload hash: AWS, Ceph, MinIO)",
+				cfg_quote(v, q));
 	*out = (enum store_checksum)i;	/* same order as the enum */
 	return 0;
 }

@@ -250,11 +250,15 @@ static void test_json_good(void)
 	CHECK(c.nmounts == 1 && c.mounts[0].store.addressing ==
 	      STORE_ADDR_VIRTUAL &&
 	      c.mounts[0].store.cred_source == STORE_CRED_ANONYMOUS);
-	CHECK(c.mounts[0].store.checksum == STORE_SUM_MD5);	/* the default */
+	CHECK(c.mounts[0].store.checksum == STORE_SUM_AUTO);	/* the default */
 	CHECK(config_parse_json(&c, "{\"mounts\": [{\"path\":\"/k\","
 		"\"url\":\"s3://abc\",\"checksum\":\"sha256\"}]}",
 		NULL, err, sizeof(err)) == 0);
 	CHECK(c.nmounts == 2 && c.mounts[1].store.checksum == STORE_SUM_SHA256);
+	CHECK(config_parse_json(&c, "{\"mounts\": [{\"path\":\"/m\","
+		"\"url\":\"s3://abc\",\"checksum\":\"md5\"}]}",
+		NULL, err, sizeof(err)) == 0);
+	CHECK(c.nmounts == 3 && c.mounts[2].store.checksum == STORE_SUM_MD5);
 	CHECK(config_parse_json(&c, "{}", NULL, err, sizeof(err)) == 0);
 	CHECK(config_parse_json(&c, "{\"mounts\": []}", NULL, err,
 				sizeof(err)) == 0);
@@ -345,7 +349,7 @@ static void test_json_bad(void)
 		 "path, virtual or auto");
 	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"s3://abc\","
 		 " \"checksum\": \"crc32c\"}]}", "mounts[0].checksum",
-		 "use md5 (Content-MD5");
+		 "use auto (the default), md5 (Content-MD5");
 	JSON_BAD("{\"mounts\": [{\"path\": \"/a\", \"url\": \"https://h\","
 		 " \"checksum\": \"md5\"}]}", "\"checksum\" does not apply",
 		 "https:// mounts");
@@ -456,7 +460,7 @@ static void test_load(const char *dir)
 		CHECK(!strcmp(m->store.region, "us-west-2"));
 		CHECK(m->store.addressing == STORE_ADDR_PATH);
 		CHECK(m->store.checksum == STORE_SUM_SHA256);	/* the variable's */
-		CHECK(c.mounts[1].store.checksum == STORE_SUM_MD5);	/* gs: not its field */
+		CHECK(c.mounts[1].store.checksum == STORE_SUM_AUTO);	/* gs: not its field */
 	}
 	config_free(&c);
 

@@ -8,7 +8,8 @@
  *    this process's own.  S3_SERVER names the server: s3rver ignores
  *    If-None-Match and Content-MD5, so those checks say "skipped" there
  *    instead of passing.
- *    The checksum setting sha256 too: bodies signed by their SHA-256.
+ *    The checksum settings sha256 and auto too: bodies signed by their
+ *    SHA-256, or whatever auto picks on this CPU (test_checksum_pick).
  * 3. With S3_PROXY (tests/servers/faultproxy.py in front of s3rver), a
  *    PUT and a part upload that meet two 503s, a complete answered 200
  *    with an <Error> body, and a store that is down.
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/body.h"
 #include "backend/clock.h"
 #include "backend/s3_xml.h"
 #include "backend/store.h"
@@ -718,13 +720,14 @@ static void test_http_cannot_write(void)
 	store_close(st);
 }
 
+/* An S3 store at prefix; its signed bodies go with Content-MD5 (test_digest tests the rest). */
 static struct store *s3_store(const char *endpoint, const char *prefix,
 			      enum store_cred_source cred, const struct engine_conf *e)
 {
 	char url[256];
 	struct store_conf sc = {
 		.url = url, .endpoint = (char *)endpoint, .region = getenv("AWS_REGION"),
-		.cred_source = cred,
+		.cred_source = cred, .checksum = STORE_SUM_MD5,
 	};
 	struct store *st = NULL;
 	char err[256];
@@ -759,11 +762,39 @@ static void test_wrong_secret(const char *prefix)
 }
 
 /*
- * The checksum setting sha256: a put and a part go with their SHA-256
- * signed and land whole; a byte flipped after the hash is refused, by a
- * server that checks (radosgw).
+ * Which digest a body goes with: MD5 unless signed; under "auto", SHA-256
+ * exactly when the CPU has the instructions, which /proc/cpuinfo names.
  */
-static void test_sha256(const char *prefix, const struct server *sv)
+static void test_checksum_pick(void)
+{
+	char line[8192];
+	int listed = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) == 0 || strncmp(line, "Features", 8) == 0) {
+			listed = strstr(line, " sha_ni") || strstr(line, " sha2");
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	printf("SHA-256 instructions: %s\n", listed ? "yes" : "no");
+	CHECK(body_sha256_in_hardware() == listed);
+	CHECK(body_checksum_pick(STORE_SUM_MD5, 1) == STORE_SUM_MD5);
+	CHECK(body_checksum_pick(STORE_SUM_SHA256, 1) == STORE_SUM_SHA256);
+	CHECK(body_checksum_pick(STORE_SUM_SHA256, 0) == STORE_SUM_MD5);
+	CHECK(body_checksum_pick(STORE_SUM_AUTO, 0) == STORE_SUM_MD5);
+	CHECK(body_checksum_pick(STORE_SUM_AUTO, 1) ==
+	      (listed ? STORE_SUM_SHA256 : STORE_SUM_MD5));
+}
+
+/*
+ * The checksum settings sha256 and auto (the default): a put and a part
+ * land whole; a byte flipped after the hash is refused, by a server that
+ * checks (radosgw).
+ */
+static void test_digest(const char *prefix, const struct server *sv, enum store_checksum sum)
 {
 	struct engine_conf e = ec;
 	struct blob b = blob_make(300000, 7);
@@ -773,11 +804,11 @@ static void test_sha256(const char *prefix, const struct server *sv)
 	char url[256], etag[1][STORE_ETAG_MAX], *id = NULL;
 	struct store_conf sc = {
 		.url = url, .endpoint = getenv("S3_ENDPOINT"), .region = getenv("AWS_REGION"),
-		.checksum = STORE_SUM_SHA256,
+		.checksum = sum,
 	};
 	char err[256];
 
-	snprintf(url, sizeof(url), "s3://%s/%s/sha", getenv("S3_BUCKET"), prefix);
+	snprintf(url, sizeof(url), "s3://%s/%s/sum%d", getenv("S3_BUCKET"), prefix, (int)sum);
 	if (store_open(&sc, &e, &st, err, sizeof(err)) != 0) {
 		printf("FAIL store_open %s: %s\n", url, err);
 		CHECK(0);
@@ -891,7 +922,8 @@ static void test_s3(void)
 	if (!st)
 		return;
 	run_suite(st, &sv);
-	test_sha256(prefix, &sv);
+	test_digest(prefix, &sv, STORE_SUM_SHA256);
+	test_digest(prefix, &sv, STORE_SUM_AUTO);
 	test_wrong_secret(prefix);
 	if (getenv("S3_PROXY"))
 		test_retry(prefix, st);
@@ -901,6 +933,7 @@ static void test_s3(void)
 int main(void)
 {
 	engine_conf_defaults(&ec);
+	test_checksum_pick();
 	test_xml();
 	test_file();
 	test_http_cannot_write();
