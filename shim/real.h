@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -127,6 +128,12 @@
 			     int (*)(const struct dirent64 *), \
 			     int (*)(const struct dirent64 **, const struct dirent64 **))) \
 	X(ssize_t, getdents64, (int, void *, size_t)) \
+	X(int, nftw, (const char *, int (*)(const char *, const struct stat *, int, struct FTW *), \
+		      int, int)) \
+	X(int, nftw64, (const char *, \
+			int (*)(const char *, const struct stat64 *, int, struct FTW *), int, int)) \
+	X(int, ftw, (const char *, int (*)(const char *, const struct stat *, int), int)) \
+	X(int, ftw64, (const char *, int (*)(const char *, const struct stat64 *, int), int)) \
 	X(char *, getcwd, (char *, size_t)) \
 	X(char *, get_current_dir_name, (void)) \
 	X(ssize_t, readlink, (const char *, char *, size_t)) \
