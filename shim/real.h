@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -134,6 +135,8 @@
 			int (*)(const char *, const struct stat64 *, int, struct FTW *), int, int)) \
 	X(int, ftw, (const char *, int (*)(const char *, const struct stat *, int), int)) \
 	X(int, ftw64, (const char *, int (*)(const char *, const struct stat64 *, int), int)) \
+	X(int, glob, (const char *, int, int (*)(const char *, int), glob_t *)) \
+	X(int, glob64, (const char *, int, int (*)(const char *, int), glob64_t *)) \
 	X(char *, getcwd, (char *, size_t)) \
 	X(char *, get_current_dir_name, (void)) \
 	X(ssize_t, readlink, (const char *, char *, size_t)) \

@@ -5,8 +5,8 @@
 # on a file:// mount (no server needed): syscall(2) on mounted paths and
 # descriptors gives the file's bytes or a clear errno, never the
 # placeholder's (tests/tools/rawcalls.c); paths that climb into a mount
-# with ".." (tests/tools/climbcheck.c); nftw and ftw on a mounted tree
-# (tests/tools/walkcheck.c); mkstemp, mkdtemp and sed -i
+# with ".." (tests/tools/climbcheck.c); nftw, ftw and glob on a mounted
+# tree (tests/tools/walkcheck.c, globcheck.c); mkstemp, mkdtemp and sed -i
 # (tests/tools/tempcheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -39,14 +39,16 @@ CLOUDSHIM_MOUNTS="$climb=file://$RUN/store" \
 	shim "$TOOLS/climbcheck" absent "$climb" "$RUN/store/obj.bin" "$RUN/absent" | count_py
 CLOUDSHIM_MOUNTS="$RUN/shadow=file://$RUN/store" \
 	shim "$TOOLS/climbcheck" present "$RUN/shadow" "$RUN/store/obj.bin" "$RUN/present" | count_py
-# nftw and ftw on a mounted tree, beside glibc's on the same tree on disk
+# nftw, ftw and glob on a mounted tree, beside glibc's on the same tree on disk
 mkdir -p "$RUN/store/tree/sub/deep" "$RUN/store/tree/skip" "$RUN/store/tree/empty"
 echo a >"$RUN/store/tree/a.txt"
 head -c 5000 /dev/urandom >"$RUN/store/tree/sub/b.bin"
 echo c >"$RUN/store/tree/sub/deep/c.txt"
 echo x >"$RUN/store/tree/skip/x"
 echo y >"$RUN/store/tree/skip/y"
+echo h >"$RUN/store/tree/.hidden"
 shim "$TOOLS/walkcheck" /calls/tree "$RUN/store/tree" | count_py
+shim "$TOOLS/globcheck" /calls/tree "$RUN/store/tree" | count_py
 # temporary files the C library makes (mkstemp, mkdtemp), and sed -i, which uses them
 mkdir -p "$RUN/store/tmp"
 shim "$TOOLS/tempcheck" /calls/tmp "$RUN/store/tmp" | count_py

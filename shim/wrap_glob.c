@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wrap_glob.c - glob and glob64 of patterns under a mount.
+ *
+ * glibc's glob lists directories through its internal opendir and
+ * readdir, which no wrapper sees.  But it takes a caller's own directory
+ * and stat functions with GLOB_ALTDIRFUNC, so a pattern under a mount (or
+ * one that climbs out of it) is handed to it with ours: the pattern
+ * syntax, the order and every other flag stay glibc's.  A caller that
+ * passes GLOB_ALTDIRFUNC itself keeps its own functions.
+ */
+#include <glob.h>
+
+#include "shim/wrap.h"
+
+/* glob wants a closedir that returns nothing. */
+static void close_dir(void *d)
+{
+	closedir(d);
+}
+
+/*
+ * Whether glob needs our functions for pattern: it is under a mount, or
+ * climbs out of one with "..", which only our calls can walk.
+ */
+static int pattern_ours(const char *pattern, int flags)
+{
+	char buf[PATH_MAX];
+	const char *key;
+
+	return pattern && !(flags & GLOB_ALTDIRFUNC) &&
+	       (route_following(AT_FDCWD, pattern, buf, &key) != NULL || buf[0]);
+}
+
+EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g)
+{
+	if (!pattern_ours(pattern, flags))
+		return REAL(glob)(pattern, flags, errfunc, g);
+	g->gl_closedir = close_dir;
+	g->gl_readdir = (void *)readdir;
+	g->gl_opendir = (void *)opendir;
+	g->gl_lstat = (void *)lstat;
+	g->gl_stat = (void *)stat;
+	return REAL(glob)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
+}
+
+EXPORT int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int),
+		  glob64_t *g)
+{
+	if (!pattern_ours(pattern, flags))
+		return REAL(glob64)(pattern, flags, errfunc, g);
+	g->gl_closedir = close_dir;
+	g->gl_readdir = (void *)readdir64;
+	g->gl_opendir = (void *)opendir;
+	g->gl_lstat = (void *)lstat64;
+	g->gl_stat = (void *)stat64;
+	return REAL(glob64)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
+}
