@@ -102,8 +102,7 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 			if (handled_) \
 				return rc_; \
 		} \
-		if (local_[0]) \
-			path = local_; \
+		path = kernel_path(path, local_); \
 		return (kernel); \
 	} while (0)
 

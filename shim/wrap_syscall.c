@@ -18,7 +18,6 @@
 #include "shim/rawsys.h"
 #include "shim/wrap.h"
 
-
 static int mounted_fd(long fd)
 {
 	return fd >= 0 && fd <= INT32_MAX && fdtab_has((int)fd);
