@@ -61,6 +61,13 @@ int mount_local_first(int dirfd, const char *path);
  */
 int mount_fd_link(const char *path, char *out);
 
+/*
+ * 1 when path is such a link of a descriptor being written: the kernel's
+ * descriptor is then the staged file itself, which calls that change the
+ * file through the link (truncate) may change directly.
+ */
+int mount_fd_link_written(const char *path);
+
 /* Mounts by position in the configuration, for state passed across exec. */
 int mount_index(const struct mount *m);
 struct mount *mount_at(int index);

@@ -21,7 +21,12 @@
 #include "shim/mutate.h"
 #include "shim/wrap.h"
 
-enum op { OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_TOUCH, OP_NOLINK };
+/*
+ * OP_TOUCH is chmod, chown or utime of what a path reaches: through the
+ * link of a mounted descriptor, the object (never the placeholder behind
+ * the descriptor); OP_TOUCH_LINK is the same of a link itself.
+ */
+enum op { OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_TOUCH, OP_TOUCH_LINK, OP_NOLINK };
 
 /*
  * unlink or a touch of "x/", which names a directory: never of a file
@@ -41,7 +46,7 @@ static int on_dir_path(struct mount *m, const char *key, enum op op)
 static int on_path(int dirfd, const char *path, enum op op, int *handled, char *buf)
 {
 	const char *key;
-	struct mount *m = route(dirfd, path, buf, &key);
+	struct mount *m = route_as(dirfd, path, op == OP_TOUCH, buf, &key);
 	int rc;
 
 	*handled = m != NULL;
@@ -55,8 +60,10 @@ static int on_path(int dirfd, const char *path, enum op op, int *handled, char *
 	case OP_RMDIR:	rc = mutate_rmdir(m, key); break;
 	case OP_UNLINK:	rc = path_wants_dir(path) ? on_dir_path(m, key, op) :
 				     mutate_unlink(m, key); break;
-	case OP_TOUCH:	rc = path_wants_dir(path) ? on_dir_path(m, key, op) :
-				     mutate_exists(m, key); break;
+	case OP_TOUCH:
+	case OP_TOUCH_LINK:
+		rc = path_wants_dir(path) ? on_dir_path(m, key, op) : mutate_exists(m, key);
+		break;
 	default:	rc = -EPERM; break;
 	}
 	guard_leave();
@@ -133,10 +140,15 @@ static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, 
 		return (otherwise); \
 	} while (0)
 
+/*
+ * truncate(2) follows links: through a mounted descriptor's, it changes
+ * the object, unless the descriptor is being written, whose staged file
+ * the kernel truncates itself.
+ */
 static int truncate_path(const char *path, off_t len, int *handled, char *buf)
 {
 	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
+	struct mount *m = route_as(AT_FDCWD, path, !mount_fd_link_written(path), buf, &key);
 	int rc;
 
 	*handled = m != NULL;
@@ -242,7 +254,8 @@ EXPORT int chmod(const char *p, mode_t m)
 
 EXPORT int fchmodat(int d, const char *p, mode_t m, int f)
 {
-	ON_PATH(d, p, OP_TOUCH, REAL(fchmodat)(d, p, m, f));
+	ON_PATH(d, p, (f & AT_SYMLINK_NOFOLLOW) ? OP_TOUCH_LINK : OP_TOUCH,
+		REAL(fchmodat)(d, p, m, f));
 }
 
 EXPORT int fchmod(int fd, mode_t m)
@@ -257,12 +270,13 @@ EXPORT int chown(const char *p, uid_t u, gid_t g)
 
 EXPORT int lchown(const char *p, uid_t u, gid_t g)
 {
-	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(lchown)(p, u, g));
+	ON_PATH(AT_FDCWD, p, OP_TOUCH_LINK, REAL(lchown)(p, u, g));
 }
 
 EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int f)
 {
-	ON_PATH(d, p, OP_TOUCH, REAL(fchownat)(d, p, u, g, f));
+	ON_PATH(d, p, (f & AT_SYMLINK_NOFOLLOW) ? OP_TOUCH_LINK : OP_TOUCH,
+		REAL(fchownat)(d, p, u, g, f));
 }
 
 EXPORT int fchown(int fd, uid_t u, gid_t g)
@@ -359,7 +373,8 @@ EXPORT int utimes(const char *p, const struct timeval t[2])
 
 EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f)
 {
-	ON_PATH(d, p, OP_TOUCH, REAL(utimensat)(d, p, t, f));
+	ON_PATH(d, p, (f & AT_SYMLINK_NOFOLLOW) ? OP_TOUCH_LINK : OP_TOUCH,
+		REAL(utimensat)(d, p, t, f));
 }
 
 EXPORT int futimens(int fd, const struct timespec t[2])

@@ -6,7 +6,8 @@
 # descriptors gives the file's bytes or a clear errno, never the
 # placeholder's (tests/tools/rawcalls.c); paths that climb into a mount
 # with ".." (tests/tools/climbcheck.c); nftw, ftw and glob on a mounted
-# tree (tests/tools/walkcheck.c, globcheck.c); mkstemp, mkdtemp and sed -i
+# tree (tests/tools/walkcheck.c, globcheck.c); truncate, chmod and utime
+# through a mounted descriptor's link (tests/tools/linkcheck.c); mkstemp, mkdtemp and sed -i
 # (tests/tools/tempcheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -49,6 +50,15 @@ echo y >"$RUN/store/tree/skip/y"
 echo h >"$RUN/store/tree/.hidden"
 shim "$TOOLS/walkcheck" /calls/tree "$RUN/store/tree" | count_py
 shim "$TOOLS/globcheck" /calls/tree "$RUN/store/tree" | count_py
+# truncate, chmod and utime through a mounted descriptor's /proc/self/fd link
+printf 0123456789 >"$RUN/store/f.bin"
+shim "$TOOLS/linkcheck" rw /calls | count_py
+check "truncate through the link: the store has 4 bytes" test "$(stat -c %s "$RUN/store/f.bin")" = 4
+check "truncate through a written file's link: the store has 3" \
+	test "$(stat -c %s "$RUN/store/g.bin")" = 3
+printf 0123456789 >"$RUN/store/f.bin"
+CLOUDSHIM_READ_ONLY=1 shim "$TOOLS/linkcheck" ro /calls | count_py
+check "read-only mount: f.bin keeps its 10 bytes" test "$(stat -c %s "$RUN/store/f.bin")" = 10
 # temporary files the C library makes (mkstemp, mkdtemp), and sed -i, which uses them
 mkdir -p "$RUN/store/tmp"
 shim "$TOOLS/tempcheck" /calls/tmp "$RUN/store/tmp" | count_py
