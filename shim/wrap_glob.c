@@ -32,15 +32,21 @@ static int pattern_ours(const char *pattern, int flags)
 	       (route_following(AT_FDCWD, pattern, buf, &key) != NULL || buf[0]);
 }
 
+/* g (a glob_t or glob64_t) lists and stats through our calls. */
+#define OUR_DIR_CALLS(g, readdir_fn, lstat_fn, stat_fn) \
+	do { \
+		(g)->gl_closedir = close_dir; \
+		(g)->gl_readdir = (void *)(readdir_fn); \
+		(g)->gl_opendir = (void *)opendir; \
+		(g)->gl_lstat = (void *)(lstat_fn); \
+		(g)->gl_stat = (void *)(stat_fn); \
+	} while (0)
+
 EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g)
 {
 	if (!pattern_ours(pattern, flags))
 		return REAL(glob)(pattern, flags, errfunc, g);
-	g->gl_closedir = close_dir;
-	g->gl_readdir = (void *)readdir;
-	g->gl_opendir = (void *)opendir;
-	g->gl_lstat = (void *)lstat;
-	g->gl_stat = (void *)stat;
+	OUR_DIR_CALLS(g, readdir, lstat, stat);
 	return REAL(glob)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
 }
 
@@ -49,10 +55,6 @@ EXPORT int glob64(const char *pattern, int flags, int (*errfunc)(const char *, i
 {
 	if (!pattern_ours(pattern, flags))
 		return REAL(glob64)(pattern, flags, errfunc, g);
-	g->gl_closedir = close_dir;
-	g->gl_readdir = (void *)readdir64;
-	g->gl_opendir = (void *)opendir;
-	g->gl_lstat = (void *)lstat64;
-	g->gl_stat = (void *)stat64;
+	OUR_DIR_CALLS(g, readdir64, lstat64, stat64);
 	return REAL(glob64)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
 }

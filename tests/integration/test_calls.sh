@@ -50,6 +50,13 @@ echo y >"$RUN/store/tree/skip/y"
 echo h >"$RUN/store/tree/.hidden"
 shim "$TOOLS/walkcheck" /calls/tree "$RUN/store/tree" | count_py
 shim "$TOOLS/globcheck" /calls/tree "$RUN/store/tree" | count_py
+# and built with 64-bit offsets: nftw64, ftw64, glob64
+for t in walkcheck globcheck; do
+	if check "cc -D_FILE_OFFSET_BITS=64 $t.c" cc -std=c11 -O2 -D_GNU_SOURCE \
+		-D_FILE_OFFSET_BITS=64 -Wall -Werror -o "$RUN/${t}64" "$top/tests/tools/$t.c"; then
+		shim "$RUN/${t}64" /calls/tree "$RUN/store/tree" | count_py
+	fi
+done
 # truncate, chmod and utime through a mounted descriptor's /proc/self/fd link
 printf 0123456789 >"$RUN/store/f.bin"
 shim "$TOOLS/linkcheck" rw /calls | count_py
