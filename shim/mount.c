@@ -376,20 +376,15 @@ int mount_fd_link(const char *path, char *out)
 	       through_fd_link(path, out, &whole) && whole;
 }
 
-int mount_fd_link_written(const char *path)
+int mount_fd_link_fd(const char *path)
 {
 	const char *rest;
-	struct vfile *vf;
-	int fd, written;
+	int fd;
 
 	if (!mounts_active() || !path || !fd_links_possible() || (fd = fd_link(path, &rest)) < 0 ||
-	    *rest || !(vf = vfile_get(fd)))
-		return 0;
-	written = vf->kind == VFILE_STAGED;
-	guard_enter();
-	vfile_put(vf);
-	guard_leave();
-	return written;
+	    *rest || !fdtab_has(fd))
+		return -1;
+	return fd;
 }
 
 int mount_local_first(int dirfd, const char *path)

@@ -61,12 +61,8 @@ int mount_local_first(int dirfd, const char *path);
  */
 int mount_fd_link(const char *path, char *out);
 
-/*
- * 1 when path is such a link of a descriptor being written: the kernel's
- * descriptor is then the staged file itself, which calls that change the
- * file through the link (truncate) may change directly.
- */
-int mount_fd_link_written(const char *path);
+/* The descriptor N when path is such a link of a mounted one, else -1. */
+int mount_fd_link_fd(const char *path);
 
 /* Mounts by position in the configuration, for state passed across exec. */
 int mount_index(const struct mount *m);

@@ -140,15 +140,11 @@ static int on_pair(int d1, const char *p1, int d2, const char *p2, int is_link, 
 		return (otherwise); \
 	} while (0)
 
-/*
- * truncate(2) follows links: through a mounted descriptor's, it changes
- * the object, unless the descriptor is being written, whose staged file
- * the kernel truncates itself.
- */
+/* truncate(2) follows links: through a mounted descriptor's, it changes the object. */
 static int truncate_path(const char *path, off_t len, int *handled, char *buf)
 {
 	const char *key;
-	struct mount *m = route_as(AT_FDCWD, path, !mount_fd_link_written(path), buf, &key);
+	struct mount *m = route_following(AT_FDCWD, path, buf, &key);
 	int rc;
 
 	*handled = m != NULL;
@@ -284,10 +280,34 @@ EXPORT int fchown(int fd, uid_t u, gid_t g)
 	ON_FD(fd, REAL(fchown)(fd, u, g));
 }
 
+/*
+ * The descriptor path is the link of, when it was opened for writing:
+ * truncate through the link is then ftruncate of it, as on a local disk
+ * (the file it writes, staged first if need be, its stream told); else -1.
+ */
+static int writable_link_fd(const char *path)
+{
+	int fd = mount_fd_link_fd(path);
+	struct vfile *vf = fd >= 0 ? vfile_get(fd) : NULL;
+	int writable;
+
+	if (!vf)
+		return -1;
+	writable = vf->kind != VFILE_DIR && (vf->flags & O_ACCMODE) != O_RDONLY;
+	guard_enter();
+	vfile_put(vf);
+	guard_leave();
+	return writable ? fd : -1;
+}
+
 EXPORT int truncate(const char *p, off_t len)
 {
 	char buf[PATH_MAX];
-	int handled, rc = truncate_path(p, len, &handled, buf);
+	int fd = writable_link_fd(p), handled, rc;
+
+	if (fd >= 0)
+		return ftruncate(fd, len);
+	rc = truncate_path(p, len, &handled, buf);
 
 	return handled ? (int)ret_or_fail(rc) : REAL(truncate)(kernel_path(p, buf), len);
 }
@@ -295,7 +315,11 @@ EXPORT int truncate(const char *p, off_t len)
 EXPORT int truncate64(const char *p, off64_t len)
 {
 	char buf[PATH_MAX];
-	int handled, rc = truncate_path(p, len, &handled, buf);
+	int fd = writable_link_fd(p), handled, rc;
+
+	if (fd >= 0)
+		return ftruncate64(fd, len);
+	rc = truncate_path(p, len, &handled, buf);
 
 	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(kernel_path(p, buf), len);
 }

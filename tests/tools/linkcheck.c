@@ -8,10 +8,11 @@
  *
  *   linkcheck rw|ro MOUNTED_DIR
  *
- * MOUNTED_DIR holds f.bin, 10 bytes.  rw: the mount is writable, and
- * f.bin is left 4 bytes long (the caller checks the store after the
- * program's exit); g.bin is written.  ro: the mount is read-only, every
- * such call fails with EROFS and f.bin keeps its 10 bytes.
+ * MOUNTED_DIR holds f.bin and h.bin, 10 bytes each.  rw: the mount is
+ * writable; f.bin and h.bin are left 4 bytes long, and g.bin (24 MiB
+ * written, so parts went out while it was) 3 bytes: the caller checks the
+ * store after the program's exit.  ro: the mount is read-only, every such
+ * call fails with EROFS and f.bin keeps its 10 bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "report.h"
 
 static char why[512];
+static char big[1 << 20];
 
 /* The call's result and errno, as "rc N errno E". */
 static const char *said(int rc)
@@ -71,13 +73,27 @@ int main(int argc, char **argv)
 	if (!rw)
 		return report_done();
 
-	/* a descriptor being written: its link is the staged file */
+	/* opened for update, not written yet: truncate through it is ftruncate of it */
+	snprintf(path, sizeof(path), "%s/h.bin", argv[2]);
+	fd = open(path, O_RDWR);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	rc = truncate(link, 4);
+	report("truncate through an update descriptor's link: its own file",
+	       rc == 0 && pread(fd, big, 100, 0) == 4 && fstat(fd, &st) == 0 && st.st_size == 4,
+	       said(rc));
+	close(fd);
+
+	/*
+	 * A file written sequentially: its first parts go out while it is
+	 * written, so a truncate the stream did not see would leave them in
+	 * the object.
+	 */
 	snprintf(path, sizeof(path), "%s/g.bin", argv[2]);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, "0123456789", 10) != 10) {
-		perror(path);
-		return 2;
-	}
+	memset(big, 'g', sizeof(big));
+	for (int i = 0; fd >= 0 && i < 24; i++)
+		if (write(fd, big, sizeof(big)) != (ssize_t)sizeof(big))
+			return 2;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	rc = truncate(link, 3);
 	report("truncate through a written descriptor's link: its staged file",
