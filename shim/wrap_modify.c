@@ -300,28 +300,28 @@ static int writable_link_fd(const char *path)
 	return writable ? fd : -1;
 }
 
+/* truncate of path p: ftruncate_fn of its descriptor, the store's, or otherwise (the kernel's) */
+#define TRUNCATE(p, len, ftruncate_fn, otherwise) \
+	do { \
+		char local_[PATH_MAX]; \
+		int fd_ = writable_link_fd(p), handled_, rc_; \
+		if (fd_ >= 0) \
+			return ftruncate_fn(fd_, len); \
+		rc_ = truncate_path(p, len, &handled_, local_); \
+		if (handled_) \
+			return (int)ret_or_fail(rc_); \
+		p = kernel_path(p, local_); \
+		return (otherwise); \
+	} while (0)
+
 EXPORT int truncate(const char *p, off_t len)
 {
-	char buf[PATH_MAX];
-	int fd = writable_link_fd(p), handled, rc;
-
-	if (fd >= 0)
-		return ftruncate(fd, len);
-	rc = truncate_path(p, len, &handled, buf);
-
-	return handled ? (int)ret_or_fail(rc) : REAL(truncate)(kernel_path(p, buf), len);
+	TRUNCATE(p, len, ftruncate, REAL(truncate)(p, len));
 }
 
 EXPORT int truncate64(const char *p, off64_t len)
 {
-	char buf[PATH_MAX];
-	int fd = writable_link_fd(p), handled, rc;
-
-	if (fd >= 0)
-		return ftruncate64(fd, len);
-	rc = truncate_path(p, len, &handled, buf);
-
-	return handled ? (int)ret_or_fail(rc) : REAL(truncate64)(kernel_path(p, buf), len);
+	TRUNCATE(p, len, ftruncate64, REAL(truncate64)(p, len));
 }
 
 /*
