@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shim/exec_env.h"
 #include "shim/staged.h"
@@ -52,8 +53,40 @@ static char **prepare_env(char *const envp[], int replacing)
 		return rc_; \
 	} while (0)
 
+/*
+ * The path an exec or spawn of (dirfd, path) gives the kernel, or NULL
+ * with errno set for a mounted one: EACCES, as a mounted file has no
+ * execute bit (a store keeps none), or stat's errno (ENOENT).  The
+ * kernel, which cannot see it, would say ENOENT, or run a local file at
+ * the mount's path instead.  A path that climbs out of a mount goes
+ * resolved by text.
+ */
+static const char *exec_path(int dirfd, const char *path, char *buf)
+{
+	struct stat st;
+	const char *key;
+
+	if (!path)
+		return path;
+	if (!route_following(dirfd, path, buf, &key))
+		return kernel_path(path, buf);
+	if (fstatat(dirfd, path, &st, 0) == 0)
+		errno = EACCES;		/* else stat's errno: ENOENT for a missing one */
+	return NULL;
+}
+
+/* execvp's and posix_spawnp's file: a path when it has a '/', else a name to search. */
+static const char *exec_file(const char *file, char *buf)
+{
+	return file && strchr(file, '/') ? exec_path(AT_FDCWD, file, buf) : file;
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	char buf[PATH_MAX];
+
+	if (!(path = exec_path(AT_FDCWD, path, buf)))
+		return -1;
 	WITH_ENV(envp, 1, REAL(execve)(path, argv, env));
 }
 
@@ -64,6 +97,10 @@ EXPORT int execv(const char *path, char *const argv[])
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
+	char buf[PATH_MAX];
+
+	if (!(file = exec_file(file, buf)))
+		return -1;
 	WITH_ENV(envp, 1, REAL(execvpe)(file, argv, env));
 }
 
@@ -80,6 +117,10 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		    int flags)
 {
+	char buf[PATH_MAX];
+
+	if (!(path = exec_path(dirfd, path, buf)))
+		return -1;
 	WITH_ENV(envp, 1, REAL(execveat)(dirfd, path, argv, env, flags));
 }
 
@@ -122,12 +163,20 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	char buf[PATH_MAX];
+
+	if (!(path = exec_path(AT_FDCWD, path, buf)))
+		return errno;
 	WITH_ENV(envp, 0, REAL(posix_spawn)(pid, path, fa, attr, argv, env));
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	char buf[PATH_MAX];
+
+	if (!(file = exec_file(file, buf)))
+		return errno;
 	WITH_ENV(envp, 0, REAL(posix_spawnp)(pid, file, fa, attr, argv, env));
 }
 

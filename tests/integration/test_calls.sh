@@ -69,6 +69,20 @@ check "truncate through a written file's link: the store has 3 bytes" \
 printf 0123456789 >"$RUN/store/f.bin"
 CLOUDSHIM_READ_ONLY=1 shim "$TOOLS/linkcheck" ro /calls | count_py
 check "read-only mount: f.bin keeps its 10 bytes" test "$(stat -c %s "$RUN/store/f.bin")" = 10
+# exec of a mounted path: no execute bit (126), missing (127), climbing out
+# of the mount runs the local program; a local file at a mount's path never runs
+exits() { # WANT CMD...: CMD exits with status WANT
+	local want=$1 got=0
+	shift
+	"$@" >/dev/null 2>&1 || got=$?
+	[ "$got" = "$want" ]
+}
+check "exec of a mounted file: 126 (no execute bit)" exits 126 shim sh -c /calls/obj.bin
+check "exec of a missing mounted path: 127" exits 127 shim sh -c /calls/nope
+check "exec of /calls/../bin/true: the local program" exits 0 shim sh -c /calls/../bin/true
+cp /bin/true "$RUN/shadow/prog"	# a local program the store does not have
+check "exec at a mount path shadowing a local program: 127, not the local one" \
+	exits 127 shim env CLOUDSHIM_MOUNTS="$RUN/shadow=file://$RUN/store" sh -c "$RUN/shadow/prog"
 # temporary files the C library makes (mkstemp, mkdtemp), and sed -i, which uses them
 mkdir -p "$RUN/store/tmp"
 shim "$TOOLS/tempcheck" /calls/tmp "$RUN/store/tmp" | count_py
