@@ -61,6 +61,19 @@ static inline const char *kernel_path(const char *path, const char *buf)
 	return buf[0] ? buf : path;
 }
 
+/*
+ * 1 when path is mounted or climbs out of a mount with "..": a C library
+ * function that would reach it through its own internal calls (mkstemp,
+ * glob) must be done through ours, which can walk it.
+ */
+static inline int needs_our_calls(const char *path)
+{
+	char buf[PATH_MAX];
+	const char *key;
+
+	return path && (route_as(AT_FDCWD, path, 1, buf, &key) != NULL || buf[0]);
+}
+
 static inline struct mount *route(int dirfd, const char *path, char *buf, const char **key)
 {
 	return route_as(dirfd, path, 0, buf, key);

@@ -19,17 +19,10 @@ static void close_dir(void *d)
 	closedir(d);
 }
 
-/*
- * Whether glob needs our functions for pattern: it is under a mount, or
- * climbs out of one with "..", which only our calls can walk.
- */
+/* Whether glob needs our functions for pattern (a caller's own stay). */
 static int pattern_ours(const char *pattern, int flags)
 {
-	char buf[PATH_MAX];
-	const char *key;
-
-	return pattern && !(flags & GLOB_ALTDIRFUNC) &&
-	       (route_following(AT_FDCWD, pattern, buf, &key) != NULL || buf[0]);
+	return !(flags & GLOB_ALTDIRFUNC) && needs_our_calls(pattern);
 }
 
 /* g (a glob_t or glob64_t) lists and stats through our calls. */

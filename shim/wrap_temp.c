@@ -2,9 +2,10 @@
 /*
  * wrap_temp.c - mkstemp and its kin, and mkdtemp, with a template under a
  * mount.  The C library makes these through its internal open and mkdir,
- * which no wrapper sees, so `sed -i` and git failed with ENOENT there.
- * Here the name is drawn and the file made through open (O_EXCL) or
- * mkdir, as the C library would: a new name while the drawn one exists.
+ * which no wrapper sees, so `sed -i` and git failed with ENOENT there
+ * (and with a template that climbs out of a mount).  Here the name is
+ * drawn and the file made through open (O_EXCL) or mkdir, as the C
+ * library would: a new name while the drawn one exists.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -43,15 +44,6 @@ static void draw_name(char *x)
 		x[i] = letters[r[i] % (sizeof(letters) - 1)];
 }
 
-/* Whether template names a place under a mount (the shim makes it). */
-static int mounted(const char *template)
-{
-	char buf[PATH_MAX];
-	const char *key;
-
-	return route_following(AT_FDCWD, template, buf, &key) != NULL;
-}
-
 /*
  * Makes a file (dir 0) or directory from template: make is open or mkdir
  * of the drawn name, through the wrappers.  -1 with errno on failure.
@@ -78,55 +70,55 @@ static int make_temp(char *template, int suffixlen, int flags, int dir)
 
 EXPORT int mkstemp(char *template)
 {
-	return mounted(template) ? make_temp(template, 0, 0, 0)
-				 : REAL(mkstemp)(template);
+	return needs_our_calls(template) ? make_temp(template, 0, 0, 0)
+					 : REAL(mkstemp)(template);
 }
 
 EXPORT int mkstemp64(char *template)
 {
-	return mounted(template) ? make_temp(template, 0, 0, 0)
-				 : REAL(mkstemp64)(template);
+	return needs_our_calls(template) ? make_temp(template, 0, 0, 0)
+					 : REAL(mkstemp64)(template);
 }
 
 EXPORT int mkostemp(char *template, int flags)
 {
-	return mounted(template) ? make_temp(template, 0, flags, 0)
-				 : REAL(mkostemp)(template, flags);
+	return needs_our_calls(template) ? make_temp(template, 0, flags, 0)
+					 : REAL(mkostemp)(template, flags);
 }
 
 EXPORT int mkostemp64(char *template, int flags)
 {
-	return mounted(template) ? make_temp(template, 0, flags, 0)
-				 : REAL(mkostemp64)(template, flags);
+	return needs_our_calls(template) ? make_temp(template, 0, flags, 0)
+					 : REAL(mkostemp64)(template, flags);
 }
 
 EXPORT int mkstemps(char *template, int suffixlen)
 {
-	return mounted(template) ? make_temp(template, suffixlen, 0, 0)
-				 : REAL(mkstemps)(template, suffixlen);
+	return needs_our_calls(template) ? make_temp(template, suffixlen, 0, 0)
+					 : REAL(mkstemps)(template, suffixlen);
 }
 
 EXPORT int mkstemps64(char *template, int suffixlen)
 {
-	return mounted(template) ? make_temp(template, suffixlen, 0, 0)
-				 : REAL(mkstemps64)(template, suffixlen);
+	return needs_our_calls(template) ? make_temp(template, suffixlen, 0, 0)
+					 : REAL(mkstemps64)(template, suffixlen);
 }
 
 EXPORT int mkostemps(char *template, int suffixlen, int flags)
 {
-	return mounted(template) ? make_temp(template, suffixlen, flags, 0)
-				 : REAL(mkostemps)(template, suffixlen, flags);
+	return needs_our_calls(template) ? make_temp(template, suffixlen, flags, 0)
+					 : REAL(mkostemps)(template, suffixlen, flags);
 }
 
 EXPORT int mkostemps64(char *template, int suffixlen, int flags)
 {
-	return mounted(template) ? make_temp(template, suffixlen, flags, 0)
-				 : REAL(mkostemps64)(template, suffixlen, flags);
+	return needs_our_calls(template) ? make_temp(template, suffixlen, flags, 0)
+					 : REAL(mkostemps64)(template, suffixlen, flags);
 }
 
 EXPORT char *mkdtemp(char *template)
 {
-	if (!mounted(template))
+	if (!needs_our_calls(template))
 		return REAL(mkdtemp)(template);
 	return make_temp(template, 0, 0, 1) == 0 ? template : NULL;
 }

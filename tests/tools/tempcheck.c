@@ -89,6 +89,24 @@ int main(int argc, char **argv)
 	report("a file in the new directory reaches the store",
 	       fd >= 0 && write_close(fd, "inside\n") && landed(dir, store, u, "inside\n"), u);
 
+	/* a template that climbs out of the mount names a local file, as the kernel cannot walk it */
+	snprintf(t, sizeof(t), "%s", dir);
+	for (const char *c = dir; *c; c++)
+		if (*c == '/')
+			strcat(t, "/..");
+	strcat(strcat(t, store), "/climbXXXXXX");
+	fd = mkstemp(t);
+	snprintf(u, sizeof(u), "%s%s", store, strrchr(t, '/'));
+	snprintf(why, sizeof(why), "mkstemp gave %d (%s), name %s", fd, strerror(errno), t);
+	report("mkstemp of a template climbing out of the mount: the local file",
+	       fd >= 0 && close(fd) == 0 && !strstr(t, "XXXXXX") && stat(u, &st) == 0 &&
+		       S_ISREG(st.st_mode), why);
+	strcpy(strrchr(t, '/'), "/climbdXXXXXX");
+	snprintf(why, sizeof(why), "mkdtemp: %s", mkdtemp(t) ? t : strerror(errno));
+	snprintf(u, sizeof(u), "%s%s", store, strrchr(t, '/'));
+	report("mkdtemp climbing out of the mount: the local directory",
+	       !strstr(t, "XXXXXX") && stat(u, &st) == 0 && S_ISDIR(st.st_mode), why);
+
 	snprintf(t, sizeof(t), "%s/badXXXX", dir);
 	errno = 0;
 	report("a template without six X's: EINVAL", mkstemp(t) == -1 && errno == EINVAL,
