@@ -329,3 +329,28 @@ int journal_keep(const char *dir, const char *data, const char *file, struct jou
 	*kept_data = strdup(dst);
 	return 0;
 }
+
+/* The byte the holders of an entry lock. */
+static struct flock entry_byte(short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	return fl;
+}
+
+int journal_lock(int fd, short type)
+{
+	struct flock fl = entry_byte(type);
+
+	return fcntl(fd, F_SETLK, &fl) == 0 ? 0 : -errno;
+}
+
+int journal_held_elsewhere(int fd)
+{
+	struct flock fl = entry_byte(F_WRLCK);
+
+	/* our own locks never conflict: any lock reported is another's */
+	if (fcntl(fd, F_GETLK, &fl) != 0)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}

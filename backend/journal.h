@@ -60,4 +60,15 @@ int journal_keep(const char *dir, const char *data, const char *file, struct jou
 /* The MD5 of fd's bytes as 32 hex digits.  0 or -errno. */
 int journal_md5(int fd, char hex[33]);
 
+/*
+ * The lock on the first byte of an entry, fd, says who holds its staged
+ * file: each process that does read-locks it; the last to let go, or
+ * `cloudshim sync`, takes it for writing.  journal_lock sets type
+ * (F_RDLCK, F_WRLCK, F_UNLCK) without waiting: 0 or -errno.
+ * journal_held_elsewhere: 1 when another process holds a lock there, 0
+ * when none does, or -errno.
+ */
+int journal_lock(int fd, short type);
+int journal_held_elsewhere(int fd);
+
 #endif

@@ -28,10 +28,9 @@ static struct store *store_for(const char *url, struct store *const *stores, siz
 
 static int lock_entry(const char *file)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	int fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd >= 0 && fcntl(fd, F_SETLK, &fl) != 0) {
+	if (fd >= 0 && journal_lock(fd, F_WRLCK) != 0) {
 		close(fd);
 		return -EBUSY;
 	}

@@ -723,10 +723,9 @@ void upload_view_add(struct store *st, const char *key, const struct store_meta 
  */
 static int view_alive(const struct view *v)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	int fd = open(v->journal, O_RDWR | O_CLOEXEC | O_NOFOLLOW), alive;
 
-	alive = fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	alive = fd >= 0 && journal_held_elsewhere(fd) == 1;
 	if (fd >= 0)
 		close(fd);
 	return alive;

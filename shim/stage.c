@@ -83,13 +83,6 @@ static void claim_name(const struct mount *m, const char *key, char *out, size_t
 	snprintf(out, n, "%s/x-%s", stage_dir, hex);
 }
 
-static int hold(int fd, short type)
-{
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-
-	return REAL(fcntl)(fd, F_SETLK, &fl) == 0 ? 0 : -errno;
-}
-
 int stage_create(struct mount *m, const char *key, const char *path, int exclusive,
 		 int flags, struct staged *s)
 {
@@ -117,7 +110,7 @@ int stage_create(struct mount *m, const char *key, const char *path, int exclusi
 		/* journal_write replaced the file: lock the entry as it is now */
 		REAL(close)(s->lock_fd);
 		s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-		rc = s->lock_fd < 0 ? -errno : hold(s->lock_fd, F_RDLCK);
+		rc = s->lock_fd < 0 ? -errno : journal_lock(s->lock_fd, F_RDLCK);
 	}
 	fd = rc ? -1 : REAL(open)(s->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 				  (flags & O_CLOEXEC), 0600);
@@ -138,8 +131,8 @@ int stage_release(struct staged *s)
 {
 	int last;
 
-	hold(s->lock_fd, F_UNLCK);
-	last = hold(s->lock_fd, F_WRLCK) == 0;
+	journal_lock(s->lock_fd, F_UNLCK);
+	last = journal_lock(s->lock_fd, F_WRLCK) == 0;
 	if (!last) {
 		REAL(close)(s->lock_fd);
 		s->lock_fd = -1;
@@ -160,10 +153,7 @@ void stage_discard(struct staged *s)
 
 int stage_alone(const struct staged *s)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-
-	/* our own read lock never conflicts: any lock reported is another's */
-	return REAL(fcntl)(s->lock_fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+	return journal_held_elsewhere(s->lock_fd) == 0;
 }
 
 int stage_names(const char *path)
@@ -189,7 +179,8 @@ int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 	if (!hold_it)
 		return (s->own_fd = fd_private_dup(fd)) < 0 ? -EINVAL : 0;
 	s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (s->lock_fd < 0 || hold(s->lock_fd, F_RDLCK) != 0 || (s->own_fd = fd_private_dup(fd)) < 0) {
+	if (s->lock_fd < 0 || journal_lock(s->lock_fd, F_RDLCK) != 0 ||
+	    (s->own_fd = fd_private_dup(fd)) < 0) {
 		if (s->lock_fd >= 0)
 			REAL(close)(s->lock_fd);
 		return -EINVAL;
@@ -200,5 +191,5 @@ int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 void stage_rehold(struct staged *s)
 {
 	if (s->lock_fd >= 0)
-		hold(s->lock_fd, F_RDLCK);
+		journal_lock(s->lock_fd, F_RDLCK);
 }
