@@ -22,12 +22,17 @@ static char **kept;		/* "NAME=value" the process started with */
 static size_t nkept;
 static const char *self_path;	/* this library, as the loader found it */
 
+/* What this process tells a new program of itself, made afresh at each exec. */
+static int is_per_exec(const char *entry)
+{
+	return strncmp(entry, CWD_ENV "=", sizeof(CWD_ENV)) == 0 ||
+	       strncmp(entry, STAGED_ENV "=", sizeof(STAGED_ENV)) == 0 ||
+	       strncmp(entry, PENDING_ENV "=", sizeof(PENDING_ENV)) == 0;
+}
+
 static int is_kept_name(const char *entry)
 {
-	return (strncmp(entry, "CLOUDSHIM_", 10) == 0 &&
-		strncmp(entry, CWD_ENV "=", sizeof(CWD_ENV)) != 0 &&
-		strncmp(entry, STAGED_ENV "=", sizeof(STAGED_ENV)) != 0 &&
-		strncmp(entry, PENDING_ENV "=", sizeof(PENDING_ENV)) != 0) ||
+	return (strncmp(entry, "CLOUDSHIM_", 10) == 0 && !is_per_exec(entry)) ||
 	       strncmp(entry, "AWS_", 4) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0;
 }
 
@@ -111,10 +116,7 @@ char **exec_env_build(char *const envp[])
 	}
 	tail = (char *)(out + n + nkept + nadd + 1);
 	for (char *const *e = envp; e && *e; e++) {
-		if (strncmp(*e, CWD_ENV "=", sizeof(CWD_ENV)) == 0 ||
-		    strncmp(*e, STAGED_ENV "=", sizeof(STAGED_ENV)) == 0 ||
-		    strncmp(*e, PENDING_ENV "=", sizeof(PENDING_ENV)) == 0 ||
-		    (add[0] && strncmp(*e, "LD_PRELOAD=", 11) == 0))
+		if (is_per_exec(*e) || (add[0] && strncmp(*e, "LD_PRELOAD=", 11) == 0))
 			continue;
 		out[i++] = *e;
 	}
