@@ -26,6 +26,14 @@
  * the budget (the cache bound): from there buffers are recycled, and the
  * reserve never takes memory beyond what the cache may use.
  *
+ * The helper runs at nice 19.  Its work is never what anybody waits for
+ * (a reader short of a touched slab maps one and faults it itself), and
+ * at the default priority it kept the CPU from the reader and the server
+ * answering it: populating a slab takes a millisecond or more here, many
+ * requests' time.  Random preads from nginx, medians of 7-9 alternating
+ * runs: 64 KiB 1 thread 0.53 -> 0.69 x curl's IOPS, 4 threads 0.51 ->
+ * 0.78, 256 KiB 1 thread 1.04 -> 1.13.
+ *
  * The lock nests inside the cache's and is never held by the helper while
  * it touches memory.
  */
@@ -47,7 +55,7 @@ static char *reserve[RESERVE_SLABS];	/* touched slabs, ready to carve */
 static int nreserve, preparing;
 static int helper_failed;		/* no more slabs: stop asking */
 static size_t mapped, budget = 256UL << 20;
-static struct pool helper = POOL_INIT("slab", 1, 0);
+static struct pool helper = POOL_INIT("slab", 1, POOL_NICE_BACKGROUND);
 
 /* A slab of small pages; NULL when there is no memory. */
 static char *map_slab(void)

@@ -5,8 +5,13 @@
  * recycling, and a forked child.  `make test` runs this under ThreadSanitizer too,
  * without the fork, which that runtime refuses once a thread has run.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +59,36 @@ static int resident(const char *b, size_t len)
 	return 1;
 }
 
+/* The nice value of this process's thread named name, or -100 if none is. */
+static int nice_of_thread(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int nice = -100;
+
+	while (d && nice == -100 && (e = readdir(d)) != NULL) {
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%.20s/comm", e->d_name);
+		if (e->d_name[0] == '.' || !(f = fopen(path, "r")))
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		if (strcmp(comm, name) == 0) {
+			errno = 0;
+			nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+			if (errno)
+				nice = -100;
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return nice;
+}
+
 /* Takes n buffers, writes each through; the last one taken. */
 static char *take(int n)
 {
@@ -79,6 +114,8 @@ static void test_reserve_and_budget(void)
 	/* the first slab was mapped by the reader; the helper adds two */
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 3 * SLAB);
+	/* and leaves the CPU to the program and its server (see slab.c) */
+	CHECK(nice_of_thread("cs-slab") == 19);
 
 	/* the rest of the first slab, then a buffer already in memory */
 	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * BLK);
