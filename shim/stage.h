@@ -15,6 +15,7 @@
 #define CLOUDSHIM_STAGE_H
 
 #include <limits.h>
+#include <stdatomic.h>
 
 #include "shim/mount.h"
 
@@ -33,6 +34,7 @@ struct staged {
 	int synced;			/* fsync made it durable as synced_* say */
 	off_t synced_size;
 	struct timespec synced_mtime;
+	atomic_int sharers;		/* other opens in this process writing it */
 };
 
 /* Sets up the staging directory (NULL: the default).  0 or -errno. */

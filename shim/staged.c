@@ -15,6 +15,13 @@
  * (staged_change_begin/end), under the vfile's lock so the offsets are
  * right.  Write-only means no read and no mapping can see the holes the
  * stream punches where it dropped parts.
+ *
+ * A second open for writing of a file this process is writing already
+ * (`cmd >>log 2>>log` in a shell) shares its staged file, as two opens of
+ * a local file share its inode: each has its own offset and flags, the
+ * writes of both land in one file, and the last close of either uploads
+ * it once.  A staged copy each would have lost one open's writes to the
+ * other's upload.  Sharing gives up the stream, as a fork does.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -32,6 +39,7 @@
 #define COPY_CHUNK ((size_t)1 << 20)
 
 pthread_mutex_t staged_files_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t shared_sync_lock = PTHREAD_MUTEX_INITIALIZER;
 struct written *staged_files;
 int staged_ready;
 static int sync_close;
@@ -165,19 +173,93 @@ struct upload *staged_stream(struct mount *m, const char *key, const char *path,
 	return req.fd >= 0 ? upload_stream(&req) : NULL;
 }
 
+/* With vf's lock held: one more open here writes its staged file, as join_writer says. */
+static struct staged *share_here(struct vfile *vf, int flags, int *fd)
+{
+	struct staged *s = vf->stg;
+	char path[PATH_MAX];
+
+	if (s->stream && !upload_stream_holes(s->stream))
+		upload_stream_share(s->stream);		/* two writers: no stream */
+	if (s->stream && upload_stream_cancelled(s->stream)) {
+		upload_put(s->stream);
+		s->stream = NULL;
+	}
+	if (s->stream || s->holes || s->detached) {
+		vfile_path(vf, path);
+		log_error("%s: cannot be opened for writing again while %s", path, s->detached ?
+			  "another process sends it part by part" :
+			  "parts of it are dropped from staging once sent (the staging space is short)");
+		*fd = -EBUSY;
+		return NULL;
+	}
+	if ((flags & O_CREAT) && (flags & O_EXCL)) {
+		*fd = -EEXIST;
+		return NULL;
+	}
+	*fd = REAL(open)(s->data, O_RDWR | O_NOFOLLOW | (flags & (O_TRUNC | O_CLOEXEC)));
+	if (*fd < 0) {
+		*fd = -errno;
+		return NULL;
+	}
+	atomic_fetch_add(&s->sharers, 1);
+	return s;
+}
+
+/*
+ * The staged file of another open that writes key in this process, now
+ * shared with one more: *fd is a new descriptor of it (O_RDWR; O_TRUNC
+ * and O_CLOEXEC from flags), *exclusive says how that one was created.
+ * NULL with *fd 0 when no open here writes key, or with *fd -errno.
+ */
+static struct staged *join_writer(struct mount *m, const char *key, int flags, int *fd,
+				  int *exclusive)
+{
+	struct staged *s = NULL;
+
+	*fd = 0;
+	/* lock order: the list, then a vfile */
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct written *w = staged_files; w && !s && *fd == 0; w = w->next) {
+		struct vfile *vf = w->vf;
+
+		if (vf->mnt != m || strcmp(vf->key, key) != 0)
+			continue;
+		pthread_mutex_lock(&vf->lock);
+		if (vf->stg && (s = share_here(vf, flags, fd)) != NULL)
+			*exclusive = vf->exclusive;
+		pthread_mutex_unlock(&vf->lock);
+	}
+	pthread_mutex_unlock(&staged_files_lock);
+	return s;
+}
+
+/* One open here is done with s: 1 when another open here still writes it. */
+static int still_shared(struct staged *s)
+{
+	int n = atomic_load(&s->sharers);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&s->sharers, &n, n - 1))
+		;
+	return n > 0;
+}
+
 int staged_open(struct mount *m, const char *key, int flags, int copy)
 {
 	char path[PATH_MAX];
 	struct staged *s;
 	struct vfile *vf;
-	int fd, rc;
+	int fd, rc, joined, exclusive = 0;
 
 	if (!staged_ready)
 		return -EROFS;
-	s = stage_new(m, key, flags, &fd, path);
-	if (!s)
+	if ((s = join_writer(m, key, flags, &fd, &exclusive)) == NULL && fd < 0)
 		return fd;
-	rc = copy ? copy_current(m, key, fd) : 0;
+	joined = s != NULL;
+	if (!joined && (s = stage_new(m, key, flags, &fd, path)) == NULL)
+		return fd;
+	exclusive = joined ? exclusive : (flags & O_CREAT) && (flags & O_EXCL);
+	rc = copy && !joined ? copy_current(m, key, fd) : 0;
 	if (rc) {
 		REAL(close)(fd);
 		stage_discard(s);
@@ -190,14 +272,18 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 						  O_CLOEXEC));
 	if (!vf || !fdtab_fits(fd)) {
 		REAL(close)(fd);
-		stage_discard(s);
-		free(s);
+		if (!joined) {
+			stage_discard(s);
+			free(s);
+		} else {
+			still_shared(s);
+		}
 		if (vf)
 			vfile_put(vf);
 		return vf ? -EMFILE : -ENOMEM;
 	}
-	if ((flags & O_ACCMODE) == O_WRONLY && (s->stream = staged_stream(m, key, path, s)) &&
-	    copy && (flags & O_APPEND)) {
+	if (!joined && (flags & O_ACCMODE) == O_WRONLY &&
+	    (s->stream = staged_stream(m, key, path, s)) && copy && (flags & O_APPEND)) {
 		off_t size = REAL(lseek)(fd, 0, SEEK_END);
 
 		/* appending never touches what was copied in: it can go at once */
@@ -205,7 +291,7 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 			upload_stream_wrote(s->stream, 0, size);
 	}
 	vf->stg = s;
-	vf->exclusive = (flags & O_CREAT) && (flags & O_EXCL);
+	vf->exclusive = exclusive;
 	staged_remember(vf);
 	vfile_put(fdtab_set(fd, vf));
 	vfile_put(vf);
@@ -216,19 +302,31 @@ int staged_promote(struct vfile *vf)
 {
 	char path[PATH_MAX];
 	struct staged *s;
-	int sfd, rc = 0;
+	int sfd, rc = 0, staged, joined, exclusive = 0;
 
 	pthread_mutex_lock(&vf->lock);
-	if (vf->kind == VFILE_STAGED || !staged_ready) {
-		pthread_mutex_unlock(&vf->lock);
+	staged = vf->kind == VFILE_STAGED;
+	pthread_mutex_unlock(&vf->lock);
+	if (staged || !staged_ready)
 		return staged_ready ? 0 : -EROFS;
+	/* not under vf's lock: the list's comes before a vfile's */
+	if ((s = join_writer(vf->mnt, vf->key, 0, &sfd, &exclusive)) == NULL && sfd < 0)
+		return sfd;
+	joined = s != NULL;
+	pthread_mutex_lock(&vf->lock);
+	if (vf->kind == VFILE_STAGED) {		/* another thread's write staged it meanwhile */
+		pthread_mutex_unlock(&vf->lock);
+		if (joined) {
+			REAL(close)(sfd);
+			still_shared(s);
+		}
+		return 0;
 	}
-	s = stage_new(vf->mnt, vf->key, 0, &sfd, path);
-	if (!s) {
+	if (!joined && (s = stage_new(vf->mnt, vf->key, 0, &sfd, path)) == NULL) {
 		pthread_mutex_unlock(&vf->lock);
 		return sfd;
 	}
-	rc = copy_current(vf->mnt, vf->key, sfd);
+	rc = joined ? 0 : copy_current(vf->mnt, vf->key, sfd);
 	if (rc == 0 && (vf->flags & O_APPEND))
 		REAL(fcntl)(sfd, F_SETFL, O_APPEND);
 	/* every descriptor of this vfile now refers to the staged file */
@@ -247,12 +345,15 @@ int staged_promote(struct vfile *vf)
 			vfile_put(other);
 	}
 	REAL(close)(sfd);
-	if (rc) {
+	if (rc && joined) {
+		still_shared(s);
+	} else if (rc) {
 		stage_discard(s);
 		free(s);
 	} else {
 		vf->stg = s;
 		vf->kind = VFILE_STAGED;
+		vf->exclusive = exclusive;
 	}
 	pthread_mutex_unlock(&vf->lock);
 	if (rc == 0)
@@ -432,6 +533,8 @@ int staged_let_go(struct vfile *vf, struct staged *s)
 	struct upload *u;
 	int rc = 0;
 
+	if (still_shared(s))
+		return 0;	/* the last open here sends it */
 	if (s->detached) {
 		/* the parent sends it; nothing here was ever written */
 		REAL(close)(s->own_fd);
@@ -488,7 +591,7 @@ int staged_sync(struct vfile *vf)
 	struct staged *s;
 	struct upload *u;
 	struct stat sb;
-	int fd, rc;
+	int fd, rc, shared;
 
 	pthread_mutex_lock(&vf->lock);	/* no change is told to a stream meanwhile */
 	s = vf->stg;
@@ -496,6 +599,12 @@ int staged_sync(struct vfile *vf)
 		pthread_mutex_unlock(&vf->lock);
 		return s ? -EBADF : 0;	/* opened for update, nothing written yet */
 	}
+	/*
+	 * Another open here may sync the same file under its own lock: one at
+	 * a time, and what a mapping of either open did is not known here.
+	 */
+	if ((shared = atomic_load(&s->sharers) > 0))
+		pthread_mutex_lock(&shared_sync_lock);
 	if (s->stream && upload_stream_cancelled(s->stream)) {
 		upload_put(s->stream);
 		s->stream = NULL;
@@ -504,7 +613,7 @@ int staged_sync(struct vfile *vf)
 		rc = -errno;
 	else if (s->stream)
 		rc = sync_stream(s, &sb);
-	else if (unchanged_since_sync(s))
+	else if (!shared && unchanged_since_sync(s))
 		rc = 0;
 	else if (s->holes)
 		rc = -EIO;	/* changed unseen: see send_last */
@@ -517,6 +626,8 @@ int staged_sync(struct vfile *vf)
 		if (rc == 0)
 			mark_synced(s, &sb);
 	}
+	if (shared)
+		pthread_mutex_unlock(&shared_sync_lock);
 	pthread_mutex_unlock(&vf->lock);
 	return rc;
 }

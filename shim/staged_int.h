@@ -19,6 +19,8 @@ struct written {
 };
 
 extern pthread_mutex_t staged_files_lock;
+/* fsync of a staged file two opens here share (staged.c) */
+extern pthread_mutex_t shared_sync_lock;
 extern struct written *staged_files;
 extern int staged_ready;
 

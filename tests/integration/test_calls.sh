@@ -8,7 +8,8 @@
 # with ".." (tests/tools/climbcheck.c); nftw, ftw and glob on a mounted
 # tree (tests/tools/walkcheck.c, globcheck.c); truncate, chmod and utime
 # through a mounted descriptor's link (tests/tools/linkcheck.c); mkstemp, mkdtemp and sed -i
-# (tests/tools/tempcheck.c); and mmap outside the mounts takes
+# (tests/tools/tempcheck.c); two opens for writing of one path
+# (tests/tools/sharecheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
 # parent and its forked child reading one file at once, over file:// and
@@ -87,6 +88,9 @@ check "exec at a mount path shadowing a local program: 127, not the local one" \
 mkdir -p "$RUN/store/tmp"
 shim "$TOOLS/tempcheck" /calls/tmp "$RUN/store/tmp" | count_py
 seq 1 5 >"$RUN/store/tmp/seq.txt"
+# two opens for writing of one path share its bytes (tests/tools/sharecheck.c)
+mkdir -p "$RUN/store/share"
+shim "$TOOLS/sharecheck" /calls/share "$RUN/store/share" | count_py
 check "sed -i on a mounted file" shim sed -i 's/3/three/' /calls/tmp/seq.txt
 check "sed -i: the store has the edit" test "$(tr '\n' ' ' <"$RUN/store/tmp/seq.txt")" = \
 	"1 2 three 4 5 "

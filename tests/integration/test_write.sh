@@ -287,6 +287,19 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 		check "natives: $f" same_obj "nat/$f" "$EXP/nat/$f"
 	done
 fi
+# two opens for writing of one path in one process share one staged file
+if [ "${PY_CHECKS:-1}" = 1 ]; then
+	pycheck_w twoopens /data/two "$EXP/two"
+	for f in big.bin log.txt trunc.bin upd.bin; do
+		check "two opens: $f" same_obj "two/$f" "$EXP/two/$f"
+	done
+fi
+# (WRITE_BASH=0: not under the ASan runtime, as above)
+if [ "${WRITE_BASH:-1}" = 1 ]; then
+	check "bash: >>log 2>>log keeps the lines of both" shim bash -c \
+		'{ echo out1; echo err1 >&2; echo out2; echo err2 >&2; } >>/data/two/sh.log 2>>/data/two/sh.log'
+	check "bash: >>log 2>>log: object" same_obj two/sh.log <(printf 'out1\nerr1\nout2\nerr2\n')
+fi
 check "head -c into a redirect, object complete right after" shim sh -c \
 	"head -c 7777777 '$RUN/src64.bin' > /data/exit/head.bin"
 check "head -c: object" same_obj exit/head.bin <(head -c 7777777 "$RUN/src64.bin")

@@ -26,6 +26,8 @@ and leaves the objects for test_write.sh to read back with another client.
                                            for HOW=fsync) before the close
     writecheck.py natives DIR EXPECT       writev, posix_fallocate, ftruncate and a shared
                                            writable mapping on staged files
+    writecheck.py twoopens DIR EXPECT      two opens for writing of one path in one process
+                                           share its bytes, as on a local disk
     writecheck.py streamed PATH SEED SIZE  (with a staging directory too small for SIZE)
                                            write SIZE bytes in 1 MiB writes; then, parts having
                                            been dropped from staging: reading PATH gives EBUSY,
@@ -557,6 +559,74 @@ def natives(d, expect):
     put_local(os.path.join(expect, "mapped.bin"), a)
 
 
+def twoopens(d, expect):
+    """Each case writes through two opens of one path; the store must end
+    with what a local file would hold, not with one open's copy."""
+    os.makedirs(d, exist_ok=True)
+    big, tail, more = pattern(41, 20 << 20), pattern(42, 5000), pattern(43, 3 << 20)
+    p = lambda name: os.path.join(d, name)
+
+    def streamed_then_append():
+        # 20 MiB written first: its stream has parts on their way when b opens
+        a = open(p("big.bin"), "wb")
+        a.write(big)
+        a.flush()
+        b = open(p("big.bin"), "ab")
+        a.write(more)
+        a.flush()
+        b.write(tail)	# appended: after what a wrote since b opened
+        b.flush()
+        a.close()
+        with open(p("big.bin"), "rb") as f:
+            got = f.read()
+        if got != big + more + tail:
+            raise AssertionError("read back %d bytes, wanted %d" %
+                                 (len(got), len(big) + len(more) + len(tail)))
+        b.close()
+
+    def appends():
+        # a shell's `cmd >>log 2>>log`: two O_APPEND opens taking turns
+        fds = [os.open(p("log.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND) for _ in range(2)]
+        for i in range(6):
+            os.write(fds[i % 2], b"line %d from open %d\n" % (i, i % 2))
+        for fd in fds:
+            os.close(fd)
+
+    def truncating():
+        # the second open truncates the file under the first one's offset
+        a = os.open(p("trunc.bin"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.write(a, b"0123456789")
+        b = os.open(p("trunc.bin"), os.O_WRONLY | os.O_TRUNC)
+        os.write(b, b"ab")
+        os.write(a, b"XY")
+        os.close(b)
+        os.close(a)
+
+    def update():
+        # an open for update staged by its first write, and closed first
+        a = os.open(p("upd.bin"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.write(a, b"0123456789")
+        b = os.open(p("upd.bin"), os.O_RDWR)
+        os.pwrite(b, b"XY", 2)
+        os.close(b)
+        os.write(a, b"ab")
+        os.close(a)
+
+    attempt("two opens: a streamed file, then an append", streamed_then_append)
+    attempt("two opens: O_APPEND both, taking turns", appends)
+    attempt("two opens: the second truncates", truncating)
+    attempt("two opens: one for update, closed first", update)
+    w = os.open(p("excl.bin"), os.O_WRONLY | os.O_CREAT)
+    expect_errno("two opens: O_EXCL of a file open for writing here", errno.EEXIST,
+                 lambda: os.open(p("excl.bin"), os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    os.close(w)
+    put_local(os.path.join(expect, "big.bin"), big + more + tail)
+    put_local(os.path.join(expect, "log.txt"),
+              b"".join(b"line %d from open %d\n" % (i, i % 2) for i in range(6)))
+    put_local(os.path.join(expect, "trunc.bin"), b"ab" + bytes(8) + b"XY")
+    put_local(os.path.join(expect, "upd.bin"), b"01XY456789ab")
+
+
 def streamed(path, seed, size):
     mib = 1 << 20
     data = pattern(seed, size + mib)
@@ -747,6 +817,8 @@ def main():
         numpy_save(args[0], args[1])
     elif what == "natives":
         natives(args[0], args[1])
+    elif what == "twoopens":
+        twoopens(args[0], args[1])
     elif what == "streamed":
         streamed(args[0], int(args[1]), int(args[2]))
     elif what == "zip":
