@@ -38,6 +38,7 @@
 #include "backend/clock.h"
 #include "backend/engine.h"
 #include "backend/log.h"
+#include "backend/metacache.h"
 #include "backend/partplan.h"
 #include "backend/pool.h"
 #include "backend/upload_int.h"
@@ -742,7 +743,13 @@ static struct view *view_find_locked(const struct store *st, const char *key)
 		} else if (access(v->staged, F_OK) == 0) {
 			found = v;
 			vp = &v->next;
-		} else {	/* landed (or kept for recovery): the store has the say */
+		} else {
+			/*
+			 * Landed (or kept for recovery): the store has the say, and
+			 * what this process knew of key (a forked child inherits
+			 * its parent's answers from before the upload) is old.
+			 */
+			metacache_forget(v->st, v->key);
 			*vp = v->next;
 			view_free(v);
 		}

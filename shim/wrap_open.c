@@ -145,7 +145,10 @@ int shim_open(struct mount *m, const char *key, int flags)
 		rc = open_staged_copy(m, key, &meta, data, flags);
 		if (rc != -ENOENT)
 			return rc;
-		rc = obj_stat(m->st, key, &meta);
+		/* its upload landed meanwhile: ask again, which forgets the old answer */
+		rc = current(m, key, 1, &meta, data, &staged);
+		if (rc == 0 && staged)
+			return open_staged_copy(m, key, &meta, data, flags);
 	}
 	if (rc == -ENOENT && (flags & O_CREAT))
 		return -EROFS;
