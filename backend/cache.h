@@ -66,6 +66,12 @@ int cache_wait(uint64_t id, off_t off);
 ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
 		    int may_wait, struct cache_run **run);
 
+/*
+ * The run's bytes will not be read soon (read-ahead): they are written
+ * past the CPU's caches where it can, not over data in use there.
+ */
+void cache_run_set_ahead(struct cache_run *run);
+
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);
 off_t cache_run_end(const struct cache_run *run);

@@ -449,6 +449,7 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 			continue;
 		}
 		pos = cache_run_end(run);
+		cache_run_set_ahead(run);
 		submit_part(o, run, 0);
 	}
 }
