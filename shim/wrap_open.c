@@ -145,10 +145,18 @@ int shim_open(struct mount *m, const char *key, int flags)
 		rc = open_staged_copy(m, key, &meta, data, flags);
 		if (rc != -ENOENT)
 			return rc;
-		/* its upload landed meanwhile: ask again, which forgets the old answer */
+		/*
+		 * Its upload landed meanwhile.  Ask again: another process's
+		 * upload is then forgotten, with what we knew of key before it;
+		 * ours, still listed, is what the store holds now.
+		 */
 		rc = current(m, key, 1, &meta, data, &staged);
-		if (rc == 0 && staged)
-			return open_staged_copy(m, key, &meta, data, flags);
+		if (rc == 0 && staged) {
+			rc = open_staged_copy(m, key, &meta, data, flags);
+			if (rc != -ENOENT)
+				return rc;
+			rc = obj_stat(m->st, key, &meta);
+		}
 	}
 	if (rc == -ENOENT && (flags & O_CREAT))
 		return -EROFS;
