@@ -701,7 +701,7 @@ static void view_add(struct store *st, const char *key, const struct store_meta 
 	*tailp = v;
 }
 
-/* view_add as a pending_fn */
+/* view_add as an upload_pending_fn */
 static void view_of(void *arg, struct store *st, const char *key, const struct store_meta *meta,
 		    const char *staged, const char *journal)
 {
@@ -757,14 +757,11 @@ static struct view *view_find_locked(const struct store *st, const char *key)
 	return found;
 }
 
-typedef void pending_fn(void *arg, struct store *st, const char *key,
-			const struct store_meta *meta, const char *staged, const char *journal);
-
 /*
  * fn for each upload in flight whose staged file holds it whole and goes
  * when it lands (not a snapshot's); upload_lock held, or the only thread.
  */
-static void each_whole(pending_fn *fn, void *arg)
+static void each_whole(upload_pending_fn *fn, void *arg)
 {
 	struct store_meta meta = { .kind = STORE_FILE };
 
@@ -777,7 +774,7 @@ static void each_whole(pending_fn *fn, void *arg)
 	}
 }
 
-void upload_each_pending(pending_fn *fn, void *arg)
+void upload_each_pending(upload_pending_fn *fn, void *arg)
 {
 	pthread_mutex_lock(&upload_lock);
 	each_whole(fn, arg);

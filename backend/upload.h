@@ -132,12 +132,13 @@ void upload_each(const struct store *st, void (*fn)(void *arg, const char *key),
  * upload_view_add is how a new program takes those of the one before
  * it, which upload_each_pending lists with this process's own.
  */
+typedef void upload_pending_fn(void *arg, struct store *st, const char *key,
+			       const struct store_meta *meta, const char *staged,
+			       const char *journal);
+
 void upload_view_add(struct store *st, const char *key, const struct store_meta *meta,
 		     const char *staged, const char *journal);
-void upload_each_pending(void (*fn)(void *arg, struct store *st, const char *key,
-				    const struct store_meta *meta, const char *staged,
-				    const char *journal),
-			 void *arg);
+void upload_each_pending(upload_pending_fn *fn, void *arg);
 
 /*
  * Waits until no upload of key is in flight (before it is deleted or

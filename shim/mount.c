@@ -368,12 +368,17 @@ static int through_fd_link(const char *path, char *out, int *whole)
 	return n > 0 && n < PATH_MAX;
 }
 
+/* Whether path may be a descriptor's link at all: the cheap tests first. */
+static int may_be_fd_link(const char *path)
+{
+	return mounts_active() && path && fd_links_possible();
+}
+
 int mount_fd_link(const char *path, char *out)
 {
 	int whole;
 
-	return mounts_active() && path && fd_links_possible() &&
-	       through_fd_link(path, out, &whole) && whole;
+	return may_be_fd_link(path) && through_fd_link(path, out, &whole) && whole;
 }
 
 int mount_fd_link_fd(const char *path)
@@ -381,8 +386,7 @@ int mount_fd_link_fd(const char *path)
 	const char *rest;
 	int fd;
 
-	if (!mounts_active() || !path || !fd_links_possible() || (fd = fd_link(path, &rest)) < 0 ||
-	    *rest || !fdtab_has(fd))
+	if (!may_be_fd_link(path) || (fd = fd_link(path, &rest)) < 0 || *rest || !fdtab_has(fd))
 		return -1;
 	return fd;
 }
