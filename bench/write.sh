@@ -37,6 +37,8 @@
 #   BENCH_WRITE_FILES=1000     row 8's files (64 KiB each)
 #   BENCH_WRITE_SERVERS="s3rver radosgw"
 #   SHAPE_MBPS=40 SHAPE_MS=20  row 9's shaping
+#   BENCH_WARM_MB=SIZE+512     written to tmpfs and deleted before every timed
+#                              cell (see warm_memory); 0: never
 #   BENCH_QUICK=1              256 MiB, 200 files, one run per cell
 #   BENCH_BUILD=DIR            where libcloudshim.so is (default build/)
 #   BENCH_KEEP=1               keep the run directory
@@ -76,10 +78,12 @@ SMALL_PAR=16
 MNT=/cloudshim-wbench
 SHAPE_MBPS=${SHAPE_MBPS:-40}
 SHAPE_MS=${SHAPE_MS:-20}
+WARM_MB=${BENCH_WARM_MB:-$((SIZE_MB + 512))}
 
 for v in SIZE_MB FILES CONNS PART_MB; do
 	case "${!v}" in '' | *[!0-9]* | 0) echo "write.sh: $v must be a positive number" >&2; exit 2 ;; esac
 done
+case $WARM_MB in '' | *[!0-9]*) echo "write.sh: BENCH_WARM_MB must be a number (0: no warming)" >&2; exit 2 ;; esac
 [ -f "$SHIM" ] || { echo "write.sh: $SHIM missing: run make" >&2; exit 1; }
 unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
 
@@ -134,6 +138,17 @@ cpu_snap() {
 	read -r _cpu u n s i w q sq st _rest </proc/stat
 	echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
 }
+# This VM hands free memory back to its host (the balloon's free page
+# reporting), and a program touching it again waits for the host: a 1 GiB
+# write to tmpfs after 5 idle seconds took 1.1-3.2 s, and 0.33-0.35 s right
+# after 1.5 GiB was written and deleted. So every timed cell, baseline and
+# shim alike, starts with that: each measures itself, not how long the
+# machine was idle before it.
+warm_memory() {
+	[ "$WARM_MB" -gt 0 ] || return 0
+	head -c $((WARM_MB << 20)) /dev/zero >"$RUNDIR/warm.bin"
+	rm -f "$RUNDIR/warm.bin"
+}
 # timed KEY CMD...: the wall time of CMD into TIMES[KEY]; when CMD prints
 # writebench's line, also its close time (KEY_close) and the time from its
 # first open to its exit (KEY, instead of the wall time: start-up and
@@ -142,6 +157,7 @@ timed() {
 	local key=$1 t0 t1 rc=0 c0 c1 out e0 cl op
 	shift
 	echo "== $key: $*" >>"$ERRLOG"
+	warm_memory
 	c0=$(cpu_snap)
 	t0=$EPOCHREALTIME
 	out=$("$@" 2>>"$ERRLOG") || rc=$?
@@ -403,7 +419,7 @@ row 10 "same beside $NCPU busy loops (nice 0)" "$(rate file_busy "$SIZE_MB") MiB
 {
 	echo
 	echo "cloudshim writes  $(date -u '+%Y-%m-%d %H:%M UTC')  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+changes')  $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "$SIZE_MB MiB file; $FILES files of $FILE_KB KiB; shim connections $CONNS, part size $PART_MB MiB; shaped: $SHAPE_MBPS MB/s a connection, $SHAPE_MS ms to first byte"
+	echo "$SIZE_MB MiB file; $FILES files of $FILE_KB KiB; shim connections $CONNS, part size $PART_MB MiB; shaped: $SHAPE_MBPS MB/s a connection, $SHAPE_MS ms to first byte; $WARM_MB MiB written and deleted before each timed cell"
 	printf '%-3s %-38s %-15s %-22s %-13s %s\n' "#" "measurement" "result" "ratio" "target" "notes"
 	printf '%s\n' "${TABLE[@]}"
 	echo "durable: from the program's first open until it has exited (the shim waits for its uploads at exit)."
