@@ -31,7 +31,8 @@ and leaves the objects for test_write.sh to read back with another client.
     writecheck.py streamed PATH SEED SIZE  (with a staging directory too small for SIZE)
                                            write SIZE bytes in 1 MiB writes; then, parts having
                                            been dropped from staging: reading PATH gives EBUSY,
-                                           a write at offset 0 ENOSPC, a forked child's write
+                                           a write at offset 0 ENOSPC, a second open for
+                                           writing EBUSY, a forked child's write
                                            EBADF; 1 MiB more is appended; say "written", wait
                                            for a line, close, say "closed rc=N"
     writecheck.py zip PATH SIZE            a zip archive of SIZE bytes written by zipfile,
@@ -637,6 +638,8 @@ def streamed(path, seed, size):
                  lambda: open(path, "rb"))
     expect_errno("streamed: a write into a dropped part", errno.ENOSPC,
                  lambda: os.pwrite(fd, b"x", 0))
+    expect_errno("streamed: a second open for writing here (parts dropped)", errno.EBUSY,
+                 lambda: os.open(path, os.O_WRONLY | os.O_APPEND))
     pid = os.fork()
     if pid == 0:
         try:
