@@ -173,18 +173,24 @@ struct upload *staged_stream(struct mount *m, const char *key, const char *path,
 	return req.fd >= 0 ? upload_stream(&req) : NULL;
 }
 
+/* Under the vfile's lock: a stream given up (the file was shared) goes; s is staged whole. */
+static void drop_given_up_stream(struct staged *s)
+{
+	if (s->stream && upload_stream_cancelled(s->stream)) {
+		upload_put(s->stream);
+		s->stream = NULL;
+	}
+}
+
 /* With vf's lock held: one more open here writes its staged file, as join_writer says. */
 static struct staged *share_here(struct vfile *vf, int flags, int *fd)
 {
 	struct staged *s = vf->stg;
 	char path[PATH_MAX];
 
-	if (s->stream && !upload_stream_holes(s->stream))
-		upload_stream_share(s->stream);		/* two writers: no stream */
-	if (s->stream && upload_stream_cancelled(s->stream)) {
-		upload_put(s->stream);
-		s->stream = NULL;
-	}
+	if (s->stream)
+		upload_stream_share(s->stream);	/* two writers: no stream, unless it dropped parts */
+	drop_given_up_stream(s);
 	if (s->stream || s->holes || s->detached) {
 		vfile_path(vf, path);
 		log_error("%s: cannot be opened for writing again while %s", path, s->detached ?
@@ -249,16 +255,16 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 	char path[PATH_MAX];
 	struct staged *s;
 	struct vfile *vf;
-	int fd, rc, joined, exclusive = 0;
+	int fd, rc, joined, exclusive = (flags & O_CREAT) && (flags & O_EXCL);
 
 	if (!staged_ready)
 		return -EROFS;
+	/* joined: exclusive is how the file was created, by the open joined */
 	if ((s = join_writer(m, key, flags, &fd, &exclusive)) == NULL && fd < 0)
 		return fd;
 	joined = s != NULL;
 	if (!joined && (s = stage_new(m, key, flags, &fd, path)) == NULL)
 		return fd;
-	exclusive = joined ? exclusive : (flags & O_CREAT) && (flags & O_EXCL);
 	rc = copy && !joined ? copy_current(m, key, fd) : 0;
 	if (rc) {
 		REAL(close)(fd);
@@ -396,10 +402,8 @@ int staged_change_begin(struct vfile *vf, int fd, struct staged_change *c)
 	c->tracked = 0;
 	pthread_mutex_lock(&vf->lock);
 	s = vf->stg;
-	if (s && s->stream && upload_stream_cancelled(s->stream)) {
-		upload_put(s->stream);	/* shared since: staged whole now */
-		s->stream = NULL;
-	}
+	if (s)
+		drop_given_up_stream(s);
 	if (!s || (!s->stream && !s->holes && !s->detached)) {
 		pthread_mutex_unlock(&vf->lock);
 		return 0;
@@ -605,10 +609,7 @@ int staged_sync(struct vfile *vf)
 	 */
 	if ((shared = atomic_load(&s->sharers) > 0))
 		pthread_mutex_lock(&shared_sync_lock);
-	if (s->stream && upload_stream_cancelled(s->stream)) {
-		upload_put(s->stream);
-		s->stream = NULL;
-	}
+	drop_given_up_stream(s);
 	if (REAL(fstat)(s->own_fd, &sb) != 0)
 		rc = -errno;
 	else if (s->stream)
