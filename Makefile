@@ -2,7 +2,8 @@
 #
 # make            build/libcloudshim.so and build/cloudshim
 # make test       install what is missing, then every test, plain and under
-#                 AddressSanitizer+UBSan (and ThreadSanitizer for the engine)
+#                 AddressSanitizer+UBSan (and ThreadSanitizer for the engine
+#                 and for the library under threaded check tools)
 # make demo       install what is missing, start a local object store, read
 #                 it through the shim with unmodified programs
 # make bench      the benchmarks in bench/ (ratios, side by side)

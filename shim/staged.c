@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/engine.h"
 #include "backend/log.h"
 #include "backend/upload.h"
 #include "shim/staged_int.h"
@@ -213,28 +214,80 @@ static struct staged *share_here(struct vfile *vf, int flags, int *fd)
 }
 
 /*
+ * A key whose first open for writing here is being staged: a second open
+ * of it waits for the first to be listed, then joins it.  Without the
+ * wait, two threads opening one path at once would each stage a copy (the
+ * one closed last would win) and both would pass O_EXCL.
+ */
+struct claim {
+	struct mount *m;
+	const char *key;
+	struct claim *next;
+};
+static struct claim *claims;	/* under staged_files_lock */
+static pthread_cond_t claims_done = PTHREAD_COND_INITIALIZER;
+
+static int claimed_locked(const struct mount *m, const char *key)
+{
+	for (struct claim *c = claims; c; c = c->next)
+		if (c->m == m && strcmp(c->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* The claim is over: the file is listed (staged_remember), or was not made. */
+static void unclaim(struct claim *mine)
+{
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct claim **p = &claims; *p; p = &(*p)->next) {
+		if (*p == mine) {
+			*p = mine->next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&claims_done);
+	pthread_mutex_unlock(&staged_files_lock);
+}
+
+void staged_claims_fork_child(void)
+{
+	claims = NULL;		/* their threads are not in this process */
+	pthread_cond_init(&claims_done, NULL);
+}
+
+/*
  * The staged file of another open that writes key in this process, now
  * shared with one more: *fd is a new descriptor of it (O_RDWR; O_TRUNC
  * and O_CLOEXEC from flags), *exclusive says how that one was created.
- * NULL with *fd 0 when no open here writes key, or with *fd -errno.
+ * NULL with *fd -errno on failure, or with *fd 0 when no open here writes
+ * key: then mine claims the key until unclaim.
  */
 static struct staged *join_writer(struct mount *m, const char *key, int flags, int *fd,
-				  int *exclusive)
+				  int *exclusive, struct claim *mine)
 {
 	struct staged *s = NULL;
 
 	*fd = 0;
 	/* lock order: the list, then a vfile */
 	pthread_mutex_lock(&staged_files_lock);
-	for (struct written *w = staged_files; w && !s && *fd == 0; w = w->next) {
-		struct vfile *vf = w->vf;
+	for (;;) {
+		for (struct written *w = staged_files; w && !s && *fd == 0; w = w->next) {
+			struct vfile *vf = w->vf;
 
-		if (vf->mnt != m || strcmp(vf->key, key) != 0)
-			continue;
-		pthread_mutex_lock(&vf->lock);
-		if (vf->stg && (s = share_here(vf, flags, fd)) != NULL)
-			*exclusive = vf->exclusive;
-		pthread_mutex_unlock(&vf->lock);
+			if (vf->mnt != m || strcmp(vf->key, key) != 0)
+				continue;
+			pthread_mutex_lock(&vf->lock);
+			if (vf->stg && (s = share_here(vf, flags, fd)) != NULL)
+				*exclusive = vf->exclusive;
+			pthread_mutex_unlock(&vf->lock);
+		}
+		if (s || *fd < 0 || !claimed_locked(m, key))
+			break;
+		pthread_cond_wait(&claims_done, &staged_files_lock);
+	}
+	if (!s && *fd == 0) {
+		*mine = (struct claim){ .m = m, .key = key, .next = claims };
+		claims = mine;
 	}
 	pthread_mutex_unlock(&staged_files_lock);
 	return s;
@@ -250,22 +303,36 @@ static int still_shared(struct staged *s)
 	return n > 0;
 }
 
-int staged_open(struct mount *m, const char *key, int flags, int copy)
+/*
+ * An exclusive create holds the key's claim (stage_create): now it looks
+ * again.  The caller looked before, and meanwhile another thread here may
+ * have created the file, uploaded it and let its claim go: the cache has
+ * its upload then (obj_changed comes before the claim is let go).
+ */
+static int created_meanwhile(struct mount *m, const char *key)
+{
+	struct store_meta meta;
+	int rc = obj_stat(m->st, key, &meta);
+
+	return rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+}
+
+/* staged_open once join_writer has answered: s and fd are the file joined, if any. */
+static int open_staged(struct mount *m, const char *key, int flags, int copy, struct staged *s,
+		       int fd, int exclusive)
 {
 	char path[PATH_MAX];
-	struct staged *s;
 	struct vfile *vf;
-	int fd, rc, joined, exclusive = (flags & O_CREAT) && (flags & O_EXCL);
+	int rc, joined = s != NULL;
 
-	if (!staged_ready)
-		return -EROFS;
-	/* joined: exclusive is how the file was created, by the open joined */
-	if ((s = join_writer(m, key, flags, &fd, &exclusive)) == NULL && fd < 0)
-		return fd;
-	joined = s != NULL;
 	if (!joined && (s = stage_new(m, key, flags, &fd, path)) == NULL)
 		return fd;
-	rc = copy && !joined ? copy_current(m, key, fd) : 0;
+	if (joined)
+		rc = 0;
+	else if ((flags & O_CREAT) && (flags & O_EXCL))
+		rc = created_meanwhile(m, key);
+	else
+		rc = copy ? copy_current(m, key, fd) : 0;
 	if (rc) {
 		REAL(close)(fd);
 		stage_discard(s);
@@ -304,21 +371,29 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 	return fd;
 }
 
-int staged_promote(struct vfile *vf)
+int staged_open(struct mount *m, const char *key, int flags, int copy)
+{
+	struct claim mine;
+	struct staged *s;
+	int fd, exclusive = (flags & O_CREAT) && (flags & O_EXCL);
+
+	if (!staged_ready)
+		return -EROFS;
+	/* joined: exclusive is how the file was created, by the open joined */
+	if ((s = join_writer(m, key, flags, &fd, &exclusive, &mine)) == NULL && fd < 0)
+		return fd;
+	fd = open_staged(m, key, flags, copy, s, fd, exclusive);
+	if (!s)
+		unclaim(&mine);
+	return fd;
+}
+
+/* staged_promote once join_writer has answered: s and sfd are the file joined, if any. */
+static int promote_to(struct vfile *vf, struct staged *s, int sfd, int exclusive)
 {
 	char path[PATH_MAX];
-	struct staged *s;
-	int sfd, rc = 0, staged, joined, exclusive = 0;
+	int rc = 0, joined = s != NULL;
 
-	pthread_mutex_lock(&vf->lock);
-	staged = vf->kind == VFILE_STAGED;
-	pthread_mutex_unlock(&vf->lock);
-	if (staged || !staged_ready)
-		return staged_ready ? 0 : -EROFS;
-	/* not under vf's lock: the list's comes before a vfile's */
-	if ((s = join_writer(vf->mnt, vf->key, 0, &sfd, &exclusive)) == NULL && sfd < 0)
-		return sfd;
-	joined = s != NULL;
 	pthread_mutex_lock(&vf->lock);
 	if (vf->kind == VFILE_STAGED) {		/* another thread's write staged it meanwhile */
 		pthread_mutex_unlock(&vf->lock);
@@ -364,6 +439,26 @@ int staged_promote(struct vfile *vf)
 	pthread_mutex_unlock(&vf->lock);
 	if (rc == 0)
 		staged_remember(vf);
+	return rc;
+}
+
+int staged_promote(struct vfile *vf)
+{
+	struct claim mine;
+	struct staged *s;
+	int sfd, rc, staged, exclusive = 0;
+
+	pthread_mutex_lock(&vf->lock);
+	staged = vf->kind == VFILE_STAGED;
+	pthread_mutex_unlock(&vf->lock);
+	if (staged || !staged_ready)
+		return staged_ready ? 0 : -EROFS;
+	/* not under vf's lock: the list's comes before a vfile's */
+	if ((s = join_writer(vf->mnt, vf->key, 0, &sfd, &exclusive, &mine)) == NULL && sfd < 0)
+		return sfd;
+	rc = promote_to(vf, s, sfd, exclusive);
+	if (!s)
+		unclaim(&mine);
 	return rc;
 }
 

@@ -25,6 +25,8 @@ extern struct written *staged_files;
 extern int staged_ready;
 
 void staged_remember(struct vfile *vf);
+/* In a forked child: no open of the parent's is half made here (staged.c). */
+void staged_claims_fork_child(void);
 void staged_forget(struct vfile *vf);
 
 /* A stream for s, staged for key under m, which path names; or NULL. */

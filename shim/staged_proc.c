@@ -112,6 +112,7 @@ void staged_fork_child(void)
 	/* a thread of the parent may have held it; none of them is here */
 	pthread_mutex_init(&shared_sync_lock, NULL);
 	pthread_mutex_lock(&staged_files_lock);
+	staged_claims_fork_child();
 	for (struct written *w = staged_files; w; w = w->next) {
 		struct staged *s = w->vf->stg;
 

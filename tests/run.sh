@@ -4,6 +4,7 @@
 # run.sh - every test, as `make test` runs it:
 #   1. unit tests, plain and under AddressSanitizer+UBSan
 #   2. the engine and cache under ThreadSanitizer (the engine also over HTTP),
+#      the library's own locks under ThreadSanitizer from threaded programs,
 #      directory listings and the store's writes against s3rver and radosgw
 #      (plain, ASan, TSan), writes also through the fault proxy
 #   3. integration tests against real servers, with the plain library and
@@ -42,7 +43,8 @@ make -s -j2 all units tools || exit 1
 make -s -j2 SAN=asan BUILD=build/asan all units || exit 1
 make -s -j2 SAN=tsan BUILD=build/tsan build/tsan/test_engine build/tsan/test_cache \
 	build/tsan/test_dirlist build/tsan/test_store_write build/tsan/test_upload \
-	build/tsan/test_stream build/tsan/test_slab build/tsan/test_pool || exit 1
+	build/tsan/test_stream build/tsan/test_slab build/tsan/test_pool \
+	build/tsan/libcloudshim.so build/tsan/threadcheck build/tsan/sharecheck || exit 1
 cc -shared -fPIC -O2 -o build/no_freelocale.so tests/preload/no_freelocale.c || exit 1
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -72,6 +74,22 @@ tally build/tsan/test_upload build/tsan/test_upload
 tally build/tsan/test_stream build/tsan/test_stream
 tally build/tsan/test_slab build/tsan/test_slab
 tally build/tsan/test_pool build/tsan/test_pool
+
+# The library itself (fd table, staged files, their sharing) under TSan:
+# threaded check tools built with it, on a file:// mount.  The TSan runtime
+# is preloaded first: an instrumented library preloaded alone runs before
+# the runtime is set up, and crashes.
+tsan_rt=$(cc -print-file-name=libtsan.so)
+rundir=$(mktemp -d /tmp/cloudshim-tsanlib.XXXXXX)
+mkdir -m 700 "$rundir/stage"
+for tool in threadcheck sharecheck; do
+	mkdir -p "$rundir/store/$tool"
+	tally "build/tsan/$tool (TSan library, file://)" \
+		env LD_PRELOAD="$tsan_rt $top/build/tsan/libcloudshim.so" \
+		CLOUDSHIM_MOUNTS="/tsan=file://$rundir/store" CLOUDSHIM_STAGING_DIR="$rundir/stage" \
+		"build/tsan/$tool" "/tsan/$tool" "$rundir/store/$tool"
+done
+rm -rf "$rundir"
 
 # Directory listings against both S3 servers, plain, ASan+UBSan and TSan.
 # The test uploads its tree once per server and counts requests itself.

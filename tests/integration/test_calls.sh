@@ -9,7 +9,8 @@
 # tree (tests/tools/walkcheck.c, globcheck.c); truncate, chmod and utime
 # through a mounted descriptor's link (tests/tools/linkcheck.c); mkstemp, mkdtemp and sed -i
 # (tests/tools/tempcheck.c); two opens for writing of one path
-# (tests/tools/sharecheck.c); and mmap outside the mounts takes
+# (tests/tools/sharecheck.c); threads writing, reading and racing opens
+# (tests/tools/threadcheck.c); and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
 # parent and its forked child reading one file at once, over file:// and
@@ -91,6 +92,9 @@ seq 1 5 >"$RUN/store/tmp/seq.txt"
 # two opens for writing of one path share its bytes (tests/tools/sharecheck.c)
 mkdir -p "$RUN/store/share"
 shim "$TOOLS/sharecheck" /calls/share "$RUN/store/share" | count_py
+# threads of one program: own files, one descriptor, one path, O_EXCL races
+mkdir -p "$RUN/store/threads"
+shim "$TOOLS/threadcheck" /calls/threads "$RUN/store/threads" | count_py
 # A shell appends and starts a program to read each time. A file:// upload
 # to tmpfs lands at once, often between the fork and the child's read: the
 # child must then ask the store again, not trust what its parent knew before
