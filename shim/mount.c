@@ -30,6 +30,7 @@
 #include "shim/stage.h"
 #include "shim/staged.h"
 #include "shim/vfile.h"
+#include "shim/wrap.h"
 
 #define MAX_COMPONENTS 64
 
@@ -127,10 +128,48 @@ static int on_local_disk(const char *path)
 	return REAL(lstat)(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
+/*
+ * fork while other threads work: a lock one of them held at that moment
+ * would stay locked in the child for good.  So the locks are taken before
+ * fork and let go after, in both processes: the written-files list first
+ * (it is held around the engine's locks), then the short ones that are
+ * held around nothing, then the engine's.  A vfile's locks are held
+ * around requests, too long to wait for: the child makes them anew.
+ */
+static void fork_prepare(void)
+{
+	staged_fork_lock();
+	pthread_mutex_lock(&cwd_lock);
+	vfile_fork_lock();
+	dirs_fork_lock();
+	spawn_actions_fork_lock();
+	streams_fork_lock();
+	engine_fork_prepare();
+}
+
+static void unlock_after_fork(void)
+{
+	streams_fork_unlock();
+	spawn_actions_fork_unlock();
+	dirs_fork_unlock();
+	vfile_fork_unlock();
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+static void fork_parent(void)
+{
+	engine_fork_parent();
+	unlock_after_fork();
+	staged_fork_unlock();
+}
+
 static void fork_child(void)
 {
 	engine_fork_child();
+	unlock_after_fork();
+	vfile_fork_child();
 	staged_fork_child();
+	staged_fork_unlock();
 }
 
 static void init_once(void)
@@ -150,7 +189,7 @@ static void init_once(void)
 	exec_env_capture();
 	engine_configure(&conf.engine);
 	engine_set_thread_hook(guard_worker_thread);
-	pthread_atfork(engine_fork_prepare, engine_fork_parent, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	mounts = calloc(conf.nmounts ? conf.nmounts : 1, sizeof(*mounts));
 	if (mounts) {
 		for (size_t i = 0; i < conf.nmounts; i++)

@@ -126,7 +126,13 @@ void staged_before_exec(void);
 /* Before a new program starts beside this one (spawn): it will share them. */
 void staged_before_spawn(void);
 
-/* In a forked child: hold the inherited staged files again. */
+/*
+ * fork: the written-files list's lock is held around it (lock before
+ * fork, unlock after in both); in the child, with the lock still held,
+ * staged_fork_child holds the inherited staged files again.
+ */
+void staged_fork_lock(void);
+void staged_fork_unlock(void);
 void staged_fork_child(void);
 
 /* exec: "CLOUDSHIM_STAGED=..." naming inherited staged descriptors, or NULL. */

@@ -107,14 +107,25 @@ void staged_before_spawn(void)
 		each_written(before_new_program, 0);
 }
 
+void staged_fork_lock(void)
+{
+	pthread_mutex_lock(&staged_files_lock);
+}
+
+void staged_fork_unlock(void)
+{
+	pthread_mutex_unlock(&staged_files_lock);
+}
+
 void staged_fork_child(void)
 {
-	/* a thread of the parent may have held it; none of them is here */
+	/* held around requests: a thread of the parent may have held it, none is here */
 	pthread_mutex_init(&shared_sync_lock, NULL);
-	pthread_mutex_lock(&staged_files_lock);
 	staged_claims_fork_child();
 	for (struct written *w = staged_files; w; w = w->next) {
 		struct staged *s = w->vf->stg;
+
+		vfile_reset_locks(w->vf);	/* not only those with a descriptor */
 
 		if (s->stream) {
 			/* the fork gave it up (upload_fork_lock), unless it had holes */
@@ -130,7 +141,6 @@ void staged_fork_child(void)
 		if (!s->detached)
 			stage_rehold(s);
 	}
-	pthread_mutex_unlock(&staged_files_lock);
 }
 
 char *staged_env_entry(void)

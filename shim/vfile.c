@@ -117,6 +117,39 @@ struct vfile *fdtab_clear(int fd)
 	return old;
 }
 
+void vfile_reset_locks(struct vfile *vf)
+{
+	pthread_mutex_init(&vf->lock, NULL);
+	pthread_mutex_init(&vf->ppf_lock, NULL);
+	pthread_mutex_init(&vf->fill_lock, NULL);
+}
+
+void vfile_fork_lock(void)
+{
+	pthread_mutex_lock(&tab_lock);
+}
+
+void vfile_fork_unlock(void)
+{
+	pthread_mutex_unlock(&tab_lock);
+}
+
+/*
+ * A vfile's locks are held around reads from the store, too long for
+ * fork to wait for them: in the child, where the threads that held them
+ * are gone, they start unlocked.  What they guard is the position and
+ * read-ahead of a descriptor, or a change the parent's thread was making.
+ */
+void vfile_fork_child(void)
+{
+	for (int fd = 0; fdtab_slots && fd <= fdtab_high(); fd++) {
+		struct vfile *vf = atomic_load(&fdtab_slots[fd]);
+
+		if (vf)
+			vfile_reset_locks(vf);
+	}
+}
+
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key, int flags)
 {
 	struct vfile *vf = calloc(1, sizeof(*vf));
@@ -129,9 +162,7 @@ struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key
 	vf->kind = kind;
 	vf->mnt = mnt;
 	vf->flags = flags;
-	pthread_mutex_init(&vf->lock, NULL);
-	pthread_mutex_init(&vf->ppf_lock, NULL);
-	pthread_mutex_init(&vf->fill_lock, NULL);
+	vfile_reset_locks(vf);
 	return vf;
 }
 

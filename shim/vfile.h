@@ -95,6 +95,13 @@ int fdtab_fits(int fd);
 /* The highest descriptor ever mounted: scans of the table stop there. */
 int fdtab_high(void);
 
+/* fork: the table's lock around it; in the child, every mounted fd's vfile unlocked. */
+void vfile_fork_lock(void);
+void vfile_fork_unlock(void);
+void vfile_fork_child(void);
+/* Its locks as new: in a forked child, where no thread holds them. */
+void vfile_reset_locks(struct vfile *vf);
+
 /* A new vfile with one reference, for kind at mnt/key. */
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key,
 			int flags);

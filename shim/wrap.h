@@ -123,6 +123,18 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 #define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
 	KERNEL_OR_SHIM_AS(int, -1, dirfd, path, shim, kernel)
 
+/*
+ * The registries of directory streams (wrap_dir.c), spawn file actions
+ * (wrap_exec.c) and stdio streams (wrap_stdio.c): their locks, taken
+ * around fork so that a child never inherits one locked (mount.c).
+ */
+void dirs_fork_lock(void);
+void dirs_fork_unlock(void);
+void spawn_actions_fork_lock(void);
+void spawn_actions_fork_unlock(void);
+void streams_fork_lock(void);
+void streams_fork_unlock(void);
+
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);
 /* shim_open of key as the program wrote its path: "x/" must be a directory. */

@@ -37,6 +37,16 @@ static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shim_dir *dirs;
 static atomic_int ndirs;
 
+void dirs_fork_lock(void)
+{
+	pthread_mutex_lock(&dirs_lock);
+}
+
+void dirs_fork_unlock(void)
+{
+	pthread_mutex_unlock(&dirs_lock);
+}
+
 static struct shim_dir *shim_dir_of(DIR *d)
 {
 	struct shim_dir *sd;

@@ -204,6 +204,16 @@ struct held {
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct held *held;
 
+void spawn_actions_fork_lock(void)
+{
+	pthread_mutex_lock(&held_lock);
+}
+
+void spawn_actions_fork_unlock(void)
+{
+	pthread_mutex_unlock(&held_lock);
+}
+
 EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int newfd,
 					    const char *path, int flags, mode_t mode)
 {

@@ -34,6 +34,16 @@ static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stream *streams;
 static atomic_int nstreams;
 
+void streams_fork_lock(void)
+{
+	pthread_mutex_lock(&streams_lock);
+}
+
+void streams_fork_unlock(void)
+{
+	pthread_mutex_unlock(&streams_lock);
+}
+
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	return read(((struct stream *)c)->fd, buf, n);

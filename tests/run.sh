@@ -78,14 +78,17 @@ tally build/tsan/test_pool build/tsan/test_pool
 # The library itself (fd table, staged files, their sharing) under TSan:
 # threaded check tools built with it, on a file:// mount.  The TSan runtime
 # is preloaded first: an instrumented library preloaded alone runs before
-# the runtime is set up, and crashes.
+# the runtime is set up, and crashes.  threadcheck forks while its threads
+# write, and the child starts the library's threads: TSan refuses that
+# unless told (die_after_fork=0); the child has a 10 s alarm should it hang.
 tsan_rt=$(cc -print-file-name=libtsan.so)
 rundir=$(mktemp -d /tmp/cloudshim-tsanlib.XXXXXX)
 mkdir -m 700 "$rundir/stage"
 for tool in threadcheck sharecheck; do
 	mkdir -p "$rundir/store/$tool"
 	tally "build/tsan/$tool (TSan library, file://)" \
-		env LD_PRELOAD="$tsan_rt $top/build/tsan/libcloudshim.so" \
+		env TSAN_OPTIONS="$TSAN_OPTIONS:die_after_fork=0" \
+		LD_PRELOAD="$tsan_rt $top/build/tsan/libcloudshim.so" \
 		CLOUDSHIM_MOUNTS="/tsan=file://$rundir/store" CLOUDSHIM_STAGING_DIR="$rundir/stage" \
 		"build/tsan/$tool" "/tsan/$tool" "$rundir/store/$tool"
 done

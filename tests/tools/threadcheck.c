@@ -2,15 +2,17 @@
 /*
  * threadcheck.c - many threads of one program on one mount at once: their
  * own files, one descriptor shared, one path opened by several, opens and
- * closes racing reads.  Run through the shim on a file:// mount whose store
- * directory is STORE; what the threads made durable (fsync) is compared
- * with the store's files byte for byte.  Built with -fsanitize=thread too,
+ * closes racing reads, stdio and directory streams, forks while threads
+ * write.  Run through the shim on a file:// mount whose store directory
+ * is STORE; what the threads made durable (fsync) is compared with the
+ * store's files byte for byte.  Built with -fsanitize=thread too,
  * so that ThreadSanitizer watches the shim's locks from a program's threads.
  *
  *   threadcheck MOUNTED_DIR STORE_DIR
  *
  * Prints "ok NAME" or "FAIL NAME why" for each check, then a count line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -376,6 +381,162 @@ static void exclusive(void)
 	report("8 threads O_EXCL one new path: exactly one creates it", good, why);
 }
 
+/* stdio from four threads: each writes a file by lines, then reads it back. */
+static void *stdio_lines(void *arg)
+{
+	unsigned n = (unsigned)(uintptr_t)arg;
+	char path[4096], name[32], line[64], want[64];
+	FILE *f;
+	int i = 0, good;
+
+	snprintf(name, sizeof(name), "lines%u.txt", n);
+	path_of(path, sizeof(path), dir, name);
+	pthread_barrier_wait(&all_in);
+	if (!(f = fopen(path, "w")))
+		return (void *)1;
+	for (int k = 0; k < 1000; k++)
+		fprintf(f, "thread %u line %d\n", n, k);
+	good = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0 || !good || !(f = fopen(path, "r")))
+		return (void *)1;
+	while (fgets(line, sizeof(line), f)) {
+		snprintf(want, sizeof(want), "thread %u line %d\n", n, i++);
+		if (strcmp(line, want) != 0)
+			break;
+	}
+	fclose(f);
+	return i == 1000 ? NULL : (void *)1;
+}
+
+/* Directory streams from four threads at once: every one lists own0-7. */
+static void *list_dir(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&all_in);
+	for (int round = 0; round < 50; round++) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		int own = 0;
+
+		if (!d)
+			return (void *)1;
+		while ((e = readdir(d)))
+			own += strncmp(e->d_name, "own", 3) == 0;
+		if (closedir(d) != 0 || own != WRITERS)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void streams_and_listings(void)
+{
+	char why[96];
+	int bad = run_threads(READERS, stdio_lines, number);
+
+	snprintf(why, sizeof(why), "%d of %d threads failed", bad, READERS);
+	report("4 threads write and read back a file each with stdio", bad == 0, why);
+	bad = run_threads(READERS, list_dir, number);
+	snprintf(why, sizeof(why), "%d of %d threads failed or missed a file", bad, READERS);
+	report("4 threads list the mounted directory 50 times each", bad == 0, why);
+}
+
+/*
+ * fork while other threads write: the child must not inherit a lock some
+ * writer held at that moment (it would hang), and what it writes lands.
+ */
+#define FORKS 20
+static atomic_int stop_writing;
+
+static void *keep_writing(void *arg)
+{
+	unsigned n = (unsigned)(uintptr_t)arg;
+	unsigned char buf[65536];
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pattern(n, i);
+	snprintf(name, sizeof(name), "busy%u.bin", n);
+	for (int i = 0; !atomic_load(&stop_writing); i++) {
+		int fd = open_at(name, O_WRONLY | O_CREAT | O_TRUNC);
+
+		if (fd < 0 || write_all(fd, buf, sizeof(buf)) != 0 || (i % 4 == 0 && fsync(fd) != 0))
+			return (void *)1;
+		close(fd);
+	}
+	return NULL;
+}
+
+/* The forked child: reads a file, writes its own, makes it durable; 0 if all went well. */
+static int child_work(int r)
+{
+	unsigned char buf[100];
+	char name[32], text[32];
+	int fd, good;
+
+	alarm(10);	/* a hang is a failure, not a stuck test */
+	fd = open_at("own1.bin", O_RDONLY);
+	good = fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf);
+	for (size_t k = 0; good && k < sizeof(buf); k++)
+		good = buf[k] == pattern(1, k);
+	if (fd >= 0)
+		close(fd);
+	snprintf(name, sizeof(name), "child%d.txt", r);
+	snprintf(text, sizeof(text), "child %d\n", r);
+	fd = open_at(name, O_WRONLY | O_CREAT | O_TRUNC);
+	good = good && fd >= 0 && write_all(fd, (const unsigned char *)text, strlen(text)) == 0 &&
+	       fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	return good ? 0 : 1;
+}
+
+static void forks(void)
+{
+	pthread_t t[2];
+	int exited = 0, landed = 0, started = 0, bad = 0;
+	char why[160];
+
+	for (; started < 2; started++)
+		if (pthread_create(&t[started], NULL, keep_writing, (void *)(uintptr_t)(started + 10)))
+			break;
+	for (int r = 0; r < FORKS && exited == r; r++) {	/* up to the first failure */
+		int status = -1;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(child_work(r));
+		if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			exited++;
+	}
+	atomic_store(&stop_writing, 1);
+	for (int i = 0; i < started; i++) {
+		void *rc;
+
+		pthread_join(t[i], &rc);
+		bad += rc != NULL;
+	}
+	for (int r = 0; r < FORKS; r++) {
+		char name[32], text[32], path[4096], got[32] = "";
+		int fd;
+
+		snprintf(name, sizeof(name), "child%d.txt", r);
+		snprintf(text, sizeof(text), "child %d\n", r);
+		path_of(path, sizeof(path), store, name);
+		if ((fd = open(path, O_RDONLY)) >= 0) {
+			ssize_t k = read(fd, got, sizeof(got) - 1);
+
+			got[k > 0 ? k : 0] = '\0';
+			close(fd);
+		}
+		landed += strcmp(got, text) == 0;
+	}
+	snprintf(why, sizeof(why), "%d of %d children exited 0, %d of their files landed; "
+		 "%d of %d writer threads failed", exited, FORKS, landed, bad, started);
+	report("fork 20 times while 2 threads write: children finish and their files land",
+	       started == 2 && exited == FORKS && landed == FORKS && bad == 0, why);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -389,5 +550,7 @@ int main(int argc, char **argv)
 	readers();
 	appenders();
 	exclusive();
+	streams_and_listings();
+	forks();
 	return report_done();
 }
