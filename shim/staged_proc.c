@@ -143,36 +143,58 @@ void staged_fork_child(void)
 	}
 }
 
+/* Appends n bytes of text to the string *out (*len used of *cap); 0, or -1 without memory. */
+static int append(char **out, size_t *len, size_t *cap, const char *text, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t want = *cap ? *cap * 2 : 256;
+		char *grown;
+
+		while (want < *len + n + 1)
+			want *= 2;
+		if (!(grown = realloc(*out, want)))
+			return -1;
+		*out = grown;
+		*cap = want;
+	}
+	memcpy(*out + *len, text, n);
+	*len += n;
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+/*
+ * One pass, growing as it goes: other threads may open and close written
+ * files meanwhile (a sizing pass before the writing one overflowed then).
+ */
 char *staged_env_entry(void)
 {
-	size_t len = sizeof(STAGED_ENV "=");
-	char *out = NULL, *p = NULL;
+	size_t len = 0, cap = 0;
+	char *out = NULL;
 	int high = fdtab_high();
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (int fd = 0; fd <= high; fd++) {
-			struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
-			int fl = vf && vf->stg ? REAL(fcntl)(fd, F_GETFD) : -1;
+	for (int fd = 0; fd <= high; fd++) {
+		struct vfile *vf = fdtab_has(fd) ? vfile_get(fd) : NULL;
+		int fl = vf && vf->stg ? REAL(fcntl)(fd, F_GETFD) : -1, n = 0;
+		char entry[PATH_MAX + 64];
 
-			/* "fd:mount:h:staged-path;" for each one a new program inherits;
-			   h is 'd' for one it may not write, else 's' */
-			if (fl >= 0 && !(fl & FD_CLOEXEC)) {
-				pthread_mutex_lock(&vf->lock);
-				if (!vf->stg)
-					;
-				else if (pass == 0)
-					len += strlen(vf->stg->data) + 32;
-				else
-					p += sprintf(p, "%d:%d:%c:%s;", fd, mount_index(vf->mnt),
-						     hands_off(vf->stg) ? 'd' : 's', vf->stg->data);
-				pthread_mutex_unlock(&vf->lock);
-			}
-			vfile_put(vf);
+		/* "fd:mount:h:staged-path;" for each one a new program inherits;
+		   h is 'd' for one it may not write, else 's' */
+		if (fl >= 0 && !(fl & FD_CLOEXEC)) {
+			pthread_mutex_lock(&vf->lock);
+			if (vf->stg)
+				n = snprintf(entry, sizeof(entry), "%d:%d:%c:%s;", fd,
+					     mount_index(vf->mnt), hands_off(vf->stg) ? 'd' : 's',
+					     vf->stg->data);
+			pthread_mutex_unlock(&vf->lock);
 		}
-		if (pass == 0) {
-			if (len == sizeof(STAGED_ENV "=") || !(out = malloc(len)))
-				return NULL;
-			p = out + sprintf(out, STAGED_ENV "=");
+		vfile_put(vf);
+		if (n <= 0 || (size_t)n >= sizeof(entry))
+			continue;
+		if ((!out && append(&out, &len, &cap, STAGED_ENV "=", sizeof(STAGED_ENV "=") - 1)) ||
+		    append(&out, &len, &cap, entry, (size_t)n)) {
+			free(out);
+			return NULL;
 		}
 	}
 	return out;

@@ -2,8 +2,8 @@
 /*
  * threadcheck.c - many threads of one program on one mount at once: their
  * own files, one descriptor shared, one path opened by several, opens and
- * closes racing reads, stdio and directory streams, forks while threads
- * write.  Run through the shim on a file:// mount whose store directory
+ * closes racing reads, stdio and directory streams, fork, posix_spawn and
+ * system() while threads write.  Run through the shim on a file:// mount whose store directory
  * is STORE; what the threads made durable (fsync) is compared with the
  * store's files byte for byte.  Built with -fsanitize=thread too,
  * so that ThreadSanitizer watches the shim's locks from a program's threads.
@@ -16,12 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -441,10 +442,13 @@ static void streams_and_listings(void)
 }
 
 /*
- * fork while other threads write: the child must not inherit a lock some
- * writer held at that moment (it would hang), and what it writes lands.
+ * New processes while other threads write: a forked child must not
+ * inherit a lock some writer held at that moment (it would hang), and a
+ * program started by posix_spawn or system() gets the list of written
+ * files the parent passes on while those threads open and close theirs.
+ * What each child writes must land.
  */
-#define FORKS 20
+#define CHILDREN 20
 static atomic_int stop_writing;
 
 static void *keep_writing(void *arg)
@@ -466,8 +470,14 @@ static void *keep_writing(void *arg)
 	return NULL;
 }
 
+static void child_file(const char *how, int r, char *name, char *text)
+{
+	snprintf(name, 32, "%s%d.txt", how, r);
+	snprintf(text, 32, "%s %d\n", how, r);
+}
+
 /* The forked child: reads a file, writes its own, makes it durable; 0 if all went well. */
-static int child_work(int r)
+static int forked_child(int r)
 {
 	unsigned char buf[100];
 	char name[32], text[32];
@@ -480,8 +490,7 @@ static int child_work(int r)
 		good = buf[k] == pattern(1, k);
 	if (fd >= 0)
 		close(fd);
-	snprintf(name, sizeof(name), "child%d.txt", r);
-	snprintf(text, sizeof(text), "child %d\n", r);
+	child_file("fork", r, name, text);
 	fd = open_at(name, O_WRONLY | O_CREAT | O_TRUNC);
 	good = good && fd >= 0 && write_all(fd, (const unsigned char *)text, strlen(text)) == 0 &&
 	       fsync(fd) == 0;
@@ -490,25 +499,44 @@ static int child_work(int r)
 	return good ? 0 : 1;
 }
 
-static void forks(void)
+/* Child r the way how says; 1 when it exited 0. */
+static int run_child(const char *how, int r)
+{
+	char name[32], text[32], cmd[4200];
+	char *args[] = { "sh", "-c", cmd, NULL };
+	extern char **environ;
+	int status = -1;
+	pid_t pid = -1;
+
+	child_file(how, r, name, text);
+	/* the shell's echo ends its line: text without it */
+	snprintf(cmd, sizeof(cmd), "echo %s %d > '%s/%s'", how, r, dir, name);
+	if (strcmp(how, "fork") == 0) {
+		if ((pid = fork()) == 0)
+			_exit(forked_child(r));
+	} else if (strcmp(how, "spawn") == 0) {
+		if (posix_spawn(&pid, "/bin/sh", NULL, NULL, args, environ) != 0)
+			return 0;
+	} else {
+		status = system(cmd);
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+static void children(const char *how)
 {
 	pthread_t t[2];
 	int exited = 0, landed = 0, started = 0, bad = 0;
-	char why[160];
+	char why[160], label[96];
 
+	atomic_store(&stop_writing, 0);
 	for (; started < 2; started++)
 		if (pthread_create(&t[started], NULL, keep_writing, (void *)(uintptr_t)(started + 10)))
 			break;
-	for (int r = 0; r < FORKS && exited == r; r++) {	/* up to the first failure */
-		int status = -1;
-		pid_t pid = fork();
-
-		if (pid == 0)
-			_exit(child_work(r));
-		if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0)
-			exited++;
-	}
+	for (int r = 0; r < CHILDREN && exited == r; r++)	/* up to the first failure */
+		exited += run_child(how, r);
 	atomic_store(&stop_writing, 1);
 	for (int i = 0; i < started; i++) {
 		void *rc;
@@ -516,12 +544,11 @@ static void forks(void)
 		pthread_join(t[i], &rc);
 		bad += rc != NULL;
 	}
-	for (int r = 0; r < FORKS; r++) {
+	for (int r = 0; r < CHILDREN; r++) {
 		char name[32], text[32], path[4096], got[32] = "";
 		int fd;
 
-		snprintf(name, sizeof(name), "child%d.txt", r);
-		snprintf(text, sizeof(text), "child %d\n", r);
+		child_file(how, r, name, text);
 		path_of(path, sizeof(path), store, name);
 		if ((fd = open(path, O_RDONLY)) >= 0) {
 			ssize_t k = read(fd, got, sizeof(got) - 1);
@@ -532,9 +559,10 @@ static void forks(void)
 		landed += strcmp(got, text) == 0;
 	}
 	snprintf(why, sizeof(why), "%d of %d children exited 0, %d of their files landed; "
-		 "%d of %d writer threads failed", exited, FORKS, landed, bad, started);
-	report("fork 20 times while 2 threads write: children finish and their files land",
-	       started == 2 && exited == FORKS && landed == FORKS && bad == 0, why);
+		 "%d of %d writer threads failed", exited, CHILDREN, landed, bad, started);
+	snprintf(label, sizeof(label), "%s 20 children while 2 threads write: they finish, "
+		 "their files land", how);
+	report(label, started == 2 && exited == CHILDREN && landed == CHILDREN && bad == 0, why);
 }
 
 int main(int argc, char **argv)
@@ -551,6 +579,8 @@ int main(int argc, char **argv)
 	appenders();
 	exclusive();
 	streams_and_listings();
-	forks();
+	children("fork");
+	children("spawn");
+	children("system");
 	return report_done();
 }
