@@ -388,6 +388,46 @@ int staged_open(struct mount *m, const char *key, int flags, int copy)
 	return fd;
 }
 
+/* A descriptor of vf, or -1; vf's lock held. */
+static int fd_of(struct vfile *vf)
+{
+	for (int fd = 0; fd <= fdtab_high(); fd++) {
+		struct vfile *other = fdtab_has(fd) ? vfile_get(fd) : NULL;
+
+		vfile_put(other);
+		if (other == vf)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * The staged file sfd goes under every descriptor of vf, in place of what
+ * they held: each keeps its number and close-on-exec, all one offset (the
+ * one they shared).  vf's lock held.
+ */
+static int put_under_fds(struct vfile *vf, int sfd)
+{
+	int rc = 0;
+
+	if (vf->flags & O_APPEND)
+		REAL(fcntl)(sfd, F_SETFL, O_APPEND);
+	for (int fd = 0; rc == 0 && fd <= fdtab_high(); fd++) {
+		struct vfile *other = fdtab_has(fd) ? vfile_get(fd) : NULL;
+
+		if (other == vf) {
+			int fl = REAL(fcntl)(fd, F_GETFD);
+			off_t pos = REAL(lseek)(fd, 0, SEEK_CUR);
+
+			if (pos < 0 || REAL(lseek)(sfd, pos, SEEK_SET) < 0 ||
+			    REAL(dup3)(sfd, fd, fl >= 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+				rc = -errno;
+		}
+		vfile_put(other);
+	}
+	return rc;
+}
+
 /* staged_promote once join_writer has answered: s and sfd are the file joined, if any. */
 static int promote_to(struct vfile *vf, struct staged *s, int sfd, int exclusive)
 {
@@ -408,23 +448,8 @@ static int promote_to(struct vfile *vf, struct staged *s, int sfd, int exclusive
 		return sfd;
 	}
 	rc = joined ? 0 : copy_current(vf->mnt, vf->key, sfd);
-	if (rc == 0 && (vf->flags & O_APPEND))
-		REAL(fcntl)(sfd, F_SETFL, O_APPEND);
-	/* every descriptor of this vfile now refers to the staged file */
-	for (int fd = 0; rc == 0 && fd <= fdtab_high(); fd++) {
-		struct vfile *other = fdtab_has(fd) ? vfile_get(fd) : NULL;
-
-		if (other == vf) {
-			int fl = REAL(fcntl)(fd, F_GETFD);
-			off_t pos = REAL(lseek)(fd, 0, SEEK_CUR);	/* shared by all of them */
-
-			if (pos < 0 || REAL(lseek)(sfd, pos, SEEK_SET) < 0 ||
-			    REAL(dup3)(sfd, fd, fl >= 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
-				rc = -errno;
-		}
-		if (other)
-			vfile_put(other);
-	}
+	if (rc == 0)
+		rc = put_under_fds(vf, sfd);
 	REAL(close)(sfd);
 	if (rc && joined) {
 		still_shared(s);
@@ -459,6 +484,38 @@ int staged_promote(struct vfile *vf)
 	rc = promote_to(vf, s, sfd, exclusive);
 	if (!s)
 		unclaim(&mine);
+	return rc;
+}
+
+int staged_restage(struct vfile *vf)
+{
+	char path[PATH_MAX];
+	struct staged *s = NULL;
+	int src, sfd = -1, rc = 0;
+
+	pthread_mutex_lock(&vf->lock);
+	if (!vf->stg && vf->kind == VFILE_STAGED && (src = fd_of(vf)) >= 0) {
+		s = stage_new(vf->mnt, vf->key, 0, &sfd, path);
+		rc = s ? copy_fd(src, sfd) : sfd;
+		if (rc == 0)
+			rc = put_under_fds(vf, sfd);
+		if (sfd >= 0)
+			REAL(close)(sfd);
+		if (rc == 0) {
+			vf->stg = s;
+		} else if (s) {
+			stage_discard(s);
+			free(s);
+		}
+	}
+	pthread_mutex_unlock(&vf->lock);
+	if (rc) {
+		vfile_path(vf, path);
+		log_error("%s: cannot be staged again after the failed exec (%s); what is written "
+			  "to it from now on is not uploaded", path, strerror(-rc));
+	} else if (s) {
+		staged_remember(vf);
+	}
 	return rc;
 }
 

@@ -122,6 +122,12 @@ int staged_quit(void);
  * image (staged_adopt).
  */
 void staged_before_exec(void);
+/*
+ * The exec did not happen (it returned): the files staged_before_exec let
+ * go are staged again from their descriptors' bytes, so what the program
+ * writes to them from now on is uploaded too.
+ */
+void staged_after_failed_exec(void);
 
 /* Before a new program starts beside this one (spawn): it will share them. */
 void staged_before_spawn(void);

@@ -33,6 +33,9 @@ void staged_forget(struct vfile *vf);
 struct upload *staged_stream(struct mount *m, const char *key, const char *path,
 			     struct staged *s);
 
+/* vf, written and let go, staged anew from its descriptors (staged_after_failed_exec). */
+int staged_restage(struct vfile *vf);
+
 /* This process is done with s: the last process to be so uploads it. */
 int staged_let_go(struct vfile *vf, struct staged *s);
 

@@ -83,14 +83,42 @@ static void each_written(void (*fn)(struct vfile *vf, int high, int replacing), 
 	}
 }
 
+/*
+ * The files an exec let go (a reference each): should it fail, the
+ * program goes on writing them.  Under staged_files_lock.
+ */
+static struct vfile **let_go;
+static size_t nlet_go, let_go_cap;
+
+static void remember_let_go(struct vfile *vf)
+{
+	pthread_mutex_lock(&staged_files_lock);
+	if (nlet_go == let_go_cap) {
+		size_t cap = let_go_cap ? let_go_cap * 2 : 8;
+		struct vfile **grown = realloc(let_go, cap * sizeof(*grown));
+
+		if (grown) {
+			let_go = grown;
+			let_go_cap = cap;
+		}
+	}
+	if (nlet_go < let_go_cap) {
+		atomic_fetch_add(&vf->refs, 1);
+		let_go[nlet_go++] = vf;
+	}
+	pthread_mutex_unlock(&staged_files_lock);
+}
+
 static void before_new_program(struct vfile *vf, int high, int replacing)
 {
 	struct staged *s;
 
-	if (survives_exec(vf, high))
+	if (survives_exec(vf, high)) {
 		share(vf, replacing);
-	else if (replacing && (s = staged_take(vf)))
+	} else if (replacing && (s = staged_take(vf))) {
 		staged_let_go(vf, s);	/* no descriptor outlives this image */
+		remember_let_go(vf);
+	}
 }
 
 void staged_before_exec(void)
@@ -99,6 +127,24 @@ void staged_before_exec(void)
 		return;
 	each_written(before_new_program, 1);
 	upload_drain();
+}
+
+void staged_after_failed_exec(void)
+{
+	struct vfile **list;
+	size_t n;
+
+	pthread_mutex_lock(&staged_files_lock);
+	list = let_go;
+	n = nlet_go;
+	let_go = NULL;
+	nlet_go = let_go_cap = 0;
+	pthread_mutex_unlock(&staged_files_lock);
+	for (size_t i = 0; i < n; i++) {
+		staged_restage(list[i]);
+		vfile_put(list[i]);
+	}
+	free(list);
 }
 
 void staged_before_spawn(void)

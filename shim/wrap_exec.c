@@ -42,13 +42,18 @@ static char **prepare_env(char *const envp[], int replacing)
 	return env ? env : (char **)envp;
 }
 
-/* Runs call with env standing for the environment built from envp. */
+/*
+ * Runs call with env standing for the environment built from envp.  An
+ * exec that returns failed: the files let go for it are staged again.
+ */
 #define WITH_ENV(envp, replacing, call) \
 	do { \
 		char **env = prepare_env(envp, replacing); \
 		int rc_ = (call), err_ = errno; \
 		if (env != (char **)(envp)) \
 			free(env); \
+		if (replacing) \
+			staged_after_failed_exec(); \
 		errno = err_; \
 		return rc_; \
 	} while (0)

@@ -10,7 +10,8 @@
 # through a mounted descriptor's link (tests/tools/linkcheck.c); mkstemp, mkdtemp and sed -i
 # (tests/tools/tempcheck.c); two opens for writing of one path
 # (tests/tools/sharecheck.c); threads writing, reading and racing opens
-# (tests/tools/threadcheck.c); and mmap outside the mounts takes
+# (tests/tools/threadcheck.c); an exec that fails (tests/tools/execcheck.c);
+# and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
 # parent and its forked child reading one file at once, over file:// and
@@ -95,6 +96,9 @@ shim "$TOOLS/sharecheck" /calls/share "$RUN/store/share" | count_py
 # threads of one program: own files, one descriptor, one path, O_EXCL races
 mkdir -p "$RUN/store/threads"
 shim "$TOOLS/threadcheck" /calls/threads "$RUN/store/threads" | count_py
+# an exec that fails: the files being written go on being uploaded
+mkdir -p "$RUN/store/exec"
+shim "$TOOLS/execcheck" /calls/exec "$RUN/store/exec" | count_py
 # A shell appends and starts a program to read each time. A file:// upload
 # to tmpfs lands at once, often between the fork and the child's read: the
 # child must then ask the store again, not trust what its parent knew before
