@@ -68,7 +68,7 @@ $(BUILD)/cloudshim: $(call obj,shim/cloudshim.c) $(BUILD)/libcore.a
 $(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%: tests/tools/%.c tests/tools/report.h
+$(BUILD)/%: tests/tools/%.c tests/tools/report.h tests/tools/mounted.h
 	$(CC) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 units: $(UNIT_BIN)

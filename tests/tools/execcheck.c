@@ -16,40 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mounted.h"
 #include "report.h"
 
 extern char **environ;
-static const char *dir, *store;
-
-static int open_at(const char *name, int flags)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return open(path, flags, 0644);
-}
-
-static int put(int fd, const char *s)
-{
-	return write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-}
-
-/* The store's copy of name is exactly want. */
-static int landed(const char *name, const char *want, char *why, size_t n)
-{
-	char path[4096], got[256] = "";
-	ssize_t k = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", store, name);
-	if ((fd = open(path, O_RDONLY)) >= 0) {
-		k = read(fd, got, sizeof(got) - 1);
-		close(fd);
-	}
-	got[k > 0 ? k : 0] = '\0';
-	snprintf(why, n, "the store's %s: \"%s\", wanted \"%s\"", name, got, want);
-	return strcmp(got, want) == 0;
-}
 
 /* exec is one of the calls below; each fails (no such program). */
 static int failed_exec(const char *how)
@@ -72,6 +42,7 @@ static int failed_exec(const char *how)
  */
 static void write_around(const char *how, int cloexec)
 {
+	const char *want = "before\nafter\nappended\n";
 	char name[64], label[128], why[512];
 	int fd, more = -1, good;
 
@@ -91,7 +62,7 @@ static void write_around(const char *how, int cloexec)
 		good = fsync(fd) == 0;
 		close(fd);
 	}
-	report(label, good && landed(name, "before\nafter\nappended\n", why, sizeof(why)), why);
+	report(label, good && landed(name, want, strlen(want), why, sizeof(why)), why);
 }
 
 int main(int argc, char **argv)

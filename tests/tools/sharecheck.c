@@ -16,38 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mounted.h"
 #include "report.h"
-
-static const char *dir, *store;
-
-/* The store's copy of name holds exactly len bytes of want. */
-static int landed(const char *name, const char *want, size_t len, char *why, size_t n)
-{
-	char path[4096], got[256];
-	ssize_t k = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", store, name);
-	if ((fd = open(path, O_RDONLY)) >= 0) {
-		k = read(fd, got, sizeof(got));
-		close(fd);
-	}
-	snprintf(why, n, "the store's %s: %zd bytes, wanted %zu", name, k, len);
-	return k == (ssize_t)len && memcmp(got, want, len) == 0;
-}
-
-static int open_at(const char *name, int flags)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return open(path, flags, 0644);
-}
-
-static int put(int fd, const char *s)
-{
-	return write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-}
 
 /* A shell's `cmd >>log 2>>log`: two O_APPEND opens taking turns. */
 static void appends(void)

@@ -27,13 +27,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mounted.h"
 #include "report.h"
 
 #define WRITERS		8
 #define READERS		4
 #define FILE_BYTES	((size_t)1 << 20)	/* writer i's file: this + i * 4097 */
 
-static const char *dir, *store;
 static pthread_barrier_t all_in;
 
 /* The byte at off of file number n: differs per file and per offset. */
@@ -50,14 +50,6 @@ static size_t writer_bytes(unsigned n)
 static void path_of(char *out, size_t size, const char *base, const char *name)
 {
 	snprintf(out, size, "%s/%s", base, name);
-}
-
-static int open_at(const char *name, int flags)
-{
-	char path[4096];
-
-	path_of(path, sizeof(path), dir, name);
-	return open(path, flags, 0644);
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
