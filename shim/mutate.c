@@ -45,20 +45,34 @@ int mutate_must_be_dir(struct mount *m, const char *key)
 	return rc ? rc : meta.kind == STORE_DIR ? 0 : -ENOTDIR;
 }
 
+/*
+ * A file this process has open for writing may not be in the store yet:
+ * its name is in the open file, which unlink and rename then change too
+ * (staged_name_change), as on a local disk.
+ */
 int mutate_unlink(struct mount *m, const char *key)
 {
 	struct store_meta meta;
-	int rc = settled_stat(m, key, &meta);
+	int open_here = staged_name_busy(m, key), rc;
 
-	if (rc == -ENOENT && staged_is_dir(m, key))
-		return -EISDIR;
-	if (rc)
-		return rc;
-	if (meta.kind == STORE_DIR)
-		return -EISDIR;
-	rc = store_delete(m->st, key);
-	if (rc == 0)
-		obj_changed(m->st, key, NULL);
+	if (open_here < 0)
+		return open_here;
+	rc = settled_stat(m, key, &meta);
+	if (rc == -ENOENT && open_here) {
+		rc = 0;		/* only the open file has it */
+	} else {
+		if (rc == -ENOENT && staged_is_dir(m, key))
+			return -EISDIR;
+		if (rc)
+			return rc;
+		if (meta.kind == STORE_DIR)
+			return -EISDIR;
+		rc = store_delete(m->st, key);
+		if (rc == 0)
+			obj_changed(m->st, key, NULL);
+	}
+	if (rc == 0 && open_here)
+		staged_name_change(m, key, NULL);
 	return rc;
 }
 
@@ -180,8 +194,17 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 {
 	struct store_meta meta, dst;
 	size_t n = strlen(from);
-	int rc = settled_stat(m, from, &meta), drc;
+	int open_here = staged_name_busy(m, from), rc, drc, stored;
 
+	if (open_here < 0)
+		return open_here;
+	rc = settled_stat(m, from, &meta);
+	stored = rc == 0;
+	if (rc == -ENOENT && open_here) {
+		memset(&meta, 0, sizeof(meta));	/* only the open file has it */
+		meta.kind = STORE_FILE;
+		rc = 0;
+	}
 	if (rc)
 		return rc;
 	if (strcmp(from, to) == 0)
@@ -195,8 +218,14 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 		return -EISDIR;
 	if (drc == 0 && dst.kind != STORE_DIR && meta.kind == STORE_DIR)
 		return -ENOTDIR;
-	if (meta.kind != STORE_DIR)
-		return rename_file(m, from, to);
+	if (meta.kind != STORE_DIR) {
+		rc = stored ? rename_file(m, from, to) : 0;
+		if (rc == 0 && open_here) {
+			staged_name_change(m, to, NULL);	/* an open file at to loses its name */
+			staged_name_change(m, from, to);
+		}
+		return rc;
+	}
 	upload_drain();		/* what was written below from is in the store first */
 	return rename_dir(m, from, to);
 }

@@ -32,6 +32,7 @@ struct staged {
 	int kept;			/* its failed fsync left it for `cloudshim sync` */
 	int mapped;			/* mapped shared and writable: writes unseen */
 	int synced;			/* fsync made it durable as synced_* say */
+	int unlinked;			/* its name went: nothing is sent at close */
 	off_t synced_size;
 	struct timespec synced_mtime;
 	atomic_int sharers;		/* other opens in this process writing it */

@@ -519,6 +519,76 @@ int staged_restage(struct vfile *vf)
 	return rc;
 }
 
+/* ---- unlink and rename of a path open for writing here ------------------ */
+
+/*
+ * Whether an open file here writing key can change its name: a stream
+ * sent under the old name is given up (the file is then staged whole);
+ * one that already dropped parts from staging cannot be.  Under the list.
+ */
+static int can_rename_locked(struct vfile *vf)
+{
+	struct staged *s = vf->stg;
+
+	if (s && s->stream)
+		upload_stream_share(s->stream);
+	if (s)
+		drop_given_up_stream(s);
+	return !s || !(s->stream || s->holes || s->detached);
+}
+
+int staged_name_busy(struct mount *m, const char *key)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct written *w = staged_files; w && rc >= 0; w = w->next) {
+		struct vfile *vf = w->vf;
+
+		if (vf->mnt != m || strcmp(vf->key, key) != 0)
+			continue;
+		pthread_mutex_lock(&vf->lock);
+		if (vf->stg)
+			rc = can_rename_locked(vf) ? 1 : -EBUSY;
+		pthread_mutex_unlock(&vf->lock);
+	}
+	pthread_mutex_unlock(&staged_files_lock);
+	return rc;
+}
+
+void staged_name_change(struct mount *m, const char *key, const char *to)
+{
+	pthread_mutex_lock(&staged_files_lock);
+	for (struct written **p = &staged_files; *p;) {
+		struct written *w = *p;
+		struct vfile *vf = w->vf;
+		int gone = 0;
+
+		if (vf->mnt != m || strcmp(vf->key, key) != 0) {
+			p = &w->next;
+			continue;
+		}
+		pthread_mutex_lock(&vf->lock);
+		if (vf->stg && can_rename_locked(vf)) {
+			if (!to) {
+				vf->stg->unlinked = 1;	/* out of the list: no name finds it */
+				gone = 1;
+			} else if (vfile_rename(vf, to) != 0) {
+				log_error("%s/%s: out of memory; its close sends it under its old name",
+					  m->path, key);
+			}
+		}
+		pthread_mutex_unlock(&vf->lock);
+		if (gone) {
+			*p = w->next;
+			free(w);
+		} else {
+			p = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&staged_files_lock);
+}
+
 /* ---- changes of a streamed file ------------------------------------------ */
 
 /*
@@ -691,7 +761,16 @@ int staged_let_go(struct vfile *vf, struct staged *s)
 
 	if (still_shared(s))
 		return 0;	/* the last open here sends it */
-	if (s->detached) {
+	if (s->unlinked) {
+		/* its name went while it was open: like a local file, it goes */
+		if (stage_release(s)) {
+			REAL(unlink)(s->data);
+			REAL(unlink)(s->journal);
+		}
+		REAL(close)(s->own_fd);
+		if (s->lock_fd >= 0)
+			REAL(close)(s->lock_fd);
+	} else if (s->detached) {
 		/* the parent sends it; nothing here was ever written */
 		REAL(close)(s->own_fd);
 		REAL(close)(s->lock_fd);
@@ -751,9 +830,9 @@ int staged_sync(struct vfile *vf)
 
 	pthread_mutex_lock(&vf->lock);	/* no change is told to a stream meanwhile */
 	s = vf->stg;
-	if (!s || s->detached) {
+	if (!s || s->detached || s->unlinked) {
 		pthread_mutex_unlock(&vf->lock);
-		return s ? -EBADF : 0;	/* opened for update, nothing written yet */
+		return s && !s->unlinked ? -EBADF : 0;	/* unlinked: no name to make durable */
 	}
 	/*
 	 * Another open here may sync the same file under its own lock: one at

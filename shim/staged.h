@@ -96,6 +96,17 @@ int staged_readable(const struct mount *m, const char *key, struct store_meta *m
 char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
 		    size_t *n);
 
+/*
+ * unlink and rename of key while this process has it open for writing,
+ * as on a local disk: staged_name_busy says whether an open file here
+ * writes key (1), none does (0), or one cannot change its name (-EBUSY:
+ * it is streamed and dropped parts from staging); staged_name_change then
+ * gives those open files the name to, or none (NULL: unlinked, so their
+ * close sends nothing).  The caller moves or deletes the store's object.
+ */
+int staged_name_busy(struct mount *m, const char *key);
+void staged_name_change(struct mount *m, const char *key, const char *to);
+
 /* 1 when unsent writes below key make it a directory. */
 int staged_is_dir(const struct mount *m, const char *key);
 

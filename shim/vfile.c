@@ -71,6 +71,9 @@ int vfile_release(struct vfile *vf)
 	pthread_mutex_destroy(&vf->fill_lock);
 	free(vf->filled);
 	free(vf->key);
+	while (vf->nold_keys)
+		free(vf->old_keys[--vf->nold_keys]);
+	free(vf->old_keys);
 	free(vf);
 	return rc;
 }
@@ -148,6 +151,22 @@ void vfile_fork_child(void)
 		if (vf)
 			vfile_reset_locks(vf);
 	}
+}
+
+int vfile_rename(struct vfile *vf, const char *key)
+{
+	char *copy = strdup(key), **grown;
+
+	if (!copy)
+		return -ENOMEM;
+	grown = realloc(vf->old_keys, (vf->nold_keys + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	vf->old_keys = grown;
+	vf->old_keys[vf->nold_keys++] = atomic_exchange(&vf->key, copy);
+	return 0;
 }
 
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key, int flags)

@@ -35,7 +35,9 @@ struct vfile {
 	enum vfile_kind kind;
 	int flags;			/* open(2) flags that F_GETFL reports */
 	struct mount *mnt;
-	char *key;
+	char *_Atomic key;		/* changed only by vfile_rename */
+	char **old_keys;		/* what it was before: freed with it (readers take no lock) */
+	size_t nold_keys;
 	struct obj *obj;		/* VFILE_REG */
 	struct store_meta meta;
 	pthread_mutex_t lock;		/* pos, read-ahead of read(2), dl */
@@ -101,6 +103,9 @@ void vfile_fork_unlock(void);
 void vfile_fork_child(void);
 /* Its locks as new: in a forked child, where no thread holds them. */
 void vfile_reset_locks(struct vfile *vf);
+
+/* vf is key from now on (a rename of its path); vf's lock held.  0 or -ENOMEM. */
+int vfile_rename(struct vfile *vf, const char *key);
 
 /* A new vfile with one reference, for kind at mnt/key. */
 struct vfile *vfile_new(enum vfile_kind kind, struct mount *mnt, const char *key,

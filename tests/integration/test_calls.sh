@@ -11,6 +11,7 @@
 # (tests/tools/tempcheck.c); two opens for writing of one path
 # (tests/tools/sharecheck.c); threads writing, reading and racing opens
 # (tests/tools/threadcheck.c); an exec that fails (tests/tools/execcheck.c);
+# unlink and rename of a path open for writing (tests/tools/namecheck.c);
 # and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -99,6 +100,9 @@ shim "$TOOLS/threadcheck" /calls/threads "$RUN/store/threads" | count_py
 # an exec that fails: the files being written go on being uploaded
 mkdir -p "$RUN/store/exec"
 shim "$TOOLS/execcheck" /calls/exec "$RUN/store/exec" | count_py
+# unlink and rename of a path open for writing
+mkdir -p "$RUN/store/names"
+shim "$TOOLS/namecheck" /calls/names "$RUN/store/names" | count_py
 # A shell appends and starts a program to read each time. A file:// upload
 # to tmpfs lands at once, often between the fork and the child's read: the
 # child must then ask the store again, not trust what its parent knew before

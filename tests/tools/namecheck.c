@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * namecheck.c - unlink and rename of a mounted path while this program
+ * has it open for writing, as on a local disk: after unlink the open
+ * file still reads and writes but has no name, and its close uploads
+ * nothing; after rename its bytes, those written after too, land under
+ * the new name only.  Before its first fsync such a file is in no store
+ * yet: the calls must not say ENOENT.  Run through the shim on a file://
+ * mount whose store directory is STORE.
+ *
+ *   namecheck MOUNTED_DIR STORE_DIR
+ *
+ * Prints "ok NAME" or "FAIL NAME why" for each check, then a count line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mounted.h"
+#include "report.h"
+
+static char *at(const char *name)
+{
+	static char path[2][4096];
+	static int i;
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
+	return path[i];
+}
+
+/* The store has no object called name. */
+static int not_stored(const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", store, name);
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+static void unlinked(int synced)
+{
+	const char *name = synced ? "gone-synced.tmp" : "gone.tmp";
+	char label[128], why[160], buf[32] = "";
+	struct stat st;
+	int fd = open_at(name, O_RDWR | O_CREAT | O_TRUNC), good, gone;
+
+	good = fd >= 0 && put(fd, "hello") && (!synced || fsync(fd) == 0) &&
+	       unlink(at(name)) == 0;
+	gone = good && stat(at(name), &st) != 0 && errno == ENOENT;
+	good = good && put(fd, " world") && pread(fd, buf, sizeof(buf) - 1, 0) == 11 &&
+	       strcmp(buf, "hello world") == 0;
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	snprintf(why, sizeof(why), "calls %s (errno %d), stat after unlink %s, read back \"%s\"",
+		 good ? "worked" : "failed", errno, gone ? "ENOENT" : "found it", buf);
+	snprintf(label, sizeof(label), "unlink of a file open for writing%s: it reads and writes on",
+		 synced ? ", after fsync" : "");
+	report(label, good && gone, why);
+	snprintf(label, sizeof(label), "unlink of a file open for writing%s: not in the store after close",
+		 synced ? ", after fsync" : "");
+	report(label, not_stored(name) && stat(at(name), &st) != 0, "the store has it");
+}
+
+/*
+ * write, maybe fsync, rename (onto an existing object when over), write
+ * more, append through a new open of the new name, close: the new name
+ * holds all of it, the old one nothing.
+ */
+static void renamed(const char *from, const char *to, int synced, int over)
+{
+	const char *want = "part1-part2-part3";
+	char label[160], why[512];
+	struct stat st;
+	int fd, more = -1, good, old_gone;
+
+	if (over && (fd = open_at(to, O_WRONLY | O_CREAT | O_TRUNC)) >= 0) {
+		put(fd, "an older object");
+		close(fd);
+	}
+	fd = open_at(from, O_WRONLY | O_CREAT | O_TRUNC);
+	good = fd >= 0 && put(fd, "part1-") && (!synced || fsync(fd) == 0) &&
+	       rename(at(from), at(to)) == 0;
+	old_gone = good && stat(at(from), &st) != 0 && errno == ENOENT;
+	good = good && put(fd, "part2-") && stat(at(to), &st) == 0 && st.st_size == 12 &&
+	       (more = open_at(to, O_WRONLY | O_APPEND)) >= 0 && put(more, "part3");
+	if (more >= 0 && close(more) != 0)
+		good = 0;
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	/* the last close's upload: an fsync of a fresh open makes it durable */
+	if (good && (fd = open_at(to, O_WRONLY | O_APPEND)) >= 0) {
+		good = fsync(fd) == 0;
+		close(fd);
+	}
+	snprintf(label, sizeof(label), "rename of a file open for writing%s%s: the new name has every byte",
+		 synced ? ", after fsync" : "", over ? ", over an object" : "");
+	snprintf(why, sizeof(why), "calls %s (errno %d), old name %s after rename", good ? "worked" :
+		 "failed", errno, old_gone ? "gone" : "still there");
+	if (good && old_gone)
+		good = landed(to, want, strlen(want), why, sizeof(why));
+	report(label, good && old_gone, why);
+	snprintf(label, sizeof(label), "rename of a file open for writing%s%s: the old name is not stored",
+		 synced ? ", after fsync" : "", over ? ", over an object" : "");
+	report(label, not_stored(from), "the store still has the old name");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: namecheck MOUNTED_DIR STORE_DIR\n");
+		return 2;
+	}
+	dir = argv[1];
+	store = argv[2];
+	unlinked(0);
+	unlinked(1);
+	renamed("ckpt.tmp", "ckpt", 0, 0);
+	renamed("synced.tmp", "synced", 1, 0);
+	renamed("over.tmp", "over", 1, 1);
+	return report_done();
+}
