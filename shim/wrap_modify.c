@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wrap_modify.c - calls that change a mounted path or descriptor: mkdir,
- * rmdir, unlink, rename, link, symlink, mknod, chmod, chown, truncate,
- * utime and their *at and f* forms, and fallocate.
+ * rmdir, unlink, remove, rename, link, symlink, mknod, chmod, chown,
+ * truncate, utime and their *at and f* forms, and fallocate.
  *
  * On a writable mount the namespace calls act on the store
  * (shim/mutate.c).  A store keeps no modes, owners or times of ours, so
@@ -188,6 +188,18 @@ EXPORT int unlink(const char *p)
 EXPORT int unlinkat(int d, const char *p, int f)
 {
 	ON_PATH(d, p, (f & AT_REMOVEDIR) ? OP_RMDIR : OP_UNLINK, REAL(unlinkat)(d, p, f));
+}
+
+/*
+ * glibc's remove calls its own unlink, then rmdir for a directory: calls
+ * a preload cannot see, so a mounted path would reach the kernel.  The
+ * same steps, through the wrappers.
+ */
+EXPORT int remove(const char *p)
+{
+	if (unlink(p) == 0)
+		return 0;
+	return errno == EISDIR ? rmdir(p) : -1;
 }
 
 EXPORT int rename(const char *a, const char *b)

@@ -5,8 +5,9 @@
  * file still reads and writes but has no name, and its close uploads
  * nothing; after rename its bytes, those written after too, land under
  * the new name only.  Before its first fsync such a file is in no store
- * yet: the calls must not say ENOENT.  Run through the shim on a file://
- * mount whose store directory is STORE.
+ * yet: the calls must not say ENOENT.  And remove(3), whose unlink and
+ * rmdir inside glibc a preload does not see.  Run through the shim on a
+ * file:// mount whose store directory is STORE.
  *
  *   namecheck MOUNTED_DIR STORE_DIR
  *
@@ -108,6 +109,28 @@ static void renamed(const char *from, const char *to, int synced, int over)
 	report(label, not_stored(from), "the store still has the old name");
 }
 
+/* remove(3) of a file, then of the empty directory it was in. */
+static void removed(void)
+{
+	char why[128];
+	struct stat st;
+	int fd, file, directory;
+
+	mkdir(at("rmdir"), 0755);
+	if ((fd = open_at("rmdir/file", O_WRONLY | O_CREAT | O_TRUNC)) >= 0) {
+		put(fd, "x");
+		fsync(fd);
+		close(fd);
+	}
+	file = remove(at("rmdir/file")) == 0 && not_stored("rmdir/file");
+	snprintf(why, sizeof(why), "remove gave errno %d; the store %s it", errno,
+		 not_stored("rmdir/file") ? "lacks" : "has");
+	report("remove of a mounted file deletes it", file, why);
+	directory = remove(at("rmdir")) == 0 && stat(at("rmdir"), &st) != 0 && errno == ENOENT;
+	snprintf(why, sizeof(why), "remove or the stat after it: errno %d", errno);
+	report("remove of an empty mounted directory removes it", directory, why);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -121,5 +144,6 @@ int main(int argc, char **argv)
 	renamed("ckpt.tmp", "ckpt", 0, 0);
 	renamed("synced.tmp", "synced", 1, 0);
 	renamed("over.tmp", "over", 1, 1);
+	removed();
 	return report_done();
 }
