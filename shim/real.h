@@ -185,6 +185,8 @@
 	X(int, symlinkat, (const char *, int, const char *)) \
 	X(int, mknod, (const char *, mode_t, dev_t)) \
 	X(int, mknodat, (int, const char *, mode_t, dev_t)) \
+	X(int, mkfifo, (const char *, mode_t)) \
+	X(int, mkfifoat, (int, const char *, mode_t)) \
 	X(int, chmod, (const char *, mode_t)) \
 	X(int, fchmodat, (int, const char *, mode_t, int)) \
 	X(int, fchmod, (int, mode_t)) \
@@ -202,6 +204,7 @@
 	X(int, posix_fallocate64, (int, off64_t, off64_t)) \
 	X(int, utime, (const char *, const struct utimbuf *)) \
 	X(int, utimes, (const char *, const struct timeval[2])) \
+	X(int, lutimes, (const char *, const struct timeval[2])) \
 	X(int, utimensat, (int, const char *, const struct timespec[2], int)) \
 	X(int, futimens, (int, const struct timespec[2]))
 

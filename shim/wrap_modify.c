@@ -255,6 +255,17 @@ EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev)
 	ON_PATH(d, p, OP_NOLINK, REAL(mknodat)(d, p, m, dev));
 }
 
+/* glibc's mkfifo calls its own mknodat: wrapped as itself */
+EXPORT int mkfifo(const char *p, mode_t m)
+{
+	ON_PATH(AT_FDCWD, p, OP_NOLINK, REAL(mkfifo)(p, m));
+}
+
+EXPORT int mkfifoat(int d, const char *p, mode_t m)
+{
+	ON_PATH(d, p, OP_NOLINK, REAL(mkfifoat)(d, p, m));
+}
+
 EXPORT int chmod(const char *p, mode_t m)
 {
 	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(chmod)(p, m));
@@ -405,6 +416,11 @@ EXPORT int utime(const char *p, const struct utimbuf *t)
 EXPORT int utimes(const char *p, const struct timeval t[2])
 {
 	ON_PATH(AT_FDCWD, p, OP_TOUCH, REAL(utimes)(p, t));
+}
+
+EXPORT int lutimes(const char *p, const struct timeval t[2])
+{
+	ON_PATH(AT_FDCWD, p, OP_TOUCH_LINK, REAL(lutimes)(p, t));
 }
 
 EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f)

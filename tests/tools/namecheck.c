@@ -5,8 +5,9 @@
  * file still reads and writes but has no name, and its close uploads
  * nothing; after rename its bytes, those written after too, land under
  * the new name only.  Before its first fsync such a file is in no store
- * yet: the calls must not say ENOENT.  And remove(3), whose unlink and
- * rmdir inside glibc a preload does not see.  Run through the shim on a
+ * yet: the calls must not say ENOENT.  And remove(3), mkfifo(3) and
+ * lutimes(3), whose calls of unlink, mknodat and utimensat inside glibc a
+ * preload does not see.  Run through the shim on a
  * file:// mount whose store directory is STORE.
  *
  *   namecheck MOUNTED_DIR STORE_DIR
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "mounted.h"
@@ -109,6 +111,25 @@ static void renamed(const char *from, const char *to, int synced, int over)
 	report(label, not_stored(from), "the store still has the old name");
 }
 
+/* Calls glibc makes of others a preload does not see: what those others give. */
+static void indirect(void)
+{
+	struct timeval tv[2] = { { 1, 0 }, { 1, 0 } };
+	char why[96];
+	int fd = open_at("touched", O_WRONLY | O_CREAT | O_TRUNC), rc;
+
+	if (fd >= 0)
+		close(fd);
+	rc = lutimes(at("touched"), tv);
+	snprintf(why, sizeof(why), "lutimes gave %d, errno %d", rc, errno);
+	report("lutimes of a mounted file succeeds without effect, as utimes", rc == 0, why);
+	errno = 0;
+	rc = mkfifo(at("fifo"), 0644);
+	snprintf(why, sizeof(why), "mkfifo gave %d, errno %d", rc, errno);
+	report("mkfifo on a mount: EPERM, as mknod (a store has no FIFOs)", rc == -1 && errno == EPERM,
+	       why);
+}
+
 /* remove(3) of a file, then of the empty directory it was in. */
 static void removed(void)
 {
@@ -145,5 +166,6 @@ int main(int argc, char **argv)
 	renamed("synced.tmp", "synced", 1, 0);
 	renamed("over.tmp", "over", 1, 1);
 	removed();
+	indirect();
 	return report_done();
 }
