@@ -183,16 +183,27 @@ static void drop_given_up_stream(struct staged *s)
 	}
 }
 
+/*
+ * Under the vfile's lock, before a second writer or a new name: s's
+ * stream is given up (the file is then staged whole).  0 when it could
+ * not be: it already dropped parts from staging, or another process
+ * streams the file.
+ */
+static int stream_given_up(struct staged *s)
+{
+	if (s->stream)
+		upload_stream_share(s->stream);
+	drop_given_up_stream(s);
+	return !(s->stream || s->holes || s->detached);
+}
+
 /* With vf's lock held: one more open here writes its staged file, as join_writer says. */
 static struct staged *share_here(struct vfile *vf, int flags, int *fd)
 {
 	struct staged *s = vf->stg;
 	char path[PATH_MAX];
 
-	if (s->stream)
-		upload_stream_share(s->stream);	/* two writers: no stream, unless it dropped parts */
-	drop_given_up_stream(s);
-	if (s->stream || s->holes || s->detached) {
+	if (!stream_given_up(s)) {
 		vfile_path(vf, path);
 		log_error("%s: cannot be opened for writing again while %s", path, s->detached ?
 			  "another process sends it part by part" :
@@ -521,22 +532,6 @@ int staged_restage(struct vfile *vf)
 
 /* ---- unlink and rename of a path open for writing here ------------------ */
 
-/*
- * Whether an open file here writing key can change its name: a stream
- * sent under the old name is given up (the file is then staged whole);
- * one that already dropped parts from staging cannot be.  Under the list.
- */
-static int can_rename_locked(struct vfile *vf)
-{
-	struct staged *s = vf->stg;
-
-	if (s && s->stream)
-		upload_stream_share(s->stream);
-	if (s)
-		drop_given_up_stream(s);
-	return !s || !(s->stream || s->holes || s->detached);
-}
-
 int staged_name_busy(struct mount *m, const char *key)
 {
 	int rc = 0;
@@ -548,8 +543,8 @@ int staged_name_busy(struct mount *m, const char *key)
 		if (vf->mnt != m || strcmp(vf->key, key) != 0)
 			continue;
 		pthread_mutex_lock(&vf->lock);
-		if (vf->stg)
-			rc = can_rename_locked(vf) ? 1 : -EBUSY;
+		if (vf->stg)	/* a stream under the old name cannot take the new one */
+			rc = stream_given_up(vf->stg) ? 1 : -EBUSY;
 		pthread_mutex_unlock(&vf->lock);
 	}
 	pthread_mutex_unlock(&staged_files_lock);
@@ -569,7 +564,7 @@ void staged_name_change(struct mount *m, const char *key, const char *to)
 			continue;
 		}
 		pthread_mutex_lock(&vf->lock);
-		if (vf->stg && can_rename_locked(vf)) {
+		if (vf->stg && stream_given_up(vf->stg)) {
 			if (!to) {
 				vf->stg->unlinked = 1;	/* out of the list: no name finds it */
 				gone = 1;
