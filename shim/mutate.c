@@ -53,7 +53,7 @@ int mutate_must_be_dir(struct mount *m, const char *key)
 int mutate_unlink(struct mount *m, const char *key)
 {
 	struct store_meta meta;
-	int open_here = staged_name_busy(m, key), rc;
+	int open_here = staged_name_busy(m, key, 0), rc;
 
 	if (open_here < 0)
 		return open_here;
@@ -72,7 +72,7 @@ int mutate_unlink(struct mount *m, const char *key)
 			obj_changed(m->st, key, NULL);
 	}
 	if (rc == 0 && open_here)
-		staged_name_change(m, key, NULL);
+		staged_name_change(m, key, NULL, 0);
 	return rc;
 }
 
@@ -106,26 +106,34 @@ int mutate_mkdir(struct mount *m, const char *key)
 	return rc;
 }
 
-int mutate_rmdir(struct mount *m, const char *key)
+/* 0 when directory key has nothing below it, in the store or written here. */
+static int empty_dir(struct mount *m, const char *key)
 {
 	struct dirlist *dl;
 	size_t n;
+	int rc;
+
+	if (staged_is_dir(m, key))
+		return -ENOTEMPTY;	/* files written below it, not yet sent */
+	if ((rc = dir_open(m->st, key, &dl)) != 0)
+		return rc;
+	n = dirlist_count(dl);
+	dir_close(dl);
+	return n ? -ENOTEMPTY : 0;
+}
+
+int mutate_rmdir(struct mount *m, const char *key)
+{
 	char *k;
 	int rc;
 
 	if (!key[0])
 		return -EBUSY;		/* the mount itself */
-	if (staged_is_dir(m, key))
-		return -ENOTEMPTY;	/* files written below it, not yet sent */
-	rc = dir_open(m->st, key, &dl);
+	rc = empty_dir(m, key);
 	if (rc == -ENOENT && mutate_exists(m, key) == 0)
 		return -ENOTDIR;	/* a file */
 	if (rc)
 		return rc;
-	n = dirlist_count(dl);
-	dir_close(dl);
-	if (n)
-		return -ENOTEMPTY;
 	if (!(k = marker(key)))
 		return -ENOMEM;
 	rc = store_delete(m->st, k);
@@ -190,11 +198,17 @@ static int rename_dir(struct mount *m, const char *from, const char *to)
 	return rc;
 }
 
+/*
+ * Files open for writing here move with their names, as on a local disk:
+ * from's (or, for a directory, those below it) take the new name, and one
+ * open at to loses its name, so its close cannot put back what the rename
+ * replaced.
+ */
 int mutate_rename(struct mount *m, const char *from, const char *to)
 {
 	struct store_meta meta, dst;
 	size_t n = strlen(from);
-	int open_here = staged_name_busy(m, from), rc, drc, stored;
+	int open_here = staged_name_busy(m, from, 0), rc, drc, stored;
 
 	if (open_here < 0)
 		return open_here;
@@ -219,15 +233,24 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 	if (drc == 0 && dst.kind != STORE_DIR && meta.kind == STORE_DIR)
 		return -ENOTDIR;
 	if (meta.kind != STORE_DIR) {
+		if ((rc = staged_name_busy(m, to, 0)) < 0)
+			return rc;
 		rc = stored ? rename_file(m, from, to) : 0;
-		if (rc == 0 && open_here) {
-			staged_name_change(m, to, NULL);	/* an open file at to loses its name */
-			staged_name_change(m, from, to);
+		if (rc == 0) {
+			staged_name_change(m, to, NULL, 0);
+			staged_name_change(m, from, to, 0);
 		}
 		return rc;
 	}
+	if (drc == 0 && (rc = empty_dir(m, to)) != 0)
+		return rc;
+	if ((rc = staged_name_busy(m, from, 1)) < 0)
+		return rc;
 	upload_drain();		/* what was written below from is in the store first */
-	return rename_dir(m, from, to);
+	rc = rename_dir(m, from, to);
+	if (rc == 0)
+		staged_name_change(m, from, to, 1);
+	return rc;
 }
 
 int mutate_truncate(struct mount *m, const char *key, off_t len)

@@ -532,7 +532,22 @@ int staged_restage(struct vfile *vf)
 
 /* ---- unlink and rename of a path open for writing here ------------------ */
 
-int staged_name_busy(struct mount *m, const char *key)
+/*
+ * How much of vf's key names key: its length when vf is key itself, or
+ * (below) a file anywhere under directory key; else 0.
+ */
+static size_t names(const struct vfile *vf, const char *key, int below)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(vf->key, key, n) != 0)
+		return 0;
+	if (below)
+		return vf->key[n] == '/' ? n : 0;
+	return vf->key[n] == '\0' ? n : 0;
+}
+
+int staged_name_busy(struct mount *m, const char *key, int below)
 {
 	int rc = 0;
 
@@ -540,7 +555,7 @@ int staged_name_busy(struct mount *m, const char *key)
 	for (struct written *w = staged_files; w && rc >= 0; w = w->next) {
 		struct vfile *vf = w->vf;
 
-		if (vf->mnt != m || strcmp(vf->key, key) != 0)
+		if (vf->mnt != m || !names(vf, key, below))
 			continue;
 		pthread_mutex_lock(&vf->lock);
 		if (vf->stg)	/* a stream under the old name cannot take the new one */
@@ -551,15 +566,29 @@ int staged_name_busy(struct mount *m, const char *key)
 	return rc;
 }
 
-void staged_name_change(struct mount *m, const char *key, const char *to)
+/* vf's new key: to in place of the n bytes of its key that named the old one. */
+static int rename_one(struct vfile *vf, size_t n, const char *to)
+{
+	char *key = NULL;
+	int rc;
+
+	if (asprintf(&key, "%s%s", to, vf->key + n) < 0)
+		return -ENOMEM;
+	rc = vfile_rename(vf, key);
+	free(key);
+	return rc;
+}
+
+void staged_name_change(struct mount *m, const char *key, const char *to, int below)
 {
 	pthread_mutex_lock(&staged_files_lock);
 	for (struct written **p = &staged_files; *p;) {
 		struct written *w = *p;
 		struct vfile *vf = w->vf;
+		size_t n = vf->mnt == m ? names(vf, key, below) : 0;
 		int gone = 0;
 
-		if (vf->mnt != m || strcmp(vf->key, key) != 0) {
+		if (!n) {
 			p = &w->next;
 			continue;
 		}
@@ -568,9 +597,9 @@ void staged_name_change(struct mount *m, const char *key, const char *to)
 			if (!to) {
 				vf->stg->unlinked = 1;	/* out of the list: no name finds it */
 				gone = 1;
-			} else if (vfile_rename(vf, to) != 0) {
+			} else if (rename_one(vf, n, to) != 0) {
 				log_error("%s/%s: out of memory; its close sends it under its old name",
-					  m->path, key);
+					  m->path, vf->key);
 			}
 		}
 		pthread_mutex_unlock(&vf->lock);

@@ -102,10 +102,12 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
  * writes key (1), none does (0), or one cannot change its name (-EBUSY:
  * it is streamed and dropped parts from staging); staged_name_change then
  * gives those open files the name to, or none (NULL: unlinked, so their
- * close sends nothing).  The caller moves or deletes the store's object.
+ * close sends nothing).  With below, key is a directory and the files
+ * meant are those anywhere under it (renamed to the same place under to).
+ * The caller moves or deletes the store's objects.
  */
-int staged_name_busy(struct mount *m, const char *key);
-void staged_name_change(struct mount *m, const char *key, const char *to);
+int staged_name_busy(struct mount *m, const char *key, int below);
+void staged_name_change(struct mount *m, const char *key, const char *to, int below);
 
 /* 1 when unsent writes below key make it a directory. */
 int staged_is_dir(const struct mount *m, const char *key);

@@ -113,6 +113,87 @@ static void renamed(const char *from, const char *to, int synced, int over)
 	       "the store, or an upload on its way, still has the old name");
 }
 
+/*
+ * A stored file renamed onto a path this program has open for writing:
+ * as on a local disk, the open file loses its name, so its close (after
+ * more writes) must not put its bytes back over the renamed object.
+ */
+static void renamed_over_open(void)
+{
+	const char *want = "the renamed bytes";
+	char why[256];
+	int fd, victim = open_at("busy", O_WRONLY | O_CREAT | O_TRUNC), good;
+
+	good = victim >= 0 && put(victim, "written while open");
+	if ((fd = open_at("incoming", O_WRONLY | O_CREAT | O_TRUNC)) >= 0) {
+		good = put(fd, want) && fsync(fd) == 0 && good;
+		close(fd);
+	}
+	good = good && rename(at("incoming"), at("busy")) == 0 && put(victim, ", and after");
+	if (victim >= 0 && close(victim) != 0)
+		good = 0;
+	/* an fsync of a fresh open waits for what is on its way */
+	if (good && (fd = open_at("busy", O_WRONLY | O_APPEND)) >= 0) {
+		good = fsync(fd) == 0;
+		close(fd);
+	}
+	snprintf(why, sizeof(why), "calls %s (errno %d)", good ? "worked" : "failed", errno);
+	if (good)
+		good = landed("busy", want, strlen(want), why, sizeof(why));
+	report("rename onto a file open for writing: that file's close does not undo it", good, why);
+}
+
+/*
+ * A directory renamed while a file below it is open for writing (never
+ * sent yet): the file lands under the new directory, with what was
+ * written after the rename; nothing under the old one.
+ */
+static void renamed_dir_with_open_file(void)
+{
+	char why[256];
+	struct stat st;
+	int fd, good;
+
+	mkdir(at("olddir"), 0755);
+	fd = open_at("olddir/log", O_WRONLY | O_CREAT | O_TRUNC);
+	good = fd >= 0 && put(fd, "before ") && rename(at("olddir"), at("newdir")) == 0 &&
+	       put(fd, "after");
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	if (good && (fd = open_at("newdir/log", O_WRONLY | O_APPEND)) >= 0) {
+		good = fsync(fd) == 0;
+		close(fd);
+	}
+	snprintf(why, sizeof(why), "calls %s (errno %d)", good ? "worked" : "failed", errno);
+	if (good)
+		good = landed("newdir/log", "before after", 12, why, sizeof(why));
+	report("rename of a directory carries a file open below it", good, why);
+	good = not_stored("olddir/log") && stat(at("olddir/log"), &st) != 0 && errno == ENOENT;
+	report("rename of a directory: nothing stored under the old one", good,
+	       "the store, or an upload on its way, has olddir/log");
+}
+
+/* rename(2) onto a directory that is not empty: ENOTEMPTY, nothing moved. */
+static void renamed_onto_full_dir(void)
+{
+	char why[128];
+	int fd, rc;
+
+	mkdir(at("src"), 0755);
+	mkdir(at("full"), 0755);
+	if ((fd = open_at("src/a", O_WRONLY | O_CREAT | O_TRUNC)) >= 0)
+		close(fd);
+	if ((fd = open_at("full/b", O_WRONLY | O_CREAT | O_TRUNC)) >= 0)
+		close(fd);
+	errno = 0;
+	rc = rename(at("src"), at("full"));
+	snprintf(why, sizeof(why), "rename gave %d, errno %d", rc, errno);
+	report("rename of a directory onto one not empty: ENOTEMPTY", rc == -1 && errno == ENOTEMPTY,
+	       why);
+	report("rename of a directory onto one not empty: nothing moved",
+	       not_stored("full/a") && access(at("src/a"), F_OK) == 0, "src/a moved");
+}
+
 /* Calls glibc makes of others a preload does not see: what those others give. */
 static void indirect(void)
 {
@@ -167,6 +248,9 @@ int main(int argc, char **argv)
 	renamed("ckpt.tmp", "ckpt", 0, 0);
 	renamed("synced.tmp", "synced", 1, 0);
 	renamed("over.tmp", "over", 1, 1);
+	renamed_over_open();
+	renamed_dir_with_open_file();
+	renamed_onto_full_dir();
 	removed();
 	indirect();
 	return report_done();
