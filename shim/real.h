@@ -26,6 +26,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <utime.h>
@@ -90,6 +91,20 @@
 	X(int, statvfs64, (const char *, struct statvfs64 *)) \
 	X(int, fstatvfs, (int, struct statvfs *)) \
 	X(int, fstatvfs64, (int, struct statvfs64 *)) \
+	X(long, pathconf, (const char *, int)) \
+	X(long, fpathconf, (int, int)) \
+	X(ssize_t, getxattr, (const char *, const char *, void *, size_t)) \
+	X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t)) \
+	X(ssize_t, fgetxattr, (int, const char *, void *, size_t)) \
+	X(ssize_t, listxattr, (const char *, char *, size_t)) \
+	X(ssize_t, llistxattr, (const char *, char *, size_t)) \
+	X(ssize_t, flistxattr, (int, char *, size_t)) \
+	X(int, setxattr, (const char *, const char *, const void *, size_t, int)) \
+	X(int, lsetxattr, (const char *, const char *, const void *, size_t, int)) \
+	X(int, fsetxattr, (int, const char *, const void *, size_t, int)) \
+	X(int, removexattr, (const char *, const char *)) \
+	X(int, lremovexattr, (const char *, const char *)) \
+	X(int, fremovexattr, (int, const char *)) \
 	X(int, dup, (int)) \
 	X(int, dup2, (int, int)) \
 	X(int, dup3, (int, int, int)) \
@@ -142,12 +157,6 @@
 	X(ssize_t, readlink, (const char *, char *, size_t)) \
 	X(ssize_t, readlinkat, (int, const char *, char *, size_t)) \
 	X(char *, realpath, (const char *, char *)) \
-	X(ssize_t, getxattr, (const char *, const char *, void *, size_t)) \
-	X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t)) \
-	X(ssize_t, fgetxattr, (int, const char *, void *, size_t)) \
-	X(ssize_t, listxattr, (const char *, char *, size_t)) \
-	X(ssize_t, llistxattr, (const char *, char *, size_t)) \
-	X(ssize_t, flistxattr, (int, char *, size_t)) \
 	X(int, execve, (const char *, char *const[], char *const[])) \
 	X(int, execvpe, (const char *, char *const[], char *const[])) \
 	X(int, fexecve, (int, char *const[], char *const[])) \

@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wrap_path.c - path calls that only ask about a mounted path: readlink,
- * realpath, and the extended attribute getters.
+ * wrap_path.c - path calls that only ask about a mounted path: readlink
+ * and realpath.
  *
- * A store has no symbolic links and no extended attributes, so these
- * answer as a file system without them would: readlink gives EINVAL,
- * realpath gives the normalised path, getxattr ENODATA and listxattr an
- * empty list, for paths that exist; ENOENT for those that do not.  (ls -l
- * asks for ACLs and SELinux labels on every entry.)
+ * A store has no symbolic links, so these answer as a file system without
+ * them would: readlink gives EINVAL and realpath the normalised path, for
+ * paths that exist; ENOENT for those that do not.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 
 #include "shim/mutate.h"
 #include "shim/wrap.h"
@@ -117,83 +114,4 @@ EXPORT char *__realpath_chk(const char *path, char *resolved, size_t len)
 EXPORT char *canonicalize_file_name(const char *path)
 {
 	return realpath(path, NULL);
-}
-
-/*
- * getxattr and listxattr of a mounted path: ENODATA, or no names (buf: see
- * KERNEL_OR_SHIM).
- */
-static ssize_t xattr_at(const char *path, int list, int *handled, char *buf)
-{
-	const char *key;
-	struct mount *m = route(AT_FDCWD, path, buf, &key);
-	int rc;
-
-	*handled = m != NULL;
-	if (!m)
-		return 0;
-	rc = exists(m, key);
-	return rc ? fail(rc) : list ? 0 : fail(-ENODATA);
-}
-
-static ssize_t xattr_fd(int fd, int list, int *handled)
-{
-	struct vfile *vf = vfile_get(fd);
-
-	*handled = vf != NULL;
-	if (!vf)
-		return 0;
-	guard_enter();
-	vfile_put(vf);
-	guard_leave();
-	return list ? 0 : fail(-ENODATA);
-}
-
-#define XATTR(probe, otherwise) \
-	do { \
-		int handled_; \
-		ssize_t rc_ = (probe); \
-		return handled_ ? rc_ : (otherwise); \
-	} while (0)
-
-/* XATTR of path: one that climbs out of a mount reaches the kernel by text. */
-#define XATTR_PATH(list, otherwise) \
-	do { \
-		char local_[PATH_MAX]; \
-		int handled_; \
-		ssize_t rc_ = xattr_at(path, list, &handled_, local_); \
-		if (handled_) \
-			return rc_; \
-		path = kernel_path(path, local_); \
-		return (otherwise); \
-	} while (0)
-
-EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
-{
-	XATTR_PATH(0, REAL(getxattr)(path, name, value, size));
-}
-
-EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
-{
-	XATTR_PATH(0, REAL(lgetxattr)(path, name, value, size));
-}
-
-EXPORT ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
-{
-	XATTR(xattr_fd(fd, 0, &handled_), REAL(fgetxattr)(fd, name, value, size));
-}
-
-EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
-{
-	XATTR_PATH(1, REAL(listxattr)(path, list, size));
-}
-
-EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
-{
-	XATTR_PATH(1, REAL(llistxattr)(path, list, size));
-}
-
-EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
-{
-	XATTR(xattr_fd(fd, 1, &handled_), REAL(flistxattr)(fd, list, size));
 }

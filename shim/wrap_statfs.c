@@ -4,7 +4,8 @@
  * mounted paths: a store has no capacity to report, so the answer is a
  * file system of its own (f_type "CSHM") that is large, empty and, for a
  * read-only mount, read-only.  df and programs checking free space then
- * proceed as they would on a big disk.
+ * proceed as they would on a big disk.  pathconf and fpathconf give the
+ * same file system's limits.
  */
 #include <string.h>
 #include <sys/statfs.h>
@@ -19,6 +20,7 @@ _Static_assert(sizeof(struct statvfs) == sizeof(struct statvfs64), "statvfs64 la
 #define FS_MAGIC 0x4d485343	/* "CSHM" */
 #define FS_BLOCK (1 << 20)
 #define FS_BLOCKS (1ULL << 32)	/* 4 PiB of blocks, all free */
+#define FS_NAME_MAX 1024	/* S3's longest key */
 
 static void fill_statvfs(const struct mount *m, struct statvfs *v)
 {
@@ -27,7 +29,7 @@ static void fill_statvfs(const struct mount *m, struct statvfs *v)
 	v->f_blocks = v->f_bfree = v->f_bavail = FS_BLOCKS;
 	v->f_files = v->f_ffree = v->f_favail = FS_BLOCKS;
 	v->f_fsid = m->dev;
-	v->f_namemax = 1024;
+	v->f_namemax = FS_NAME_MAX;
 	v->f_flag = ST_NOSUID | ST_NODEV | (mount_writable(m) ? 0 : ST_RDONLY);
 }
 
@@ -140,4 +142,35 @@ EXPORT int fstatvfs(int fd, struct statvfs *b)
 EXPORT int fstatvfs64(int fd, struct statvfs64 *b)
 {
 	BY_FD(fd, b, fill_statvfs, REAL(fstatvfs64)(fd, b));
+}
+
+/*
+ * pathconf of something on a mount: the limits that are the file
+ * system's are the store's; the rest (PATH_MAX, PIPE_BUF, ...) are the C
+ * library's, the same for every file system, asked of "/".
+ */
+static long mount_pathconf(int name)
+{
+	switch (name) {
+	case _PC_NAME_MAX:	return FS_NAME_MAX;
+	case _PC_FILESIZEBITS:	return 64;
+	case _PC_2_SYMLINKS:	return 0;	/* a store has no symbolic links */
+	default:		return REAL(pathconf)("/", name);
+	}
+}
+
+EXPORT long pathconf(const char *p, int name)
+{
+	char local[PATH_MAX];
+	int rc = 0;
+	const struct mount *m = path_mount(p, &rc, local);
+
+	if (!m)
+		return REAL(pathconf)(kernel_path(p, local), name);
+	return rc ? fail(rc) : mount_pathconf(name);
+}
+
+EXPORT long fpathconf(int fd, int name)
+{
+	return fd_mount(fd) ? mount_pathconf(name) : REAL(fpathconf)(fd, name);
 }
