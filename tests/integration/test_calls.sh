@@ -95,9 +95,15 @@ seq 1 5 >"$RUN/store/tmp/seq.txt"
 # two opens for writing of one path share its bytes (tests/tools/sharecheck.c)
 mkdir -p "$RUN/store/share"
 shim "$TOOLS/sharecheck" /calls/share "$RUN/store/share" | count_py
-# threads of one program: own files, one descriptor, one path, O_EXCL races
+# threads of one program: own files, one descriptor, one path, O_EXCL races.
+# Under ASan no fork while threads allocate: gcc 12's sanitizer malloc can
+# be left locked in the child (seen in gdb); plain and TSan runs fork.
 mkdir -p "$RUN/store/threads"
-shim "$TOOLS/threadcheck" /calls/threads "$RUN/store/threads" | count_py
+case $SHIM_PRELOAD in
+*libasan*) no_fork=--no-fork ;;
+*) no_fork= ;;
+esac
+shim "$TOOLS/threadcheck" /calls/threads "$RUN/store/threads" $no_fork | count_py
 # an exec that fails: the files being written go on being uploaded
 mkdir -p "$RUN/store/exec"
 shim "$TOOLS/execcheck" /calls/exec "$RUN/store/exec" | count_py

@@ -559,8 +559,10 @@ static void children(const char *how)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: threadcheck MOUNTED_DIR STORE_DIR\n");
+	int no_fork = argc == 4 && strcmp(argv[3], "--no-fork") == 0;
+
+	if (argc != 3 && !no_fork) {
+		fprintf(stderr, "usage: threadcheck MOUNTED_DIR STORE_DIR [--no-fork]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -571,7 +573,13 @@ int main(int argc, char **argv)
 	appenders();
 	exclusive();
 	streams_and_listings();
-	children("fork");
+	/*
+	 * --no-fork: under gcc 12's AddressSanitizer a forked child hangs when
+	 * another thread was inside the sanitizer's malloc at the fork (its
+	 * allocator takes no lock around fork; newer LLVM runtimes do).
+	 */
+	if (!no_fork)
+		children("fork");
 	children("spawn");
 	children("system");
 	return report_done();
