@@ -167,18 +167,21 @@ static char *join(const char *dir, const char *name)
 }
 
 /* Every object below from, moved below to; then from's marker. */
-static int rename_dir(struct mount *m, const char *from, const char *to)
+/* unsent: from may be a directory only through files open below it, none in the store */
+static int rename_dir(struct mount *m, const char *from, const char *to, int unsent)
 {
 	struct store_body empty = { -1, 0, 0 };
 	struct dirlist *dl;
 	char *mk;
 	int rc = dir_open(m->st, from, &dl);
 
-	for (size_t i = 0; rc == 0 && i < dirlist_count(dl); i++) {
+	if (rc == -ENOENT && unsent)
+		rc = 0;
+	for (size_t i = 0; rc == 0 && dl && i < dirlist_count(dl); i++) {
 		const struct dir_entry *e = dirlist_entry(dl, i);
 		char *a = join(from, e->name), *b = join(to, e->name);
 
-		rc = !a || !b ? -ENOMEM : e->meta.kind == STORE_DIR ? rename_dir(m, a, b)
+		rc = !a || !b ? -ENOMEM : e->meta.kind == STORE_DIR ? rename_dir(m, a, b, 0)
 								     : rename_file(m, a, b);
 		free(a);
 		free(b);
@@ -214,9 +217,9 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 		return open_here;
 	rc = settled_stat(m, from, &meta);
 	stored = rc == 0;
-	if (rc == -ENOENT && open_here) {
-		memset(&meta, 0, sizeof(meta));	/* only the open file has it */
-		meta.kind = STORE_FILE;
+	if (rc == -ENOENT && (open_here || staged_is_dir(m, from))) {
+		memset(&meta, 0, sizeof(meta));	/* only the open file has it, or those below */
+		meta.kind = open_here ? STORE_FILE : STORE_DIR;
 		rc = 0;
 	}
 	if (rc)
@@ -228,6 +231,8 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 	if (strncmp(to, from, n) == 0 && to[n] == '/')
 		return -EINVAL;		/* into itself */
 	drc = settled_stat(m, to, &dst);
+	if (drc == -ENOENT && staged_is_dir(m, to))
+		return meta.kind == STORE_DIR ? -ENOTEMPTY : -EISDIR;	/* unsent files below to */
 	if (drc == 0 && dst.kind == STORE_DIR && meta.kind != STORE_DIR)
 		return -EISDIR;
 	if (drc == 0 && dst.kind != STORE_DIR && meta.kind == STORE_DIR)
@@ -247,7 +252,7 @@ int mutate_rename(struct mount *m, const char *from, const char *to)
 	if ((rc = staged_name_busy(m, from, 1)) < 0)
 		return rc;
 	upload_drain();		/* what was written below from is in the store first */
-	rc = rename_dir(m, from, to);
+	rc = rename_dir(m, from, to, !stored);
 	if (rc == 0)
 		staged_name_change(m, from, to, 1);
 	return rc;

@@ -194,6 +194,40 @@ static void renamed_onto_full_dir(void)
 	       not_stored("full/a") && access(at("src/a"), F_OK) == 0, "src/a moved");
 }
 
+/*
+ * A directory that only files open for writing make (opened below a
+ * name never made, as a store allows): it can be renamed, and it is not
+ * empty to a directory renamed onto it.
+ */
+static void renamed_unsent_dir(void)
+{
+	char why[128];
+	int fd, busy, good, rc;
+
+	fd = open_at("unsent/sub/log", O_WRONLY | O_CREAT | O_TRUNC);
+	good = fd >= 0 && put(fd, "before ") && rename(at("unsent"), at("sent")) == 0 &&
+	       put(fd, "after");
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	if (good && (fd = open_at("sent/sub/log", O_WRONLY | O_APPEND)) >= 0) {
+		good = fsync(fd) == 0;
+		close(fd);
+	}
+	snprintf(why, sizeof(why), "calls %s (errno %d)", good ? "worked" : "failed", errno);
+	if (good)
+		good = landed("sent/sub/log", "before after", 12, why, sizeof(why));
+	report("rename of a directory only open files make carries them", good, why);
+	busy = open_at("filling/x", O_WRONLY | O_CREAT | O_TRUNC);
+	mkdir(at("idle"), 0755);
+	errno = 0;
+	rc = rename(at("idle"), at("filling"));
+	snprintf(why, sizeof(why), "rename gave %d, errno %d", rc, errno);
+	report("rename onto a directory only open files make: ENOTEMPTY", rc == -1 && errno == ENOTEMPTY,
+	       why);
+	if (busy >= 0)
+		close(busy);
+}
+
 /* Calls glibc makes of others a preload does not see: what those others give. */
 static void indirect(void)
 {
@@ -251,6 +285,7 @@ int main(int argc, char **argv)
 	renamed_over_open();
 	renamed_dir_with_open_file();
 	renamed_onto_full_dir();
+	renamed_unsent_dir();
 	removed();
 	indirect();
 	return report_done();
