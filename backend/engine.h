@@ -57,6 +57,13 @@ int obj_is_dir(struct store *st, const char *key);
  */
 void obj_changed(const struct store *st, const char *key, const struct store_meta *meta);
 
+/*
+ * Another process (a child that ended, whose uploads are done) may have
+ * changed any key: what stat and listings answered before is asked
+ * again.  Async-signal-safe.
+ */
+void obj_others_changed(void);
+
 /* Opens the version of a file that meta (from obj_stat) describes. */
 int obj_open(struct store *st, const char *key, const struct store_meta *meta,
 	     struct obj **out);

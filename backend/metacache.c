@@ -23,6 +23,7 @@
 struct entry {
 	char *hkey;
 	UT_hash_handle hh;
+	unsigned gen;		/* the generation it was asked in */
 	long expires_ms;
 	int rc;
 	struct store_meta meta;
@@ -31,6 +32,7 @@ struct entry {
 struct note {
 	char *hkey;
 	UT_hash_handle hh;
+	unsigned gen;
 	long listed_ms;		/* when the listing began */
 	int subdirs;		/* it showed some, or may have (pages unread) */
 };
@@ -40,6 +42,7 @@ static struct entry *table;
 static struct note *notes;
 static long ttl_ms = 5000;
 static atomic_uint epoch;
+static atomic_uint generation;	/* what is older is not trusted: see metacache_forget_all */
 
 void metacache_set_ttl(long ms)
 {
@@ -101,7 +104,7 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 	}
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(table, k, e);
-	if (e && e->expires_ms > clock_ms()) {
+	if (e && e->gen == atomic_load(&generation) && e->expires_ms > clock_ms()) {
 		*rc = e->rc;
 		*meta = e->meta;
 		hit = 1;
@@ -117,6 +120,7 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 static void put(const struct store *st, const char *key, int rc, const struct store_meta *meta,
 		int from_store, unsigned asked)
 {
+	unsigned gen = atomic_load(&generation);	/* before the epoch is checked */
 	struct entry *e, *old;
 
 	if (ttl_ms <= 0 || (rc != 0 && rc != -ENOENT))
@@ -126,6 +130,7 @@ static void put(const struct store *st, const char *key, int rc, const struct st
 		free(e);
 		return;
 	}
+	e->gen = gen;
 	e->rc = rc;
 	if (meta)
 		e->meta = *meta;
@@ -175,8 +180,15 @@ void metacache_forget(const struct store *st, const char *key)
 	free(k);
 }
 
+void metacache_forget_all(void)
+{
+	atomic_fetch_add(&generation, 1);
+	atomic_fetch_add(&epoch, 1);	/* answers on their way, and listings */
+}
+
 void metacache_put_subdirs(const struct store *st, const char *key, long listed_ms, int some)
 {
+	unsigned gen = atomic_load(&generation);
 	char *k;
 	struct note *n;
 
@@ -184,11 +196,16 @@ void metacache_put_subdirs(const struct store *st, const char *key, long listed_
 		return;
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(notes, k, n);
+	if (n && n->gen != gen) {
+		drop_note_locked(n);
+		n = NULL;
+	}
 	if (!n && (n = calloc(1, sizeof(*n))) != NULL) {
 		if (HASH_COUNT(notes) >= METACACHE_MAX)
 			empty_locked();
 		n->hkey = k;
 		k = NULL;
+		n->gen = gen;
 		n->listed_ms = listed_ms;
 		HASH_ADD_KEYPTR(hh, notes, n->hkey, strlen(n->hkey), n);
 	}
@@ -212,7 +229,7 @@ int metacache_subdirs(const struct store *st, const char *key)
 	}
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(notes, k, n);
-	if (n && clock_ms() - n->listed_ms < ttl_ms)
+	if (n && n->gen == atomic_load(&generation) && clock_ms() - n->listed_ms < ttl_ms)
 		some = n->subdirs;
 	else if (n)
 		drop_note_locked(n);

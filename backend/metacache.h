@@ -34,6 +34,12 @@ void metacache_put_answer(const struct store *st, const char *key, int rc,
  */
 void metacache_forget(const struct store *st, const char *key);
 unsigned metacache_epoch(void);
+/*
+ * Trusts nothing known before: every answer, listing and subdirectory
+ * note, and the answers still on their way, are asked again.  Lock-free
+ * (two atomic increments), so a signal handler may call it.
+ */
+void metacache_forget_all(void);
 
 /*
  * Whether directory key has subdirectories: what a listing that began at

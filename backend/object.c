@@ -259,6 +259,11 @@ void obj_changed(const struct store *st, const char *key, const struct store_met
 	free(up);
 }
 
+void obj_others_changed(void)
+{
+	metacache_forget_all();
+}
+
 static void idle_unlink_locked(struct obj *o)
 {
 	if (o->idle_prev)

@@ -26,6 +26,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -171,6 +172,12 @@
 	X(int, posix_spawn_file_actions_destroy, (posix_spawn_file_actions_t *)) \
 	X(int, system, (const char *)) \
 	X(FILE *, popen, (const char *, const char *)) \
+	X(int, pclose, (FILE *)) \
+	X(pid_t, wait, (int *)) \
+	X(pid_t, waitpid, (pid_t, int *, int)) \
+	X(pid_t, wait3, (int *, int, struct rusage *)) \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *)) \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int)) \
 	X(int, mkdir, (const char *, mode_t)) \
 	X(int, mkstemp, (char *)) \
 	X(int, mkstemp64, (char *)) \

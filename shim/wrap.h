@@ -135,6 +135,9 @@ void spawn_actions_fork_unlock(void);
 void streams_fork_lock(void);
 void streams_fork_unlock(void);
 
+/* A child process ended (wrap_wait.c): what its writes changed is asked again. */
+void reaped_child(void);
+
 /* Defined in wrap_open.c and wrap_rw.c, used across the wrappers. */
 int shim_open(struct mount *m, const char *key, int flags);
 /* shim_open of key as the program wrote its path: "x/" must be a directory. */

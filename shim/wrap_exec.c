@@ -290,8 +290,12 @@ static void prepare_environ(void)
 
 EXPORT int system(const char *cmd)
 {
+	int status;
+
 	prepare_environ();
-	return REAL(system)(cmd);
+	status = REAL(system)(cmd);
+	reaped_child();		/* glibc waits for it inside, unseen */
+	return status;
 }
 
 EXPORT FILE *popen(const char *cmd, const char *mode)

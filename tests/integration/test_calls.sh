@@ -12,7 +12,8 @@
 # (tests/tools/sharecheck.c); threads writing, reading and racing opens
 # (tests/tools/threadcheck.c); an exec that fails (tests/tools/execcheck.c);
 # unlink and rename of a path open for writing (tests/tools/namecheck.c);
-# extended attributes, pathconf and cp -a (tests/tools/attrcheck.c);
+# extended attributes, pathconf and cp -a (tests/tools/attrcheck.c); a
+# child's changes seen once it is reaped (tests/tools/childcheck.c);
 # and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -110,6 +111,9 @@ shim "$TOOLS/execcheck" /calls/exec "$RUN/store/exec" | count_py
 # unlink and rename of a path open for writing
 mkdir -p "$RUN/store/names"
 shim "$TOOLS/namecheck" /calls/names "$RUN/store/names" | count_py
+# what a child wrote or removed is seen once it is reaped (wait family, system, pclose)
+mkdir -p "$RUN/store/kids"
+shim "$TOOLS/childcheck" /calls/kids "$RUN/store/kids" | count_py
 # extended attributes and pathconf; cp -a and cp -p, which set ACLs on
 # what they make and failed when the kernel said ENOENT
 mkdir -p "$RUN/store/attrs" "$RUN/tree/sub"

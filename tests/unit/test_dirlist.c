@@ -501,6 +501,7 @@ static void test_fake_cache(void)
 	struct store_meta m;
 	char key[32];
 	struct timespec ts = { 0, 150 * 1000000L };
+	int asked;
 
 	/* an error lists nothing and keeps nothing */
 	reset_fake();
@@ -521,6 +522,23 @@ static void test_fake_cache(void)
 	CHECK(obj_stat(st, "b", &m) == 0 && fake_stats == 1);
 	CHECK(dir_open(st, "", &dl) == 0 && fake_lists == 2);
 	dir_close(dl);
+
+	/* another process changed the store (a child reaped): nothing known is trusted */
+	reset_fake();
+	CHECK(obj_stat(st, "ghost3", &m) == -ENOENT);
+	CHECK(dir_open(st, "dir", &dl) == 0);
+	dir_close(dl);
+	asked = fake_stats + fake_lists;
+	CHECK(obj_stat(st, "ghost3", &m) == -ENOENT && dir_open(st, "dir", &dl) == 0);
+	dir_close(dl);
+	CHECK(fake_stats + fake_lists == asked && metacache_subdirs(st, "dir") != -1);
+	obj_others_changed();
+	CHECK(metacache_subdirs(st, "dir") == -1);
+	CHECK(obj_stat(st, "ghost3", &m) == -ENOENT && fake_stats + fake_lists > asked);
+	asked = fake_lists;
+	CHECK(dir_open(st, "dir", &dl) == 0 && fake_lists == asked + 1);
+	dir_close(dl);
+	obj_others_changed();	/* what follows counts from nothing known */
 
 	/* the TTL */
 	metacache_set_ttl(100);
