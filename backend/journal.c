@@ -90,14 +90,14 @@ static int read_parts(const cJSON *o, struct journal_entry *e)
 	return 0;
 }
 
-int journal_write(const char *file, const struct journal_entry *e)
+/* e as one line of JSON (malloc'd), or NULL when out of memory. */
+static char *journal_text(const struct journal_entry *e)
 {
 	cJSON *o = cJSON_CreateObject();
-	char tmp[PATH_MAX], *text;
-	int fd, rc;
+	char *text;
 
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	cJSON_AddStringToObject(o, "path", e->path);
 	cJSON_AddStringToObject(o, "url", e->url);
 	cJSON_AddStringToObject(o, "key", e->key);
@@ -107,12 +107,22 @@ int journal_write(const char *file, const struct journal_entry *e)
 		cJSON_AddStringToObject(o, "md5", e->md5);
 	if (e->error)
 		cJSON_AddStringToObject(o, "error", e->error);
+	if (e->unlinked)
+		cJSON_AddTrueToObject(o, "unlinked");
 	if (e->upload_id && add_parts(o, e) != 0) {
 		cJSON_Delete(o);
-		return -ENOMEM;
+		return NULL;
 	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	return text;
+}
+
+int journal_write(const char *file, const struct journal_entry *e)
+{
+	char tmp[PATH_MAX], *text = journal_text(e);
+	int fd, rc;
+
 	if (!text)
 		return -ENOMEM;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
@@ -124,6 +134,35 @@ int journal_write(const char *file, const struct journal_entry *e)
 		rc = -errno;
 	if (rc)
 		unlink(tmp);
+	free(text);
+	return rc;
+}
+
+int journal_rewrite(int fd, const struct journal_entry *e)
+{
+	char *text = journal_text(e);
+	struct stat sb;
+	size_t len;
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	rc = fstat(fd, &sb) != 0 ? -errno : 0;
+	/* spaces over a longer old text: JSON ignores them, and no truncate cuts a reader short */
+	if (rc == 0 && (off_t)len < sb.st_size) {
+		char *padded = realloc(text, (size_t)sb.st_size + 1);
+
+		if (!padded) {
+			free(text);
+			return -ENOMEM;
+		}
+		text = padded;
+		memset(text + len, ' ', (size_t)sb.st_size - len);
+		len = (size_t)sb.st_size;
+	}
+	if (rc == 0 && pwrite(fd, text, len, 0) != (ssize_t)len)
+		rc = errno ? -errno : -EIO;
 	free(text);
 	return rc;
 }
@@ -159,6 +198,7 @@ int journal_read(const char *file, struct journal_entry *e)
 	e->url = string_of(o, "url");
 	e->key = string_of(o, "key");
 	e->error = string_of(o, "error");
+	e->unlinked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unlinked"));
 	it = cJSON_GetObjectItemCaseSensitive(o, "size");
 	if (cJSON_IsNumber(it))
 		e->size = (off_t)it->valuedouble;

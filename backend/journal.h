@@ -29,6 +29,7 @@ struct journal_entry {
 	off_t size;		/* -1 until an upload failed */
 	char md5[33];		/* hex; "" until an upload failed */
 	char *error;		/* NULL until an upload failed */
+	int unlinked;		/* its name went while it was open: it has no key */
 	/*
 	 * A failed upload some of whose bytes were dropped from staging, and
 	 * exist only in the parts of its multipart upload: the upload, its
@@ -43,6 +44,12 @@ struct journal_entry {
 
 /* Writes e to file (mode 0600, replaced atomically).  0 or -errno. */
 int journal_write(const char *file, const struct journal_entry *e);
+
+/*
+ * Writes e over the entry open as fd, in place (its locks stay): what a
+ * rename of the file while it is open makes it.  0 or -errno.
+ */
+int journal_rewrite(int fd, const struct journal_entry *e);
 
 /* Reads file into e (free with journal_free).  0, -ENOENT or -EINVAL. */
 int journal_read(const char *file, struct journal_entry *e);

@@ -17,6 +17,7 @@
 
 #include "backend/clock.h"
 #include "backend/metacache.h"
+#include "backend/sharedgen.h"
 
 #define METACACHE_MAX 100000
 
@@ -54,8 +55,16 @@ long metacache_ttl(void)
 	return ttl_ms;
 }
 
+/* Another process on this machine changed the store: nothing known is trusted. */
+static void check_others(void)
+{
+	if (sharedgen_others_changed())
+		metacache_forget_all();
+}
+
 unsigned metacache_epoch(void)
 {
+	check_others();
 	return atomic_load(&epoch);
 }
 
@@ -102,6 +111,7 @@ int metacache_get(const struct store *st, const char *key, int *rc,
 		free(k);
 		return 0;
 	}
+	check_others();
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(table, k, e);
 	if (e && e->gen == atomic_load(&generation) && e->expires_ms > clock_ms()) {
@@ -227,6 +237,7 @@ int metacache_subdirs(const struct store *st, const char *key)
 		free(k);
 		return -1;
 	}
+	check_others();
 	pthread_mutex_lock(&lock);
 	HASH_FIND_STR(notes, k, n);
 	if (n && n->gen == atomic_load(&generation) && clock_ms() - n->listed_ms < ttl_ms)

@@ -31,6 +31,7 @@
 #include "backend/http.h"
 #include "backend/log.h"
 #include "backend/metacache.h"
+#include "backend/sharedgen.h"
 #include "backend/pool.h"
 #include "backend/upload.h"
 
@@ -241,6 +242,7 @@ void obj_changed(const struct store *st, const char *key, const struct store_met
 	long now = clock_ms();
 	int gained = meta && meta->kind == STORE_DIR;	/* the parent gains a subdirectory */
 
+	sharedgen_bump();	/* other processes here ask again (sharedgen.h) */
 	metacache_forget(st, key);
 	metacache_put(st, key, meta ? 0 : -ENOENT, meta);
 	/* what exists makes its parents exist, though they were missing before */

@@ -28,6 +28,7 @@
 #include "shim/path.h"
 #include "shim/real.h"
 #include "shim/stage.h"
+#include "shim/stage_peers.h"
 #include "shim/staged.h"
 #include "shim/vfile.h"
 #include "shim/wrap.h"
@@ -133,7 +134,8 @@ static int on_local_disk(const char *path)
  * would stay locked in the child for good.  So the locks are taken before
  * fork and let go after, in both processes: the written-files list first
  * (it is held around the engine's locks), then the short ones that are
- * held around nothing, then the engine's.  A vfile's locks are held
+ * held around nothing, then the engine's, then what other processes
+ * staged (stage_peers.c, held around journal reads).  A vfile's locks are held
  * around requests, too long to wait for: the child makes them anew.
  */
 static void fork_prepare(void)
@@ -145,10 +147,12 @@ static void fork_prepare(void)
 	spawn_actions_fork_lock();
 	streams_fork_lock();
 	engine_fork_prepare();
+	peers_fork_lock();	/* last: held around the staged-entries lock only */
 }
 
 static void unlock_after_fork(void)
 {
+	peers_fork_unlock();
 	streams_fork_unlock();
 	spawn_actions_fork_unlock();
 	dirs_fork_unlock();

@@ -3,14 +3,18 @@
  * stage.c - the staging directory, staged files and who holds them.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "backend/journal.h"
+#include "backend/log.h"
+#include "backend/sharedgen.h"
 #include "backend/store.h"
 #include "shim/stage.h"
 #include "shim/wrap.h"
@@ -20,6 +24,82 @@
 
 static char stage_dir[DIR_MAX];
 static atomic_uint counter;
+
+/*
+ * The entries this process holds, or held, by inode: their locks would go
+ * at the close of any descriptor of them (POSIX locks are per process), so
+ * a look at what others staged (stage_peers.c) must never open one.
+ */
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static ino_t *held;
+static size_t nheld, held_cap;
+
+static void hold_entry(int lock_fd)
+{
+	struct stat sb;
+
+	if (lock_fd < 0 || REAL(fstat)(lock_fd, &sb) != 0)
+		return;
+	pthread_mutex_lock(&held_lock);
+	if (nheld == held_cap) {
+		size_t cap = held_cap ? 2 * held_cap : 64;
+		ino_t *grown = realloc(held, cap * sizeof(*held));
+
+		if (grown) {
+			held = grown;
+			held_cap = cap;
+		}
+	}
+	if (nheld < held_cap)
+		held[nheld++] = sb.st_ino;
+	pthread_mutex_unlock(&held_lock);
+}
+
+int stage_held_here(ino_t ino)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&held_lock);
+	for (size_t i = 0; i < nheld && !found; i++)
+		found = held[i] == ino;
+	pthread_mutex_unlock(&held_lock);
+	return found;
+}
+
+size_t stage_held_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&held_lock);
+	n = nheld;
+	pthread_mutex_unlock(&held_lock);
+	return n;
+}
+
+void stage_held_prune(size_t first, int (*exists)(void *arg, ino_t ino), void *arg)
+{
+	size_t kept = 0;
+
+	pthread_mutex_lock(&held_lock);
+	for (size_t i = 0; i < nheld; i++)
+		if (i >= first || exists(arg, held[i]))
+			held[kept++] = held[i];
+	nheld = kept;
+	pthread_mutex_unlock(&held_lock);
+}
+
+void stage_held_lock(int on)
+{
+	if (on)
+		pthread_mutex_lock(&held_lock);
+	else
+		pthread_mutex_unlock(&held_lock);
+}
+
+const char *stage_dir_path(void)
+{
+	return stage_dir;
+}
 
 int fd_private_dup(int fd)
 {
@@ -35,6 +115,7 @@ int fd_private_dup(int fd)
 
 int stage_setup(const char *dir)
 {
+	char counter_file[NAME_MAX_];
 	struct stat sb;
 
 	if (dir && strlen(dir) >= sizeof(stage_dir))
@@ -50,6 +131,10 @@ int stage_setup(const char *dir)
 		return -errno;
 	if (!S_ISDIR(sb.st_mode) || sb.st_uid != getuid() || (sb.st_mode & 077))
 		return -EPERM;
+	snprintf(counter_file, sizeof(counter_file), "%s/changes", stage_dir);
+	if (sharedgen_attach(counter_file) != 0)
+		log_warn("%s: cannot map it; other processes' changes are seen after the metadata TTL",
+			 counter_file);
 	return 0;
 }
 
@@ -111,6 +196,7 @@ int stage_create(struct mount *m, const char *key, const char *path, int exclusi
 		REAL(close)(s->lock_fd);
 		s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		rc = s->lock_fd < 0 ? -errno : journal_lock(s->lock_fd, F_RDLCK);
+		hold_entry(s->lock_fd);
 	}
 	fd = rc ? -1 : REAL(open)(s->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 				  (flags & O_CLOEXEC), 0600);
@@ -179,6 +265,7 @@ int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 	if (!hold_it)
 		return (s->own_fd = fd_private_dup(fd)) < 0 ? -EINVAL : 0;
 	s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	hold_entry(s->lock_fd);
 	if (s->lock_fd < 0 || journal_lock(s->lock_fd, F_RDLCK) != 0 ||
 	    (s->own_fd = fd_private_dup(fd)) < 0) {
 		if (s->lock_fd >= 0)
@@ -192,4 +279,16 @@ void stage_rehold(struct staged *s)
 {
 	if (s->lock_fd >= 0)
 		journal_lock(s->lock_fd, F_RDLCK);
+}
+
+void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path)
+{
+	struct journal_entry e = { .path = (char *)path, .url = (char *)store_url(m->st),
+				   .key = (char *)(key ? key : ""), .size = -1, .unlinked = !key };
+	int rc = s->lock_fd < 0 ? 0 : journal_rewrite(s->lock_fd, &e);
+
+	if (rc)
+		log_warn("%s: its staging entry keeps the old name (%s)", path, strerror(-rc));
+	/* a new mtime: other processes read the staging directory again (stage_peers.c) */
+	REAL(utimensat)(AT_FDCWD, stage_dir, NULL, 0);
 }

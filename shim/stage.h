@@ -75,6 +75,24 @@ int stage_alone(const struct staged *s);
 /* In a forked child: take this process's hold again. */
 void stage_rehold(struct staged *s);
 
+/*
+ * s, open for writing, was renamed to key (program path path) or, with
+ * key NULL, unlinked: its entry says so, for an exec'd program adopting
+ * it, `cloudshim sync`, and other processes looking (stage_peers.c).
+ */
+void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path);
+/* The staging directory ("" when writes are off). */
+const char *stage_dir_path(void);
+/*
+ * Entries this process holds or held, by inode (stage_peers.c never opens
+ * them: closing any descriptor of one would let go of our lock).  Prune
+ * drops those of the first `first` that exists() says are gone; those
+ * counted later may be newer than what the caller looked at.
+ */
+int stage_held_here(ino_t ino);
+size_t stage_held_count(void);
+void stage_held_prune(size_t first, int (*exists)(void *arg, ino_t ino), void *arg);
+void stage_held_lock(int on);	/* around fork */
 /* A descriptor of fd for the shim's own use: high, close-on-exec. */
 int fd_private_dup(int fd);
 

@@ -581,6 +581,8 @@ static int rename_one(struct vfile *vf, size_t n, const char *to)
 
 void staged_name_change(struct mount *m, const char *key, const char *to, int below)
 {
+	char path[PATH_MAX];
+
 	pthread_mutex_lock(&staged_files_lock);
 	for (struct written **p = &staged_files; *p;) {
 		struct written *w = *p;
@@ -601,6 +603,8 @@ void staged_name_change(struct mount *m, const char *key, const char *to, int be
 				log_error("%s/%s: out of memory; its close sends it under its old name",
 					  m->path, vf->key);
 			}
+			vfile_path(vf, path);
+			stage_renamed(m, vf->stg, gone ? NULL : vf->key, path);
 		}
 		pthread_mutex_unlock(&vf->lock);
 		if (gone) {

@@ -261,8 +261,14 @@ static void adopt_one(int fd, int index, int detached, const char *data)
 		return;
 	}
 	s->detached = detached;
+	/* one unlinked while open has no name: written on, never sent, as a local file */
 	if (journal_read(s->journal, &e) == 0) {
-		vf = vfile_new(VFILE_STAGED, m, e.key, fl & (O_ACCMODE | O_APPEND));
+		if (!e.unlinked) {
+			vf = vfile_new(VFILE_STAGED, m, e.key, fl & (O_ACCMODE | O_APPEND));
+		} else if (!detached && stage_alone(s)) {
+			REAL(unlink)(s->data);	/* nobody else will */
+			REAL(unlink)(s->journal);
+		}
 		journal_free(&e);
 	}
 	if (!vf) {

@@ -4,9 +4,11 @@
  * look like, to stat, open and directory listings in this process.
  *
  * Unsent writes are the written files this process holds open, then the
- * uploads in flight.  A streamed file that dropped parts from staging
- * cannot be read from there: while it is open here, opening it to read
- * gives EBUSY; once closed, a reader waits for its upload to land.
+ * uploads in flight, then what other processes staged (stage_peers.c).
+ * A streamed file that dropped parts from staging cannot be read from
+ * there: while it is open here, opening it to read gives EBUSY; once
+ * closed, a reader waits for its upload to land (another process's is
+ * read from the store).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "backend/dir.h"
 #include "backend/upload.h"
+#include "shim/stage_peers.h"
 #include "shim/staged_int.h"
 #include "shim/wrap.h"
 
@@ -68,8 +71,10 @@ int staged_readable(const struct mount *m, const char *key, struct store_meta *m
 {
 	if (lookup_open(m, key, meta, data, PATH_MAX))
 		return data[0] ? 1 : -EBUSY;
-	if (!m->st || !upload_pending(m->st, key, meta, data, PATH_MAX))
+	if (!m->st)
 		return 0;
+	if (!upload_pending(m->st, key, meta, data, PATH_MAX))
+		return peers_lookup(m, key, meta, data, PATH_MAX) && data[0];
 	if (data[0])
 		return 1;
 	upload_settle(m->st, key);	/* its last parts are on their way */
@@ -100,6 +105,8 @@ int staged_is_dir(const struct mount *m, const char *key)
 	pthread_mutex_unlock(&staged_files_lock);
 	if (!b.found && m->st)
 		upload_each(m->st, has_below, &b);
+	if (!b.found)
+		peers_each(m, has_below, &b);
 	return b.found;
 }
 
@@ -109,7 +116,8 @@ int staged_stat(const struct mount *m, const char *key, struct store_meta *meta)
 
 	if (!m->st)
 		return -EIO;
-	rc = staged_lookup(m, key, meta, NULL, 0) ? 0 : obj_stat_path(m->st, key, meta);
+	rc = staged_lookup(m, key, meta, NULL, 0) || peers_lookup(m, key, meta, NULL, 0) ? 0 :
+	     obj_stat_path(m->st, key, meta);
 	if (rc == -ENOENT && staged_is_dir(m, key)) {
 		memset(meta, 0, sizeof(*meta));
 		meta->kind = STORE_DIR;
@@ -173,6 +181,7 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
 	pthread_mutex_unlock(&staged_files_lock);
 	if (m->st)
 		upload_each(m->st, add_name, &ns);
+	peers_each(m, add_name, &ns);
 	*n = ns.n;
 	return ns.v;
 }

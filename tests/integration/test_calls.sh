@@ -13,7 +13,8 @@
 # (tests/tools/threadcheck.c); an exec that fails (tests/tools/execcheck.c);
 # unlink and rename of a path open for writing (tests/tools/namecheck.c);
 # extended attributes, pathconf and cp -a (tests/tools/attrcheck.c); a
-# child's changes seen once it is reaped (tests/tools/childcheck.c);
+# child's changes seen once it is reaped (tests/tools/childcheck.c), and
+# another process's before its uploads land (tests/tools/peercheck.c);
 # and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -114,6 +115,16 @@ shim "$TOOLS/namecheck" /calls/names "$RUN/store/names" | count_py
 # what a child wrote or removed is seen once it is reaped (wait family, system, pclose)
 mkdir -p "$RUN/store/kids"
 shim "$TOOLS/childcheck" /calls/kids "$RUN/store/kids" | count_py
+# what another running process wrote, renamed or unlinked, before its uploads land
+mkdir -p "$RUN/store/peers"
+shim "$TOOLS/peercheck" /calls/peers "$RUN/store/peers" | count_py
+# git gc: its pack-objects child renames the pack into place, names it on a
+# pipe and the parent looks for it before the child exits
+mkdir -p "$RUN/store/git"
+check "git init, commit, gc and fsck in a mounted directory" shim sh -c '
+	cd /calls/git && git init -q repo && cd repo && cp "$1"/*.c . && git add . &&
+	git -c user.email=t@t -c user.name=t commit -qm one && git gc -q && git fsck &&
+	ls .git/objects/pack | grep -q "^pack-.*\.pack$"' sh "$top/tests/tools"
 # extended attributes and pathconf; cp -a and cp -p, which set ACLs on
 # what they make and failed when the kernel said ENOENT
 mkdir -p "$RUN/store/attrs" "$RUN/tree/sub"
