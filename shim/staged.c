@@ -35,6 +35,7 @@
 #include "backend/log.h"
 #include "backend/upload.h"
 #include "shim/staged_int.h"
+#include "shim/term.h"
 #include "shim/wrap.h"
 
 #define COPY_CHUNK ((size_t)1 << 20)
@@ -54,12 +55,15 @@ void staged_setup(const char *staging_dir, int strict)
 		log_error("staging directory %s: %s; writes to mounted paths fail with EROFS",
 			  staging_dir ? staging_dir : "/dev/shm/cloudshim-UID", strerror(-rc));
 	staged_ready = rc == 0;
+	if (staged_ready)
+		term_setup();
 }
 
 void staged_remember(struct vfile *vf)
 {
 	struct written *w = malloc(sizeof(*w));
 
+	term_watch();		/* a signal that ends the program waits for it */
 	if (!w)
 		return;		/* only read-your-own-writes before close is lost */
 	w->vf = vf;

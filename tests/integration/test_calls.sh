@@ -15,6 +15,7 @@
 # extended attributes, pathconf and cp -a (tests/tools/attrcheck.c); a
 # child's changes seen once it is reaped (tests/tools/childcheck.c), and
 # another process's before its uploads land (tests/tools/peercheck.c);
+# termination signals (tests/tools/termcheck.c);
 # and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -115,6 +116,9 @@ shim "$TOOLS/namecheck" /calls/names "$RUN/store/names" | count_py
 # what a child wrote or removed is seen once it is reaped (wait family, system, pclose)
 mkdir -p "$RUN/store/kids"
 shim "$TOOLS/childcheck" /calls/kids "$RUN/store/kids" | count_py
+# a program ended by SIGTERM or SIGINT sends what it wrote first
+mkdir -p "$RUN/store/term"
+shim "$TOOLS/termcheck" /calls/term "$RUN/store/term" | count_py
 # what another running process wrote, renamed or unlinked, before its uploads land
 mkdir -p "$RUN/store/peers"
 shim "$TOOLS/peercheck" /calls/peers "$RUN/store/peers" | count_py
