@@ -125,10 +125,15 @@ shim "$TOOLS/peercheck" /calls/peers "$RUN/store/peers" | count_py
 # git gc: its pack-objects child renames the pack into place, names it on a
 # pipe and the parent looks for it before the child exits
 mkdir -p "$RUN/store/git"
-check "git init, commit, gc and fsck in a mounted directory" shim sh -c '
-	cd /calls/git && git init -q repo && cd repo && cp "$1"/*.c . && git add . &&
-	git -c user.email=t@t -c user.name=t commit -qm one && git gc -q && git fsck &&
-	ls .git/objects/pack | grep -q "^pack-.*\.pack$"' sh "$top/tests/tools"
+case $SHIM_PRELOAD in
+*libasan*) echo "skip git: it hangs in setlocale under the sanitizer runtime, as bash does" ;;
+*)
+	check "git init, commit, gc and fsck in a mounted directory" shim sh -c '
+		cd /calls/git && git init -q repo && cd repo && cp "$1"/*.c . && git add . &&
+		git -c user.email=t@t -c user.name=t commit -qm one && git gc -q && git fsck &&
+		ls .git/objects/pack | grep -q "^pack-.*\.pack$"' sh "$top/tests/tools"
+	;;
+esac
 # extended attributes and pathconf; cp -a and cp -p, which set ACLs on
 # what they make and failed when the kernel said ENOENT
 mkdir -p "$RUN/store/attrs" "$RUN/tree/sub"
