@@ -5,8 +5,10 @@
  * Parsing lives in shim/config.c; this file only knows what an unset
  * engine looks like and how to release a store's strings.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/conf.h"
 
@@ -20,6 +22,16 @@ void engine_conf_defaults(struct engine_conf *ec)
 	ec->metadata_ttl_ms = ENGINE_DEFAULT_METADATA_TTL_MS;
 	ec->request_timeout_ms = ENGINE_DEFAULT_REQUEST_TIMEOUT_MS;
 	ec->log_level = LOG_WARN;
+}
+
+const char *engine_staging_dir(const struct engine_conf *ec)
+{
+	static char fallback[64];
+
+	if (ec->staging_dir)
+		return ec->staging_dir;
+	snprintf(fallback, sizeof(fallback), "/dev/shm/cloudshim-%u", (unsigned)getuid());
+	return fallback;
 }
 
 /* Frees the strings and leaves a zeroed struct, so a second call is safe. */

@@ -72,6 +72,10 @@ struct engine_conf {
 #define ENGINE_DEFAULT_REQUEST_TIMEOUT_MS 30000L
 
 void engine_conf_defaults(struct engine_conf *ec);
+
+/* Where writes are staged: staging_dir, or /dev/shm/cloudshim-UID. */
+const char *engine_staging_dir(const struct engine_conf *ec);
+
 void store_conf_free(struct store_conf *sc);
 
 #endif

@@ -10,8 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/journal.h"
@@ -37,57 +41,117 @@ static int lock_entry(const char *file)
 	return fd < 0 ? -errno : fd;
 }
 
-/* One entry: 1 sent, 0 failed, -1 skipped. */
-static int recover_one(const char *file, const char *data, struct store *const *stores, size_t n,
-		       FILE *out)
+#define ORPHAN_MIN_AGE 10		/* seconds: a younger entry may be one being made */
+
+enum outcome { SENT, FAILED, SKIPPED, LEFT };	/* LEFT: a live program's, not counted */
+
+/*
+ * An entry in the staging directory that no process holds: its program
+ * was killed (SIGKILL, the OOM killer) before it sent the file.  Its
+ * bytes go up as they were, as a local disk keeps what a killed program
+ * wrote, unless they may lack parts streaming dropped (fewer blocks than
+ * bytes), or the file was unlinked while open (then it goes).  0: send it.
+ */
+static int orphan_check(const struct journal_entry *e, const char *file, const char *data,
+			int fd, FILE *out, enum outcome *why)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0) {
+		*why = LEFT;
+		return -1;
+	}
+	if (e->unlinked) {
+		unlink(data);
+		unlink(file);
+		fprintf(out, "removed %s: unlinked while open when its program ended\n", data);
+		*why = LEFT;
+		return -1;
+	}
+	if ((off_t)sb.st_blocks * 512 < sb.st_size) {
+		fprintf(out, "skipped %s: its program ended while it was streamed, and parts "
+			"dropped from staging may be missing; the rest stays in %s\n", e->path, data);
+		*why = SKIPPED;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether staging entry name (file) may be left by a killed program: its
+ * maker ("w-PID-...") is gone, or it is old enough that no program is
+ * still between making it and locking it.  The lock says the rest.
+ */
+static int may_be_orphan(const char *name, const char *file)
+{
+	struct stat sb;
+	int pid;
+
+	if (sscanf(name, "w-%d-", &pid) == 1 && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	return stat(file, &sb) == 0 && time(NULL) - sb.st_ctime >= ORPHAN_MIN_AGE;
+}
+
+static enum outcome recover_one(const char *file, const char *data, struct store *const *stores,
+				size_t n, int orphan, FILE *out)
 {
 	struct journal_entry e;
 	struct store *st;
 	struct upload *u;
 	char md5[33] = "";
-	int fd, hold, rc = journal_read(file, &e);
+	enum outcome rc;
+	int fd, hold, err = journal_read(file, &e);
+	off_t size;
 
-	if (rc) {
-		fprintf(out, "skipped %s: unreadable entry (%s)\n", file, strerror(-rc));
-		return -1;
+	if (err) {
+		if (!orphan)
+			fprintf(out, "skipped %s: unreadable entry (%s)\n", file, strerror(-err));
+		return orphan ? LEFT : SKIPPED;		/* one being made is unreadable too */
 	}
 	st = store_for(e.url, stores, n);
-	hold = st ? lock_entry(file) : -EINVAL;
+	hold = lock_entry(file);
 	fd = hold >= 0 ? open(data, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd >= 0 && e.md5[0] && (journal_md5(fd, md5) != 0 || strcmp(md5, e.md5) != 0)) {
+	size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (orphan && hold == -EBUSY) {
+		rc = LEFT;	/* its program is alive and sends it */
+	} else if (orphan && fd >= 0 && orphan_check(&e, file, data, fd, out, &rc) != 0) {
+		/* rc says */
+	} else if (fd >= 0 && e.md5[0] && (journal_md5(fd, md5) != 0 || strcmp(md5, e.md5) != 0)) {
 		fprintf(out, "skipped %s: its bytes in %s changed since the upload failed\n",
 			e.path, data);
-		rc = -1;
+		rc = SKIPPED;
 	} else if (!st) {
 		fprintf(out, "skipped %s: no mount for %s; configure it as when it was written\n",
 			e.path, e.url);
-		rc = -1;
+		rc = SKIPPED;
 	} else if (hold < 0) {
 		fprintf(out, "skipped %s: %s\n", e.path, hold == -EBUSY ?
 			"another process is sending it" : strerror(-hold));
-		rc = -1;
+		rc = SKIPPED;
 	} else if (fd < 0) {
 		fprintf(out, "skipped %s: %s: %s\n", e.path, data, strerror(errno));
-		rc = -1;
+		rc = SKIPPED;
 	} else {
 		struct upload_req req = { .st = st, .key = e.key, .path = e.path, .fd = fd,
 					  .staged = data, .journal = file, .hold_fd = hold };
 
 		fd = hold = -1;		/* the upload's now */
-		rc = e.upload_id ? upload_resume(&req, &e, &u) : upload_start(&req, &u);
-		if (rc == 0) {
-			rc = upload_wait(u);
+		err = e.upload_id ? upload_resume(&req, &e, &u) : upload_start(&req, &u);
+		if (err == 0) {
+			err = upload_wait(u);
 			upload_put(u);
 		}
-		if (rc == 0)
-			fprintf(out, "sent %s (%lld bytes) to %s\n", e.path, (long long)e.size, e.url);
-		else if (e.upload_id && rc == -ENOENT)
+		if (err == 0)
+			fprintf(out, "sent %s (%lld bytes) to %s%s\n", e.path, (long long)size, e.url,
+				orphan ? ", left staged when its program was killed" : "");
+		else if (e.upload_id && err == -ENOENT)
 			fprintf(out, "failed %s: the store no longer has the parts it was sent"
 				" before (its multipart upload was aborted or expired); still kept\n",
 				e.path);
 		else
-			fprintf(out, "failed %s: %s; still kept\n", e.path, strerror(-rc));
-		rc = rc == 0;
+			fprintf(out, "failed %s: %s; %s\n", e.path, strerror(-err),
+				orphan ? "now in the recovery directory" : "still kept");
+		rc = err == 0 ? SENT : FAILED;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -97,8 +161,8 @@ static int recover_one(const char *file, const char *data, struct store *const *
 	return rc;
 }
 
-struct recover_result recover_dir(const char *dir, struct store *const *stores, size_t n,
-				  FILE *out)
+static struct recover_result each_entry(const char *dir, struct store *const *stores, size_t n,
+					int orphans, FILE *out)
 {
 	struct recover_result r = { 0, 0, 0 };
 	DIR *d = opendir(dir);
@@ -109,20 +173,32 @@ struct recover_result recover_dir(const char *dir, struct store *const *stores, 
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 		char file[PATH_MAX], data[PATH_MAX];
-		int rc;
 
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
 		snprintf(data, sizeof(data), "%s/%.*s", dir, (int)(len - 5), de->d_name);
-		rc = recover_one(file, data, stores, n, out);
-		if (rc > 0)
-			r.sent++;
-		else if (rc == 0)
-			r.failed++;
-		else
-			r.skipped++;
+		if (orphans && !may_be_orphan(de->d_name, file))
+			continue;
+		switch (recover_one(file, data, stores, n, orphans, out)) {
+		case SENT:	r.sent++; break;
+		case FAILED:	r.failed++; break;
+		case SKIPPED:	r.skipped++; break;
+		case LEFT:	break;
+		}
 	}
 	closedir(d);
 	return r;
+}
+
+struct recover_result recover_dir(const char *dir, struct store *const *stores, size_t n,
+				  FILE *out)
+{
+	return each_entry(dir, stores, n, 0, out);
+}
+
+struct recover_result recover_orphans(const char *dir, struct store *const *stores, size_t n,
+				      FILE *out)
+{
+	return each_entry(dir, stores, n, 1, out);
 }

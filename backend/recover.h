@@ -24,4 +24,13 @@ struct recover_result {
 struct recover_result recover_dir(const char *dir, struct store *const *stores, size_t n,
 				  FILE *out);
 
+/*
+ * The same for the entries of staging directory dir that no process holds
+ * (and whose maker is gone, or that are over ten seconds old): files whose
+ * program was killed before it sent them.  Entries of running programs
+ * are left alone, unmentioned.
+ */
+struct recover_result recover_orphans(const char *dir, struct store *const *stores, size_t n,
+				      FILE *out);
+
 #endif

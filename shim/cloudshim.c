@@ -81,12 +81,16 @@ static int set_preload(void)
 	return rc;
 }
 
-/* Sends the recovery directory's entries; 0 when nothing is left failing. */
+/*
+ * Sends the recovery directory's entries, then the files programs killed
+ * before sending them left in the staging directory; 0 when nothing is
+ * left failing.
+ */
 static int sync_recovery(struct shim_conf *conf)
 {
 	struct store **stores = calloc(conf->nmounts + 1, sizeof(*stores));
-	struct recover_result r;
-	const char *dir;
+	struct recover_result r, o;
+	const char *dir, *staging;
 	size_t n = 0;
 	char err[512];
 
@@ -104,6 +108,14 @@ static int sync_recovery(struct shim_conf *conf)
 	r = recover_dir(dir, stores, n, stdout);
 	printf("cloudshim sync: %d sent, %d failed, %d skipped (%s)\n", r.sent, r.failed,
 	       r.skipped, dir);
+	/* then what killed programs left staged */
+	staging = engine_staging_dir(&conf->engine);
+	o = recover_orphans(staging, stores, n, stdout);
+	if (o.sent + o.failed + o.skipped)
+		printf("cloudshim sync: %d sent, %d failed, %d skipped of the files killed programs"
+		       " left staged (%s)\n", o.sent, o.failed, o.skipped, staging);
+	r.failed += o.failed;
+	r.skipped += o.skipped;
 	for (size_t i = 0; i < n; i++)
 		store_close(stores[i]);
 	free(stores);

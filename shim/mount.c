@@ -200,7 +200,7 @@ static void init_once(void)
 			setup_mount(&mounts[i], &conf.mounts[i], i);
 		nmounts = conf.nmounts;
 	}
-	staged_setup(conf.engine.staging_dir, conf.engine.sync_close);
+	staged_setup(engine_staging_dir(&conf.engine), conf.engine.sync_close);
 	on_exit(staged_exit, NULL);
 	first = nmounts > 0;
 	for (size_t i = 0; i < nmounts; i++)

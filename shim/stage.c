@@ -118,12 +118,9 @@ int stage_setup(const char *dir)
 	char counter_file[NAME_MAX_];
 	struct stat sb;
 
-	if (dir && strlen(dir) >= sizeof(stage_dir))
+	if (strlen(dir) >= sizeof(stage_dir))
 		return -ENAMETOOLONG;
-	if (dir)
-		snprintf(stage_dir, sizeof(stage_dir), "%s", dir);
-	else
-		snprintf(stage_dir, sizeof(stage_dir), "/dev/shm/cloudshim-%u", (unsigned)getuid());
+	snprintf(stage_dir, sizeof(stage_dir), "%s", dir);
 	if (REAL(mkdir)(stage_dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	/* never a directory someone else made for us, nor a link to one */

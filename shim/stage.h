@@ -38,7 +38,7 @@ struct staged {
 	atomic_int sharers;		/* other opens in this process writing it */
 };
 
-/* Sets up the staging directory (NULL: the default).  0 or -errno. */
+/* Sets up the staging directory dir.  0 or -errno. */
 int stage_setup(const char *dir);
 
 /*

@@ -53,7 +53,7 @@ void staged_setup(const char *staging_dir, int strict)
 	sync_close = strict;
 	if (rc)
 		log_error("staging directory %s: %s; writes to mounted paths fail with EROFS",
-			  staging_dir ? staging_dir : "/dev/shm/cloudshim-UID", strerror(-rc));
+			  staging_dir, strerror(-rc));
 	staged_ready = rc == 0;
 	if (staged_ready)
 		term_setup();

@@ -15,7 +15,8 @@
 # extended attributes, pathconf and cp -a (tests/tools/attrcheck.c); a
 # child's changes seen once it is reaped (tests/tools/childcheck.c), and
 # another process's before its uploads land (tests/tools/peercheck.c);
-# termination signals (tests/tools/termcheck.c);
+# termination signals (tests/tools/termcheck.c); what a program killed
+# with SIGKILL left staged, sent by `cloudshim sync`;
 # and mmap outside the mounts takes
 # no lock and allocates nothing (tests/tools/mmapfast.c, with a counting
 # preload first; not under a sanitizer runtime, which owns malloc); and a
@@ -119,6 +120,27 @@ shim "$TOOLS/childcheck" /calls/kids "$RUN/store/kids" | count_py
 # a program ended by SIGTERM or SIGINT sends what it wrote first
 mkdir -p "$RUN/store/term"
 shim "$TOOLS/termcheck" /calls/term "$RUN/store/term" | count_py
+# a program killed with SIGKILL before it sent what it wrote: `cloudshim
+# sync` sends what it left staged, and leaves a running program's alone
+orphans=$(mktemp -d /tmp/cloudshim-orphans.XXXXXX)
+chmod 700 "$orphans"
+mkdir -p "$RUN/store/killed"
+CLOUDSHIM_STAGING_DIR=$orphans shim sh -c \
+	'exec 3>/calls/killed/open.txt; echo "written before SIGKILL" >&3; kill -9 $$'
+CLOUDSHIM_STAGING_DIR=$orphans shim sh -c 'exec 3>/calls/killed/live.txt; echo live >&3; sleep 4' &
+live=$!
+sleep 1
+CLOUDSHIM_STAGING_DIR=$orphans "$TOOLS/cloudshim" sync >"$RUN/sync.out" 2>&1
+check "sync: sends a file a killed program left staged" \
+	sh -c '[ "$(cat "$1/store/killed/open.txt")" = "written before SIGKILL" ] &&
+		grep -q "open.txt.*left staged when its program was killed" "$1/sync.out"' sh "$RUN"
+check "sync: leaves the files of a running program alone" \
+	sh -c '! [ -e "$1/store/killed/live.txt" ] && ! grep -q live.txt "$1/sync.out"' sh "$RUN"
+wait "$live"
+check "that program then sends its file itself" \
+	sh -c '[ "$(cat "$1/store/killed/live.txt")" = live ] &&
+		[ -z "$(ls "$2" | grep -v "^changes$")" ]' sh "$RUN" "$orphans"
+rm -rf "$orphans"
 # what another running process wrote, renamed or unlinked, before its uploads land
 mkdir -p "$RUN/store/peers"
 shim "$TOOLS/peercheck" /calls/peers "$RUN/store/peers" | count_py
