@@ -123,7 +123,7 @@ static struct peer *entry_named(const char *name)
 	return &peers[npeers++];
 }
 
-/* The inodes of entries this process holds that a reading of the directory found. */
+/* Inodes of entries held here, made elsewhere, that a reading of the directory found. */
 struct ours {
 	ino_t *v;
 	size_t n, cap;
@@ -178,11 +178,11 @@ static void refresh_locked(void)
 	while ((de = REAL(readdir)(d)) != NULL) {
 		struct peer *p;
 
-		if (!entry_name(de->d_name, &mine) ||
+		if (!entry_name(de->d_name, &mine) || mine ||
 		    REAL(fstatat)(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(sb.st_mode))
 			continue;
-		if (mine || stage_held_here(sb.st_ino)) {
+		if (stage_held_here(sb.st_ino)) {
 			add_ours(&ours, sb.st_ino);
 			continue;
 		}

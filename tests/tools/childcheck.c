@@ -30,16 +30,6 @@
 extern char **environ;
 static char self[4096];
 
-static char *at(const char *name)
-{
-	static char path[2][4096];
-	static int i;
-
-	i ^= 1;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
-	return path[i];
-}
-
 /* The child's part: 0 when done. */
 static int child(int argc, char **argv)
 {
@@ -60,53 +50,16 @@ static pid_t start(const char *how, const char *path, const char *text)
 	return posix_spawn(&pid, self, NULL, NULL, args, environ) == 0 ? pid : -1;
 }
 
-/* path holds text, as this program sees it now. */
-static int holds(const char *path, const char *text, char *why, size_t n)
-{
-	char got[64] = "";
-	struct stat sb;
-	ssize_t k = -1;
-	int fd, rc = stat(path, &sb);
-
-	if (rc == 0 && (fd = open(path, O_RDONLY)) >= 0) {
-		k = read(fd, got, sizeof(got) - 1);
-		close(fd);
-	}
-	snprintf(why, n, "stat gave %d (errno %d), read %zd bytes \"%s\"", rc, rc ? errno : 0, k,
-		 k > 0 ? got : "");
-	return rc == 0 && k == (ssize_t)strlen(text) && memcmp(got, text, strlen(text)) == 0;
-}
-
-static int missing(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) != 0 && errno == ENOENT;
-}
-
-static int listed(const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	while (d && (e = readdir(d)) != NULL)
-		found |= strcmp(e->d_name, name) == 0;
-	if (d)
-		closedir(d);
-	return found;
-}
-
 static void by_waitpid(void)
 {
 	char why[160];
-	int status = -1, asked = missing(at("a"));
+	int status = -1, asked = missing("a");
 	pid_t pid = start("--write", at("a"), "from a child");
 
 	if (pid > 0)
 		waitpid(pid, &status, 0);
 	report("waitpid: a file a child wrote is seen", asked && status == 0 &&
-	       holds(at("a"), "from a child", why, sizeof(why)), why);
+	       holds("a", "from a child", why, sizeof(why)), why);
 }
 
 static void by_wait(void)
@@ -124,43 +77,41 @@ static void by_waitid(void)
 {
 	char why[160];
 	siginfo_t info = { 0 };
-	int present = holds(at("a"), "from a child", why, sizeof(why));
+	int present = holds("a", "from a child", why, sizeof(why));
 	pid_t pid = start("--remove", at("a"), NULL);
 
 	if (pid > 0)
 		waitid(P_PID, (id_t)pid, &info, WEXITED);
 	report("waitid: a file a child removed is gone", present && info.si_status == 0 &&
-	       missing(at("a")), present ? "stat still finds it" : why);
+	       missing("a"), present ? "stat still finds it" : why);
 }
 
 static void by_system(void)
 {
 	char cmd[8400], why[160];
-	int asked = missing(at("c")), status;
+	int asked = missing("c"), status;
 
 	snprintf(cmd, sizeof(cmd), "'%s' --write '%s' system", self, at("c"));
 	status = system(cmd);
 	report("system: a file its command wrote is seen", asked && status == 0 &&
-	       holds(at("c"), "system", why, sizeof(why)), why);
+	       holds("c", "system", why, sizeof(why)), why);
 }
 
 static void by_pclose(void)
 {
 	char cmd[8400], why[160];
-	int asked = missing(at("d")), status = -1;
+	int asked = missing("d"), status = -1;
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "'%s' --write '%s' popen", self, at("d"));
 	if ((p = popen(cmd, "r")) != NULL)
 		status = pclose(p);
 	report("pclose: a file its command wrote is seen", asked && status == 0 &&
-	       holds(at("d"), "popen", why, sizeof(why)), why);
+	       holds("d", "popen", why, sizeof(why)), why);
 }
 
 int main(int argc, char **argv)
 {
-	ssize_t n;
-
 	if (argc > 1 && strncmp(argv[1], "--", 2) == 0)
 		return child(argc, argv);
 	if (argc != 3) {
@@ -169,9 +120,8 @@ int main(int argc, char **argv)
 	}
 	dir = argv[1];
 	store = argv[2];
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+	if (self_exe(self, sizeof(self)) != 0)
 		return 2;
-	self[n] = '\0';
 	by_waitpid();
 	by_wait();
 	by_waitid();

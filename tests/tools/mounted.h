@@ -8,12 +8,77 @@
 #ifndef CLOUDSHIM_TESTS_MOUNTED_H
 #define CLOUDSHIM_TESTS_MOUNTED_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *dir, *store;
+
+/* dir/name; two at a time stay valid. */
+static inline char *at(const char *name)
+{
+	static char path[2][4096];
+	static int i;
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
+	return path[i];
+}
+
+/* dir/name is missing, as this program sees it now. */
+static inline int missing(const char *name)
+{
+	struct stat sb;
+
+	return stat(at(name), &sb) != 0 && errno == ENOENT;
+}
+
+/* A listing of dir shows name. */
+static inline int listed(const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	while (d && (e = readdir(d)) != NULL)
+		found |= strcmp(e->d_name, name) == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* dir/name holds text, as this program sees it now; why says what it saw. */
+static inline int holds(const char *name, const char *text, char *why, size_t n)
+{
+	char got[64] = "";
+	struct stat sb;
+	ssize_t k = -1;
+	int fd, rc = stat(at(name), &sb);
+
+	if (rc == 0 && (fd = open(at(name), O_RDONLY)) >= 0) {
+		k = read(fd, got, sizeof(got) - 1);
+		close(fd);
+	}
+	snprintf(why, n, "%s: stat gave %d (errno %d), size %lld, read %zd bytes \"%s\"", name,
+		 rc, rc ? errno : 0, rc ? -1LL : (long long)sb.st_size, k, k > 0 ? got : "");
+	return rc == 0 && sb.st_size == (off_t)strlen(text) && k == (ssize_t)strlen(text) &&
+	       memcmp(got, text, strlen(text)) == 0;
+}
+
+/* This program's own path, to run it again as a child: 0, or -1. */
+static inline int self_exe(char *buf, size_t n)
+{
+	ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+
+	if (k <= 0)
+		return -1;
+	buf[k] = '\0';
+	return 0;
+}
 
 static inline int open_at(const char *name, int flags)
 {

@@ -25,16 +25,6 @@
 #include "mounted.h"
 #include "report.h"
 
-static char *at(const char *name)
-{
-	static char path[2][4096];
-	static int i;
-
-	i ^= 1;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
-	return path[i];
-}
-
 /* The store has no object called name. */
 static int not_stored(const char *name)
 {
@@ -148,25 +138,36 @@ static void renamed_over_open(void)
  * sent yet): the file lands under the new directory, with what was
  * written after the rename; nothing under the old one.
  */
+/*
+ * Writes "before " to file (below directory from), renames from to to,
+ * writes "after", closes, and syncs the file under its new name (moved);
+ * 1 when the store then has those 12 bytes there.
+ */
+static int carried(const char *file, const char *from, const char *to, const char *moved,
+		   char *why, size_t n)
+{
+	int fd = open_at(file, O_WRONLY | O_CREAT | O_TRUNC);
+	int good = fd >= 0 && put(fd, "before ") && rename(at(from), at(to)) == 0 &&
+		   put(fd, "after");
+
+	if (fd >= 0 && close(fd) != 0)
+		good = 0;
+	if (good && (fd = open_at(moved, O_WRONLY | O_APPEND)) >= 0) {
+		good = fsync(fd) == 0;
+		close(fd);
+	}
+	snprintf(why, n, "calls %s (errno %d)", good ? "worked" : "failed", errno);
+	return good && landed(moved, "before after", 12, why, n);
+}
+
 static void renamed_dir_with_open_file(void)
 {
 	char why[256];
 	struct stat st;
-	int fd, good;
+	int good;
 
 	mkdir(at("olddir"), 0755);
-	fd = open_at("olddir/log", O_WRONLY | O_CREAT | O_TRUNC);
-	good = fd >= 0 && put(fd, "before ") && rename(at("olddir"), at("newdir")) == 0 &&
-	       put(fd, "after");
-	if (fd >= 0 && close(fd) != 0)
-		good = 0;
-	if (good && (fd = open_at("newdir/log", O_WRONLY | O_APPEND)) >= 0) {
-		good = fsync(fd) == 0;
-		close(fd);
-	}
-	snprintf(why, sizeof(why), "calls %s (errno %d)", good ? "worked" : "failed", errno);
-	if (good)
-		good = landed("newdir/log", "before after", 12, why, sizeof(why));
+	good = carried("olddir/log", "olddir", "newdir", "newdir/log", why, sizeof(why));
 	report("rename of a directory carries a file open below it", good, why);
 	good = not_stored("olddir/log") && stat(at("olddir/log"), &st) != 0 && errno == ENOENT;
 	report("rename of a directory: nothing stored under the old one", good,
@@ -202,20 +203,9 @@ static void renamed_onto_full_dir(void)
 static void renamed_unsent_dir(void)
 {
 	char why[128];
-	int fd, busy, good, rc;
+	int busy, good, rc;
 
-	fd = open_at("unsent/sub/log", O_WRONLY | O_CREAT | O_TRUNC);
-	good = fd >= 0 && put(fd, "before ") && rename(at("unsent"), at("sent")) == 0 &&
-	       put(fd, "after");
-	if (fd >= 0 && close(fd) != 0)
-		good = 0;
-	if (good && (fd = open_at("sent/sub/log", O_WRONLY | O_APPEND)) >= 0) {
-		good = fsync(fd) == 0;
-		close(fd);
-	}
-	snprintf(why, sizeof(why), "calls %s (errno %d)", good ? "worked" : "failed", errno);
-	if (good)
-		good = landed("sent/sub/log", "before after", 12, why, sizeof(why));
+	good = carried("unsent/sub/log", "unsent", "sent", "sent/sub/log", why, sizeof(why));
 	report("rename of a directory only open files make carries them", good, why);
 	busy = open_at("filling/x", O_WRONLY | O_CREAT | O_TRUNC);
 	mkdir(at("idle"), 0755);

@@ -27,16 +27,6 @@
 
 extern char **environ;
 
-static char *at(const char *name)
-{
-	static char path[2][4096];
-	static int i;
-
-	i ^= 1;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
-	return path[i];
-}
-
 /* The child: "write NAME TEXT" (and close), "open NAME TEXT" (kept open), "rename A B", "unlink NAME". */
 static int child(void)
 {
@@ -105,49 +95,10 @@ static pid_t start_child(const char *self)
 	return pid;
 }
 
-/* path holds text, as this program sees it now; why says what it saw. */
-static int holds(const char *name, const char *text, char *why, size_t n)
-{
-	char got[64] = "";
-	struct stat sb;
-	ssize_t k = -1;
-	int fd, rc = stat(at(name), &sb);
-
-	if (rc == 0 && (fd = open(at(name), O_RDONLY)) >= 0) {
-		k = read(fd, got, sizeof(got) - 1);
-		close(fd);
-	}
-	snprintf(why, n, "%s: stat gave %d (errno %d), size %lld, read %zd bytes \"%s\"", name,
-		 rc, rc ? errno : 0, rc ? -1LL : (long long)sb.st_size, k, k > 0 ? got : "");
-	return rc == 0 && sb.st_size == (off_t)strlen(text) && k == (ssize_t)strlen(text) &&
-	       memcmp(got, text, strlen(text)) == 0;
-}
-
-static int missing(const char *name)
-{
-	struct stat sb;
-
-	return stat(at(name), &sb) != 0 && errno == ENOENT;
-}
-
-static int listed(const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int found = 0;
-
-	while (d && (e = readdir(d)) != NULL)
-		found |= strcmp(e->d_name, name) == 0;
-	if (d)
-		closedir(d);
-	return found;
-}
-
 int main(int argc, char **argv)
 {
 	char self[4096], why[300];
 	int status = -1, good;
-	ssize_t n;
 	pid_t pid;
 
 	if (argc == 3 && strcmp(argv[1], "--child") == 0) {
@@ -160,9 +111,8 @@ int main(int argc, char **argv)
 	}
 	dir = argv[1];
 	store = argv[2];
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+	if (self_exe(self, sizeof(self)) != 0)
 		return 2;
-	self[n] = '\0';
 	if ((pid = start_child(self)) < 0 || !to_child || !from_child)
 		return 2;
 

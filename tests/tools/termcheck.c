@@ -90,12 +90,10 @@ static void run(const char *name, int sig, int own, const char *what)
 	char *args[] = { self, "--child", (char *)dir, (char *)name, own ? "own" : "default", NULL };
 	posix_spawn_file_actions_t fa;
 	int out[2], status = -1, good;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	pid_t pid = -1;
 
-	if (n <= 0 || pipe(out) != 0)
+	if (self_exe(self, sizeof(self)) != 0 || pipe(out) != 0)
 		return;
-	self[n] = '\0';
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addclose(&fa, out[0]);
