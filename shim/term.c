@@ -5,8 +5,11 @@
  * SIGTERM's default action ends a process at once, with its uploads still
  * on their way: multiprocessing.Pool ends its workers so when its `with`
  * block closes, and their closed files stayed in staging, never sent.
- * So where a program leaves SIGTERM, SIGINT or SIGHUP at their default,
- * the shim catches them.  The handler only wakes a thread of ours (a
+ * So where a program leaves SIGTERM or SIGHUP at their default, the shim
+ * catches them.  Not SIGINT: Python raises KeyboardInterrupt only where
+ * it finds SIGINT at its default when it starts (and Jupyter interrupts a
+ * cell so); a program ended by Ctrl-C leaves its files for `cloudshim
+ * sync`.  The handler only wakes a thread of ours (a
  * semaphore post is safe in a handler); that thread sends what the
  * program wrote, as exit does (staged_quit: files still open, then every
  * upload, with progress on stderr), and then dies of the signal itself,
@@ -28,7 +31,7 @@
 #include "shim/term.h"
 #include "shim/wrap.h"
 
-static const int caught[] = { SIGTERM, SIGINT, SIGHUP };
+static const int caught[] = { SIGTERM, SIGHUP };
 
 static sem_t wake;
 static atomic_int signo;		/* the signal being handled, 0 if none */

@@ -117,7 +117,7 @@ shim "$TOOLS/namecheck" /calls/names "$RUN/store/names" | count_py
 # what a child wrote or removed is seen once it is reaped (wait family, system, pclose)
 mkdir -p "$RUN/store/kids"
 shim "$TOOLS/childcheck" /calls/kids "$RUN/store/kids" | count_py
-# a program ended by SIGTERM or SIGINT sends what it wrote first
+# a program ended by SIGTERM or SIGHUP sends what it wrote first
 mkdir -p "$RUN/store/term"
 shim "$TOOLS/termcheck" /calls/term "$RUN/store/term" | count_py
 # a program killed with SIGKILL before it sent what it wrote: `cloudshim

@@ -3,10 +3,11 @@
  * termcheck.c - a program ended by a signal still sends what it wrote: a
  * child (this program, run with --child) writes a large file and closes
  * it, leaves a small one open, says so on a pipe and waits; this program
- * then sends it SIGTERM or SIGINT.  The child must die of that signal
+ * then sends it SIGTERM or SIGHUP.  The child must die of that signal
  * (its parent sees the status it expects), with both files in the store.
- * A child with a SIGTERM handler of its own keeps it.  Run through the
- * shim on a file:// mount.
+ * A child with a SIGTERM handler of its own keeps it, and SIGINT stays at
+ * its default (Python installs its KeyboardInterrupt handler only then).
+ * Run through the shim on a file:// mount.
  *
  *   termcheck MOUNTED_DIR STORE_DIR
  *
@@ -118,6 +119,8 @@ static void run(const char *name, int sig, int own, const char *what)
 
 int main(int argc, char **argv)
 {
+	struct sigaction sa;
+
 	if (argc == 5 && strcmp(argv[1], "--child") == 0) {
 		dir = argv[2];
 		return child(argv[3], strcmp(argv[4], "own") == 0);
@@ -129,7 +132,10 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	store = argv[2];
 	run("term", SIGTERM, 0, "SIGTERM: the child dies of it after sending what it wrote");
-	run("int", SIGINT, 0, "SIGINT: the same");
+	run("hup", SIGHUP, 0, "SIGHUP: the same");
 	run("own", SIGTERM, 1, "a SIGTERM handler of the program's own is kept");
+	sigaction(SIGINT, NULL, &sa);
+	report("SIGINT is left at its default", sa.sa_handler == SIG_DFL,
+	       "the shim set a handler for it");
 	return report_done();
 }
