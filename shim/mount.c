@@ -152,7 +152,6 @@ static void fork_prepare(void)
 
 static void unlock_after_fork(void)
 {
-	peers_fork_unlock();
 	streams_fork_unlock();
 	spawn_actions_fork_unlock();
 	dirs_fork_unlock();
@@ -162,6 +161,7 @@ static void unlock_after_fork(void)
 
 static void fork_parent(void)
 {
+	peers_fork_unlock();	/* first: the engine's handlers take its locks again */
 	engine_fork_parent();
 	unlock_after_fork();
 	staged_fork_unlock();
@@ -169,6 +169,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	peers_fork_unlock();
 	engine_fork_child();
 	unlock_after_fork();
 	vfile_fork_child();

@@ -26,9 +26,11 @@ static char stage_dir[DIR_MAX];
 static atomic_uint counter;
 
 /*
- * The entries this process holds, or held, by inode: their locks would go
- * at the close of any descriptor of them (POSIX locks are per process), so
- * a look at what others staged (stage_peers.c) must never open one.
+ * The entries this process holds, or held, by inode, where their names do
+ * not say so ("w-PID-" with our pid): claims, those adopted after exec,
+ * and a forked child's from its parent.  Their locks would go at the
+ * close of any descriptor of them (POSIX locks are per process), so a
+ * look at what others staged (stage_peers.c) must never open one.
  */
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 static ino_t *held;
@@ -193,7 +195,8 @@ int stage_create(struct mount *m, const char *key, const char *path, int exclusi
 		REAL(close)(s->lock_fd);
 		s->lock_fd = REAL(open)(s->journal, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		rc = s->lock_fd < 0 ? -errno : journal_lock(s->lock_fd, F_RDLCK);
-		hold_entry(s->lock_fd);
+		if (exclusive)
+			hold_entry(s->lock_fd);	/* a fresh name says whose it is; a claim's does not */
 	}
 	fd = rc ? -1 : REAL(open)(s->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 				  (flags & O_CLOEXEC), 0600);
@@ -274,8 +277,10 @@ int stage_adopt(int fd, const char *data, int hold_it, struct staged *s)
 
 void stage_rehold(struct staged *s)
 {
-	if (s->lock_fd >= 0)
+	if (s->lock_fd >= 0) {
 		journal_lock(s->lock_fd, F_RDLCK);
+		hold_entry(s->lock_fd);		/* its name says it is the parent's */
+	}
 }
 
 void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path)

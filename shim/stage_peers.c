@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "backend/journal.h"
 #include "shim/stage.h"
@@ -37,6 +38,7 @@
 
 struct peer {
 	char *name;		/* the entry's name in the staging directory */
+	UT_hash_handle hh;
 	ino_t ino;
 	struct timespec ctime;
 	off_t size;
@@ -45,8 +47,7 @@ struct peer {
 };
 
 static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct peer *peers;
-static size_t npeers, peers_cap;
+static struct peer *peers;	/* by name */
 static struct timespec dir_mtime;
 static ino_t dir_ino;
 
@@ -104,23 +105,17 @@ static void read_entry(struct peer *p, const struct stat *sb)
 
 static struct peer *entry_named(const char *name)
 {
-	struct peer *grown;
+	struct peer *p;
 
-	for (size_t i = 0; i < npeers; i++)
-		if (strcmp(peers[i].name, name) == 0)
-			return &peers[i];
-	if (npeers == peers_cap) {
-		size_t cap = peers_cap ? 2 * peers_cap : 32;
-
-		if (!(grown = realloc(peers, cap * sizeof(*peers))))
-			return NULL;
-		peers = grown;
-		peers_cap = cap;
-	}
-	memset(&peers[npeers], 0, sizeof(peers[npeers]));
-	if (!(peers[npeers].name = strdup(name)))
+	HASH_FIND_STR(peers, name, p);
+	if (p)
+		return p;
+	if (!(p = calloc(1, sizeof(*p))) || !(p->name = strdup(name))) {
+		free(p);
 		return NULL;
-	return &peers[npeers++];
+	}
+	HASH_ADD_KEYPTR(hh, peers, p->name, strlen(p->name), p);
+	return p;
 }
 
 /* Inodes of entries held here, made elsewhere, that a reading of the directory found. */
@@ -158,9 +153,10 @@ static void refresh_locked(void)
 {
 	const char *dir = stage_dir_path();
 	struct ours ours = { NULL, 0, 0 };
+	struct peer *p, *tmp;
 	struct dirent *de;
 	struct stat sb;
-	size_t kept = 0, held_before;
+	size_t held_before;
 	int mine;
 	DIR *d;
 
@@ -173,11 +169,9 @@ static void refresh_locked(void)
 		return;
 	dir_ino = sb.st_ino;
 	dir_mtime = sb.st_mtim;
-	for (size_t i = 0; i < npeers; i++)
-		peers[i].seen = 0;
+	HASH_ITER(hh, peers, p, tmp)
+		p->seen = 0;
 	while ((de = REAL(readdir)(d)) != NULL) {
-		struct peer *p;
-
 		if (!entry_name(de->d_name, &mine) || mine ||
 		    REAL(fstatat)(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(sb.st_mode))
@@ -194,15 +188,14 @@ static void refresh_locked(void)
 		p->seen = 1;
 	}
 	REAL(closedir)(d);
-	for (size_t i = 0; i < npeers; i++) {
-		if (peers[i].seen) {
-			peers[kept++] = peers[i];
+	HASH_ITER(hh, peers, p, tmp) {
+		if (p->seen)
 			continue;
-		}
-		forget_entry(&peers[i]);
-		free(peers[i].name);
+		HASH_DEL(peers, p);
+		forget_entry(p);
+		free(p->name);
+		free(p);
 	}
-	npeers = kept;
 	stage_held_prune(held_before, found_ours, &ours);
 	free(ours.v);
 }
@@ -231,14 +224,14 @@ int peers_lookup(const struct mount *m, const char *key, struct store_meta *meta
 {
 	const char *url = m->st ? store_url(m->st) : NULL;
 	struct timespec newest = { 0, 0 };
+	struct peer *p;
 	int found = 0;
 
 	if (!url)
 		return 0;
 	pthread_mutex_lock(&peers_lock);
 	refresh_locked();
-	for (size_t i = 0; i < npeers; i++) {
-		struct peer *p = &peers[i];
+	for (p = peers; p; p = p->hh.next) {
 		char file[PATH_MAX];
 		struct stat sb;
 		size_t len = strlen(p->name) - 5;	/* the staged bytes: the name less ".json" */
@@ -273,9 +266,9 @@ void peers_each(const struct mount *m, void (*fn)(void *arg, const char *key), v
 		return;
 	pthread_mutex_lock(&peers_lock);
 	refresh_locked();
-	for (size_t i = 0; i < npeers; i++)
-		if (matches(&peers[i], url) && held(&peers[i]))
-			fn(arg, peers[i].key);
+	for (struct peer *p = peers; p; p = p->hh.next)
+		if (matches(p, url) && held(p))
+			fn(arg, p->key);
 	pthread_mutex_unlock(&peers_lock);
 }
 
