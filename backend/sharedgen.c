@@ -19,7 +19,7 @@
 
 #define COUNTER_BYTES 64	/* a cache line of its own */
 
-static _Atomic uint64_t *shared;
+static _Atomic uint64_t *shared;	/* [0] store changes, [1] staging entries made */
 static _Atomic uint64_t own, seen_shared, seen_own;
 
 int sharedgen_attach(const char *file)
@@ -67,4 +67,18 @@ int sharedgen_others_changed(void)
 	atomic_store(&seen_shared, s);
 	atomic_store(&seen_own, o);
 	return 1;
+}
+
+void sharedgen_entries_bump(void)
+{
+	if (shared)
+		atomic_fetch_add(&shared[1], 1);
+}
+
+int sharedgen_entries(uint64_t *count)
+{
+	if (!shared)
+		return -1;
+	*count = atomic_load(&shared[1]);
+	return 0;
 }

@@ -15,6 +15,8 @@
 #ifndef CLOUDSHIM_SHAREDGEN_H
 #define CLOUDSHIM_SHAREDGEN_H
 
+#include <stdint.h>
+
 /* Maps the counter in file (made 0600 if missing).  0 or -errno. */
 int sharedgen_attach(const char *file);
 
@@ -23,5 +25,14 @@ void sharedgen_bump(void);
 
 /* 1 when another process changed the store since the last call that said so. */
 int sharedgen_others_changed(void);
+
+/*
+ * A second count in the same mapping: staging entries made or renamed by
+ * any process here (shim/stage.c), so that a look at them needs no stat
+ * of the directory while it is unchanged.  sharedgen_entries: 0 with
+ * *count, or -1 when nothing is mapped.
+ */
+void sharedgen_entries_bump(void);
+int sharedgen_entries(uint64_t *count);
 
 #endif

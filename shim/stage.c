@@ -197,6 +197,7 @@ int stage_create(struct mount *m, const char *key, const char *path, int exclusi
 		rc = s->lock_fd < 0 ? -errno : journal_lock(s->lock_fd, F_RDLCK);
 		if (exclusive)
 			hold_entry(s->lock_fd);	/* a fresh name says whose it is; a claim's does not */
+		sharedgen_entries_bump();	/* the entry is whole and held: others may look */
 	}
 	fd = rc ? -1 : REAL(open)(s->data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 				  (flags & O_CLOEXEC), 0600);
@@ -291,6 +292,7 @@ void stage_renamed(const struct mount *m, struct staged *s, const char *key, con
 
 	if (rc)
 		log_warn("%s: its staging entry keeps the old name (%s)", path, strerror(-rc));
-	/* a new mtime: other processes read the staging directory again (stage_peers.c) */
+	/* other processes read the staging directory again (stage_peers.c) */
+	sharedgen_entries_bump();
 	REAL(utimensat)(AT_FDCWD, stage_dir, NULL, 0);
 }

@@ -12,15 +12,17 @@
  * upload lands and the entry goes; then the count of changes shared by
  * the processes here (backend/sharedgen.h) has this one ask the store.
  *
- * The directory is read again only when its mtime changed (a rename or
- * unlink of a file open for writing touches it too: stage_renamed).  The
- * kernel keeps that time at a coarse tick, so a directory, or an entry,
- * changed within the last RECENT_NS is read again at every look.  An
- * entry that no process holds (its program was killed) is not trusted.
+ * The directory is read again only when the count of entries made (or
+ * renamed) that the processes here share moved (backend/sharedgen.h), or,
+ * without it, when its mtime changed.  The kernel keeps that time at a
+ * coarse tick, so a directory, or an entry, changed within the last
+ * RECENT_NS is read again at every look.  An entry that no process holds
+ * (its program was killed) is not trusted.
  */
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #include <uthash.h>
 
 #include "backend/journal.h"
+#include "backend/sharedgen.h"
 #include "shim/stage.h"
 #include "shim/stage_peers.h"
 #include "shim/wrap.h"
@@ -50,6 +53,7 @@ static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct peer *peers;	/* by name */
 static struct timespec dir_mtime;
 static ino_t dir_ino;
+static uint64_t entries_seen = UINT64_MAX;	/* the shared count at the last look */
 
 static int recent(const struct timespec *t)
 {
@@ -156,19 +160,28 @@ static void refresh_locked(void)
 	struct peer *p, *tmp;
 	struct dirent *de;
 	struct stat sb;
+	uint64_t count;
 	size_t held_before;
 	int mine;
 	DIR *d;
 
-	if (!dir[0] || REAL(stat)(dir, &sb) != 0)
+	if (!dir[0])
 		return;
-	if (sb.st_ino == dir_ino && same_time(&sb.st_mtim, &dir_mtime) && !recent(&sb.st_mtim))
+	/* the shared count of entries made, else the directory's time, says whether to look */
+	if (sharedgen_entries(&count) == 0) {
+		if (count == entries_seen)
+			return;
+		entries_seen = count;
+	} else if (REAL(stat)(dir, &sb) != 0 || (sb.st_ino == dir_ino &&
+		   same_time(&sb.st_mtim, &dir_mtime) && !recent(&sb.st_mtim))) {
 		return;
+	} else {
+		dir_ino = sb.st_ino;
+		dir_mtime = sb.st_mtim;
+	}
 	held_before = stage_held_count();	/* each of those has its entry in the directory */
 	if (!(d = REAL(opendir)(dir)))
 		return;
-	dir_ino = sb.st_ino;
-	dir_mtime = sb.st_mtim;
 	HASH_ITER(hh, peers, p, tmp)
 		p->seen = 0;
 	while ((de = REAL(readdir)(d)) != NULL) {
