@@ -292,7 +292,5 @@ void stage_renamed(const struct mount *m, struct staged *s, const char *key, con
 
 	if (rc)
 		log_warn("%s: its staging entry keeps the old name (%s)", path, strerror(-rc));
-	/* other processes read the staging directory again (stage_peers.c) */
-	sharedgen_entries_bump();
-	REAL(utimensat)(AT_FDCWD, stage_dir, NULL, 0);
+	sharedgen_entries_bump();	/* other processes read the entries again (stage_peers.c) */
 }

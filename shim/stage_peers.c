@@ -13,11 +13,11 @@
  * the processes here (backend/sharedgen.h) has this one ask the store.
  *
  * The directory is read again only when the count of entries made (or
- * renamed) that the processes here share moved (backend/sharedgen.h), or,
- * without it, when its mtime changed.  The kernel keeps that time at a
- * coarse tick, so a directory, or an entry, changed within the last
- * RECENT_NS is read again at every look.  An entry that no process holds
- * (its program was killed) is not trusted.
+ * renamed) that the processes here share moved (backend/sharedgen.h);
+ * without that mapping, other processes' entries are not looked at.  An
+ * entry's ctime is kept at a coarse tick, so one changed within the last
+ * RECENT_NS is read again at every reading.  An entry that no process
+ * holds (its program was killed) is not trusted.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -51,8 +51,6 @@ struct peer {
 
 static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct peer *peers;	/* by name */
-static struct timespec dir_mtime;
-static ino_t dir_ino;
 static uint64_t entries_seen = UINT64_MAX;	/* the shared count at the last look */
 
 static int recent(const struct timespec *t)
@@ -66,6 +64,11 @@ static int recent(const struct timespec *t)
 static int same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
 /* An entry's name; *ours when this process made it ("w-PID-..."). */
@@ -165,20 +168,9 @@ static void refresh_locked(void)
 	int mine;
 	DIR *d;
 
-	if (!dir[0])
+	if (!dir[0] || sharedgen_entries(&count) != 0 || count == entries_seen)
 		return;
-	/* the shared count of entries made, else the directory's time, says whether to look */
-	if (sharedgen_entries(&count) == 0) {
-		if (count == entries_seen)
-			return;
-		entries_seen = count;
-	} else if (REAL(stat)(dir, &sb) != 0 || (sb.st_ino == dir_ino &&
-		   same_time(&sb.st_mtim, &dir_mtime) && !recent(&sb.st_mtim))) {
-		return;
-	} else {
-		dir_ino = sb.st_ino;
-		dir_mtime = sb.st_mtim;
-	}
+	entries_seen = count;
 	held_before = stage_held_count();	/* each of those has its entry in the directory */
 	if (!(d = REAL(opendir)(dir)))
 		return;
@@ -253,9 +245,7 @@ int peers_lookup(const struct mount *m, const char *key, struct store_meta *meta
 			continue;
 		snprintf(file, sizeof(file), "%s/%.*s", stage_dir_path(), (int)len, p->name);
 		/* gone: its upload landed, and the shared count of changes says so */
-		if (REAL(stat)(file, &sb) != 0 || !held(p) || (found && !(sb.st_mtim.tv_sec > newest.tv_sec ||
-					    (sb.st_mtim.tv_sec == newest.tv_sec &&
-					     sb.st_mtim.tv_nsec > newest.tv_nsec))))
+		if (REAL(stat)(file, &sb) != 0 || !held(p) || (found && !later(&sb.st_mtim, &newest)))
 			continue;
 		memset(meta, 0, sizeof(*meta));
 		meta->kind = STORE_FILE;

@@ -5,12 +5,12 @@
  * A child that ended has made its writes durable (the shim in it waited
  * for its uploads at exit), but this process may still trust answers from
  * before: a stat that found nothing, a listing without the child's files.
- * So `git repack` finds the pack its pack-objects child just wrote, and a
- * shell's `[ -f /data/out ]` after `cmd > /data/out` is true.  Reaping a
- * child (or seeing it stop) has every cached stat and listing asked again;
- * that is two atomic increments, safe in a SIGCHLD handler, where shells
- * and servers reap.  Other processes' changes are seen once the metadata
- * TTL has passed, as before.
+ * A child that stages where this process does says so through the count
+ * of changes they share (backend/sharedgen.h); one that stages elsewhere
+ * does not.  So reaping a child (or seeing it stop) has every cached stat
+ * and listing asked again, and a shell's `[ -f /data/out ]` after `cmd >
+ * /data/out` is true.  That is two atomic increments, safe in a SIGCHLD
+ * handler, where shells and servers reap.
  */
 #include "shim/wrap.h"
 
