@@ -11,7 +11,8 @@
  * landed) kicks again.  Store calls are never made under the lock.
  *
  * Streams (upload_stream.c) use the same machine: a stream picks only
- * parts its writer has gone past, until it is sealed.
+ * parts its writer has gone past and its pacer released, until it is
+ * sealed.
  *
  * Uploads of one key land in the order they were sealed: a later one is
  * deferred (its PUT, or its COMPLETE) until the earlier one finishes.
@@ -309,6 +310,11 @@ static void run(pool_task_fn fn, void *arg)
 		fn(arg);	/* no worker could start: do it here */
 }
 
+int upload_run_later(void (*fn)(void *), void *arg)
+{
+	return pool_submit(&upload_pool, fn, arg, 0);
+}
+
 static void task_put(void *arg)
 {
 	struct upload *u = arg;
@@ -424,7 +430,7 @@ static void task_abort(void *arg)
  */
 static int pick(struct upload *u, struct part_job *j)
 {
-	int last = u->sealed ? u->nparts : partplan_index(u->base, u->settled) - 1;
+	int last = u->sealed ? u->nparts : partplan_index(u->base, u->released) - 1;
 
 	if (upload_ensure_parts(u, last) != 0) {
 		u->rc = -ENOMEM;
@@ -955,6 +961,7 @@ void upload_after_fork_child(void)
 	nfork_kicks = 0;
 	inflight = aborting = 0;
 	failures = 0;
+	upload_stream_after_fork_child();
 	pthread_cond_init(&upload_changed, NULL);
 	pool_after_fork_child(&upload_pool);
 }

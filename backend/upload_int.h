@@ -58,6 +58,8 @@ struct upload {
 	off_t bytes_in;			/* in the store: parts in or dropped */
 	int no_punch;			/* the staging file system cannot punch holes */
 	off_t settled;			/* stream: written in one run from 0 */
+	off_t released;			/* stream: settled parts below may go */
+	off_t paced;			/* stream: settled at the pacer's last look */
 	off_t checked;			/* stream: settled when the space was last looked at */
 	int rc;				/* the first failure */
 	int done;
@@ -81,6 +83,18 @@ void upload_free(struct upload *u);
 
 /* Does whatever u can do next (never under the lock). */
 void upload_kick(struct upload *u);
+
+/* Queues fn(arg) for an upload worker: 0, or -errno when none can take it. */
+int upload_run_later(void (*fn)(void *), void *arg);
+
+/* After fork, in the child: no pacer runs (upload_stream.c). */
+void upload_stream_after_fork_child(void);
+
+/*
+ * Tests: the pacer looks every tick_ms, a writer faster than rate bytes
+ * a second is in a burst, which holds hold bytes at most (0: defaults).
+ */
+void upload_stream_pace(long tick_ms, off_t rate, off_t hold);
 
 /* The rest with upload_lock held. */
 

@@ -7,8 +7,19 @@
  * reports each change (upload_stream_wrote, _truncated) with its own
  * lock held, so no two reports race.  The bytes written in one run from
  * the start are settled; once the file outgrows one PUT the multipart
- * upload begins and every part wholly settled goes out (upload.c picks
- * them).  A change inside a part sent marks it to go again at the end.
+ * upload begins, and every part wholly settled and released goes out
+ * (upload.c picks them).  A change inside a part sent marks it to go
+ * again at the end.
+ *
+ * A burst is not slowed by its own upload.  Sending a part costs CPU
+ * (checksum, copies, TLS, and on a small machine the server itself) that
+ * a program writing at memory speed would otherwise have: a 1 GiB write
+ * to s3rver on 2 cores reached close at half its tmpfs speed.  So parts
+ * are released only when the writer slows below BURST_RATE, pauses,
+ * runs HOLD_MAX ahead of them, runs short of space, or seals the file.
+ * The pacer, one upload task while any stream holds a part, looks every
+ * PACE_TICK_MS at how far each writer got; a burst's parts then go as
+ * soon as it ends, a slow writer's within a tick of being written.
  * When the staging file system is short of space, the writer drops the
  * parts the store holds (holes punched in the staged file; only the
  * writer punches, so no write can land in a part while it goes), and
@@ -31,6 +42,16 @@
 
 #define DROP_CHECK_STEP	((off_t)1 << 20)	/* look at the staging space this often */
 #define SPACE_RESERVE_MAX (4ULL << 30)	/* short of space below this much free */
+#define PACE_TICK_MS	100
+#define BURST_RATE	((off_t)128 << 20)	/* bytes a second: a writer this fast is in a burst */
+#define HOLD_MAX	((off_t)1 << 30)	/* the most a burst holds back */
+#define PACE_KICKS	64			/* streams released per look, at most */
+
+static int pacer_on;			/* the pacer is queued or running */
+static pthread_cond_t pace_wake = PTHREAD_COND_INITIALIZER;
+static long pace_tick_ms = PACE_TICK_MS;
+static off_t pace_rate = BURST_RATE;
+static off_t pace_hold = HOLD_MAX;
 
 struct upload *upload_stream(const struct upload_req *req)
 {
@@ -41,6 +62,7 @@ struct upload *upload_stream(const struct upload_req *req)
 	u->hold_fd = -1;
 	u->snapshot = 0;
 	pthread_mutex_lock(&upload_lock);
+	u->released = u->paced = 0;
 	u->next = upload_streams;
 	if (upload_streams)
 		upload_streams->prev = u;
@@ -99,10 +121,117 @@ static int short_of_space(int fd)
 	return v.f_bavail < reserve;
 }
 
+/* ---- the pacer --------------------------------------------------------------- */
+
+/* Whether u holds a part wholly settled but not released; under the lock. */
+static int holds(const struct upload *u)
+{
+	return partplan_index(u->base, u->settled) > partplan_index(u->base, u->released);
+}
+
+/* Kicks and lets go of what release_locked took; not under the lock. */
+static void kick_all(struct upload **us, int n)
+{
+	for (int i = 0; i < n; i++) {
+		upload_kick(us[i]);
+		upload_put(us[i]);
+	}
+}
+
+/*
+ * Releases the parts of streams whose writer settled less than burst
+ * bytes since the last look: it slowed or paused.  Under the lock; the
+ * streams to kick, with a reference each, in go.  *held: some still hold.
+ */
+static int look_locked(struct upload **go, int *held)
+{
+	off_t burst = pace_rate / 1000 * pace_tick_ms;
+	int n = 0;
+
+	*held = 0;
+	for (struct upload *u = upload_streams; u; u = u->next) {
+		if (u->settled - u->paced < burst && holds(u) && n < PACE_KICKS) {
+			u->released = u->settled;
+			atomic_fetch_add(&u->refs, 1);
+			go[n++] = u;
+		}
+		u->paced = u->settled;
+		*held |= holds(u);
+	}
+	return n;
+}
+
+static void pace(void *arg)
+{
+	struct upload *go[PACE_KICKS];
+	int n, held;
+
+	(void)arg;
+	do {
+		struct timespec at;
+
+		pthread_mutex_lock(&upload_lock);
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_nsec += pace_tick_ms % 1000 * 1000000L;
+		at.tv_sec += pace_tick_ms / 1000 + at.tv_nsec / 1000000000L;
+		at.tv_nsec %= 1000000000L;
+		/* upload_stream_pace wakes it early; a look early is harmless */
+		pthread_cond_clockwait(&pace_wake, &upload_lock, CLOCK_MONOTONIC, &at);
+		n = look_locked(go, &held);
+		pacer_on = held;
+		pthread_mutex_unlock(&upload_lock);
+		kick_all(go, n);
+	} while (held);
+}
+
+/*
+ * u's writer got to u->settled: what it leaves more than HOLD_MAX behind
+ * goes, and the pacer looks after the rest.  The caller holds the lock;
+ * 1 when the caller is to start the pacer (start_pacer).
+ */
+static int hold_locked(struct upload *u)
+{
+	if (u->settled - u->released > pace_hold)
+		u->released = u->settled - pace_hold;
+	if (pacer_on || !holds(u))
+		return 0;
+	pacer_on = 1;
+	return 1;
+}
+
+static void start_pacer(struct upload *u)
+{
+	if (upload_run_later(pace, NULL) == 0)
+		return;
+	pthread_mutex_lock(&upload_lock);	/* no worker: nothing is held */
+	pacer_on = 0;
+	u->released = u->settled;
+	pthread_mutex_unlock(&upload_lock);
+}
+
+void upload_stream_pace(long tick_ms, off_t rate, off_t hold)
+{
+	pthread_mutex_lock(&upload_lock);
+	pace_tick_ms = tick_ms > 0 ? tick_ms : PACE_TICK_MS;
+	pace_rate = rate > 0 ? rate : BURST_RATE;
+	pace_hold = hold > 0 ? hold : HOLD_MAX;
+	pthread_cond_broadcast(&pace_wake);
+	pthread_mutex_unlock(&upload_lock);
+}
+
+void upload_stream_after_fork_child(void)
+{
+	pacer_on = 0;		/* the parent's */
+	pthread_cond_init(&pace_wake, NULL);
+}
+
+/* ---- space -------------------------------------------------------------------- */
+
 /*
  * The staging file system is short of space: drop the parts the store
- * holds, and with none to drop, wait for one in flight, or for the
- * multipart upload to be begun (until then no part can go).
+ * holds, and with none to drop, release what the pacer held and wait
+ * for one in flight, or for the multipart upload to be begun (until then
+ * no part can go).
  */
 static void relieve(struct upload *u)
 {
@@ -111,6 +240,14 @@ static void relieve(struct upload *u)
 	pthread_mutex_lock(&upload_lock);
 	while (!u->no_punch && !u->rc && !u->cancelled && short_of_space(u->fd)) {
 		int n = u->drop_scan;
+
+		if (u->released < u->settled) {
+			u->released = u->settled;
+			pthread_mutex_unlock(&upload_lock);
+			upload_kick(u);
+			pthread_mutex_lock(&upload_lock);
+			continue;
+		}
 
 		if (u->step == STEP_BEGIN) {
 			upload_wait_changed(&rushing);
@@ -150,7 +287,7 @@ static void relieve(struct upload *u)
 
 void upload_stream_wrote(struct upload *u, off_t off, off_t len)
 {
-	int look;
+	int look, pacer;
 
 	if (len <= 0)
 		return;
@@ -158,11 +295,14 @@ void upload_stream_wrote(struct upload *u, off_t off, off_t len)
 	resend(u, partplan_index(u->base, off), partplan_index(u->base, off + len - 1));
 	if (off <= u->settled && off + len > u->settled)
 		u->settled = off + len;
+	pacer = hold_locked(u);
 	look = u->settled - u->checked >= DROP_CHECK_STEP &&
 	       (u->step == STEP_BEGIN || u->step == STEP_PARTS);
 	if (look)
 		u->checked = u->settled;
 	pthread_mutex_unlock(&upload_lock);
+	if (pacer)
+		start_pacer(u);
 	upload_kick(u);
 	if (look)
 		relieve(u);
@@ -194,6 +334,10 @@ void upload_stream_truncated(struct upload *u, off_t size)
 	}
 	if (u->settled > size)
 		u->settled = u->checked = size;
+	if (u->released > size)
+		u->released = size;
+	if (u->paced > size)
+		u->paced = size;
 	pthread_mutex_unlock(&upload_lock);
 }
 
@@ -226,6 +370,12 @@ void upload_stream_share(struct upload *u)
 	pthread_mutex_unlock(&upload_lock);
 	if (kicked)
 		upload_kick(u);
+}
+
+static void kick_task(void *arg)
+{
+	upload_kick(arg);
+	upload_put(arg);
 }
 
 /* An upload of u's whole staged file, as it is now, in place of u. */
@@ -270,9 +420,12 @@ void upload_seal(struct upload *u, int hold_fd, int snapshot, struct upload **ou
 	u->snapshot = snapshot;
 	u->multipart = 1;
 	upload_enlist_locked(u, rc ? 0 : sb.st_size, sb.st_mtim);
+	atomic_fetch_add(&u->refs, 1);
 	pthread_mutex_unlock(&upload_lock);
 	*out = u;		/* the stream's reference */
-	upload_kick(u);
+	/* a burst's parts are all still to send: queued by a worker, not the closer */
+	if (upload_run_later(kick_task, u) != 0)
+		kick_task(u);
 }
 
 void upload_stream_forget(struct upload *u)

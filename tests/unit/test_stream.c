@@ -2,7 +2,8 @@
 /*
  * test_stream.c - the part layout, and streams (files sent while they are
  * written) against a file:// store: parts go out before the file is
- * sealed; a write into a part sent sends it again; a staging file system
+ * sealed, once its writer's burst is over or it ran the hold past; a
+ * write into a part sent sends it again; a staging file system
  * short of space gets parts dropped from the staged file with the writer
  * held back, so 120 MiB pass through a 40 MiB tmpfs, while a roomy one
  * (512 MiB) keeps every byte (both mounted here: the test runs as root,
@@ -33,6 +34,7 @@
 #include "backend/recover.h"
 #include "backend/store_int.h"
 #include "backend/upload.h"
+#include "backend/upload_int.h"
 #include "tests/unit/check.h"
 #include "tests/unit/pattern.h"
 
@@ -163,7 +165,7 @@ static void test_partplan(void)
 	CHECK(partplan_size(512 * MiB, 10000) == STORE_PUT_MAX);
 }
 
-/* Parts leave while the file is written; a part written again goes again. */
+/* Parts leave while the file is written (its writer paused); a part written again goes again. */
 static void test_stream_sends_early(struct store *st)
 {
 	char data[256], journal[256];
@@ -172,7 +174,7 @@ static void test_stream_sends_early(struct store *st)
 
 	CHECK(u != NULL);
 	CHECK(write_pattern(u, fd, 1, 0, 8 * BASE) == 0);
-	/* 8 whole parts settled: all sent before the file is complete */
+	/* 8 whole parts settled, the burst over: all sent before the file is complete */
 	CHECK(wait_parts(8) == 8);
 	CHECK(upload_stream_holes(u) == 0);	/* plenty of space: nothing dropped */
 	/* a header patched at the start, as zip writers do */
@@ -187,6 +189,32 @@ static void test_stream_sends_early(struct store *st)
 	CHECK(parts_in_store() == 0);
 }
 
+/*
+ * A writer in a burst keeps its parts (at 1 byte a second every writer is
+ * in one) but those it ran the hold past; once the burst is over (the
+ * default rate: the writer paused) the rest go before the file is sealed.
+ */
+static void test_stream_burst_held(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(staging, "s-burst", "burst.bin", data, journal);
+	struct upload *u = stream_of(st, "burst.bin", fd, data, journal);
+
+	CHECK(u != NULL);
+	upload_stream_pace(10, 1, 3 * BASE);
+	CHECK(write_pattern(u, fd, 12, 0, 8 * BASE) == 0);
+	CHECK(wait_parts(5) == 5);		/* 8 settled, 3 held */
+	usleep(300000);				/* 30 looks of the pacer */
+	CHECK(parts_in_store() == 5);
+	upload_stream_pace(10, 0, 0);
+	CHECK(wait_parts(8) == 8);
+	upload_stream_pace(0, 0, 0);
+	CHECK(write_pattern(u, fd, 12, 8 * BASE, MiB) == 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("burst.bin", 8 * BASE + MiB, 12, 0, NULL));
+}
+
 /* Through a staging file system a third of the file's size. */
 static void test_stream_short_of_space(struct store *st)
 {
@@ -197,11 +225,13 @@ static void test_stream_short_of_space(struct store *st)
 	static unsigned char buf[1 << 20];
 	off_t off;
 
+	upload_stream_pace(10, 1, 0);	/* every writer is in a burst: space must release it */
 	for (off = 0; off < 120 * MiB && ok; off += MiB) {
 		pattern_fill(buf, sizeof(buf), 2, off);
 		ok = upload_stream_check(u, off, MiB) == 0 && pwrite(fd, buf, MiB, off) == MiB;
 		upload_stream_wrote(u, off, MiB);
 	}
+	upload_stream_pace(0, 0, 0);
 	CHECK(ok);		/* no ENOSPC: the writer was held back instead */
 	CHECK(upload_stream_holes(u) == 1);
 	CHECK(statvfs(small, &v) == 0 && v.f_bavail > 0);
@@ -333,6 +363,9 @@ static void test_stream_waiter_priority(struct store *st)
 	st->drv = &noted;
 	u = stream_of(st, "prio.bin", fd, data, journal);
 	CHECK(write_pattern(u, fd, 11, 0, 12 * BASE) == 0);
+	/* the writer pauses: its burst is over, parts go at the lowest priority */
+	for (int i = 0; i < 10000 && !atomic_load(&sent_low); i++)
+		usleep(1000);
 	close(fd);
 	CHECK(seal_and_wait(u) == 0);
 	pthread_join(gate, NULL);
@@ -496,6 +529,7 @@ int main(void)
 	}
 	test_stream_waiter_priority(st);
 	test_stream_sends_early(st);
+	test_stream_burst_held(st);
 	test_stream_short_of_space(st);
 	test_stream_slow_begin(st);
 	test_stream_truncate(st);
