@@ -91,10 +91,12 @@ int staged_readable(const struct mount *m, const char *key, struct store_meta *m
 /*
  * Names directly below directory key that unsent writes make appear and
  * listing dl (NULL: none) does not have: a malloc'd array of malloc'd
- * names, *n of them; a directory's ends in '/'.
+ * names, *n of them; a directory's ends in '/'.  early (nearly names):
+ * what this said before dl was listed; those unsent no more are added
+ * when the store has them now (they landed while it listed).
  */
 char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
-		    size_t *n);
+		    char *const *early, size_t nearly, size_t *n);
 
 /*
  * unlink and rename of key while this process has it open for writing,

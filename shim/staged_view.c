@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "backend/dir.h"
+#include "backend/engine.h"
 #include "backend/upload.h"
 #include "shim/stage_peers.h"
 #include "shim/staged_int.h"
@@ -144,33 +145,63 @@ static int listed(const struct dirlist *dl, const char *name, size_t len)
 	return 0;
 }
 
+/* Whether name (len bytes, then maybe a '/') is among ns's names already. */
+static int named(const struct names *ns, const char *name, size_t len)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (strncmp(ns->v[i], name, len) == 0 && strspn(ns->v[i] + len, "/") == strlen(ns->v[i] + len))
+			return 1;
+	return 0;
+}
+
+/* Adds name: "name" for a file, "name/" for a directory (len: without the '/'). */
+static void push_name(struct names *ns, const char *name, size_t len)
+{
+	char **grown = realloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
+
+	if (!grown)
+		return;
+	ns->v = grown;
+	if ((ns->v[ns->n] = strndup(name, len + (name[len] == '/'))))
+		ns->n++;
+}
+
 /* Adds what key makes appear directly below dir, if it is new: a file, or a directory. */
 static void add_name(void *arg, const char *key)
 {
 	struct names *ns = arg;
 	size_t dl = strlen(ns->dir), len;
 	const char *name = key + dl + (dl ? 1 : 0);
-	char **grown;
 
 	if (dl && (strncmp(key, ns->dir, dl) != 0 || key[dl] != '/'))
 		return;
 	len = strcspn(name, "/");
-	if (!len || listed(ns->dl, name, len))
+	if (len && !listed(ns->dl, name, len) && !named(ns, name, len))
+		push_name(ns, name, len);
+}
+
+/*
+ * A name staged before the store listed and no longer: it may have landed
+ * while the store listed (and be in neither), or been removed; the store
+ * says which.  Rare: it takes an upload landing within one LIST.
+ */
+static void add_landed(const struct mount *m, struct names *ns, const char *name)
+{
+	size_t len = strcspn(name, "/");
+	char key[PATH_MAX];
+	struct store_meta meta;
+
+	if (!len || listed(ns->dl, name, len) || named(ns, name, len) || !m->st)
 		return;
-	for (size_t i = 0; i < ns->n; i++)
-		if (strncmp(ns->v[i], name, len) == 0 && strspn(ns->v[i] + len, "/") == strlen(ns->v[i] + len))
-			return;
-	grown = realloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
-	if (!grown)
+	if (snprintf(key, sizeof(key), "%s%s%.*s", ns->dir, ns->dir[0] ? "/" : "",
+		     (int)len, name) >= (int)sizeof(key))
 		return;
-	ns->v = grown;
-	/* "name" for a file, "name/" for a directory the key is below */
-	if ((ns->v[ns->n] = strndup(name, len + (name[len] == '/'))))
-		ns->n++;
+	if (obj_stat_path(m->st, key, &meta) == 0)
+		push_name(ns, name, len);
 }
 
 char **staged_names(const struct mount *m, const char *key, const struct dirlist *dl,
-		    size_t *n)
+		    char *const *early, size_t nearly, size_t *n)
 {
 	struct names ns = { key, dl, NULL, 0 };
 
@@ -182,6 +213,8 @@ char **staged_names(const struct mount *m, const char *key, const struct dirlist
 	if (m->st)
 		upload_each(m->st, add_name, &ns);
 	peers_each(m, add_name, &ns);
+	for (size_t i = 0; i < nearly; i++)
+		add_landed(m, &ns, early[i]);
 	*n = ns.n;
 	return ns.v;
 }

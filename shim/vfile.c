@@ -195,17 +195,24 @@ void vfile_drop_extra(struct vfile *vf)
 
 int vfile_list_locked(struct vfile *vf)
 {
+	size_t nearly = 0;
+	char **early;
 	int rc;
 
 	if (vf->kind != VFILE_DIR)
 		return -ENOTDIR;
 	if (vf->dl || vf->extra)
 		return 0;
+	/* what is unsent now may land while the store lists: looked at on both sides */
+	early = staged_names(vf->mnt, vf->key, NULL, NULL, 0, &nearly);
 	rc = vf->mnt->st ? dir_open(vf->mnt->st, vf->key, &vf->dl) : -EIO;
-	if (rc == -ENOENT && staged_is_dir(vf->mnt, vf->key))
+	if (rc == -ENOENT && (nearly || staged_is_dir(vf->mnt, vf->key)))
 		rc = 0;		/* only unsent writes below it so far: no listing */
 	if (rc == 0)
-		vf->extra = staged_names(vf->mnt, vf->key, vf->dl, &vf->nextra);
+		vf->extra = staged_names(vf->mnt, vf->key, vf->dl, early, nearly, &vf->nextra);
+	while (nearly)
+		free(early[--nearly]);
+	free(early);
 	return rc;
 }
 

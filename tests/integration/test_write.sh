@@ -9,7 +9,8 @@
 # child), read-your-own-writes in one process, unlink/rename/mkdir/rmdir/
 # truncate, EROFS on http:// and read-only mounts, O_EXCL, fsync and strict
 # close, a store that is down (recovery directory, then `cloudshim sync`
-# once it is back), concurrent writers, and what the staging
+# once it is back), concurrent writers, a listing made while another
+# process's upload lands (tests/tools/landcheck.c), and what the staging
 # directory looks like.
 #
 #   test_write.sh PRELOAD     PRELOAD: what LD_PRELOAD gets (the library, or a
@@ -47,12 +48,14 @@ RUN=$(mktemp -d /tmp/cloudshim-write.XXXXXX)
 chmod 755 "$RUN"
 proxy_pid=
 gate_pid=
+shape_pid=
 bigmnt=
 smallmnt=
 
 cleanup() {
 	[ -n "$gate_pid" ] && kill "$gate_pid" 2>/dev/null && wait "$gate_pid" 2>/dev/null
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+	[ -n "$shape_pid" ] && kill "$shape_pid" 2>/dev/null && wait "$shape_pid" 2>/dev/null
 	[ -n "$bigmnt" ] && mountpoint -q "$bigmnt" && umount "$bigmnt"
 	[ -n "$smallmnt" ] && mountpoint -q "$smallmnt" && umount "$smallmnt"
 	"$top/tests/servers/nginx.sh" stop "$RUN" >/dev/null 2>&1
@@ -625,6 +628,23 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	done
 fi
 
+# === a listing made while another process's upload lands =================================
+# landcheck lists through bench/shapeproxy.c, which answers 2 s late; its
+# child reaches s3rver straight and closes its file while the answer to the
+# listing is on its way (so the upload lands after the store listed).
+if gcc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$RUN/shapeproxy" "$top/bench/shapeproxy.c"; then
+	"$RUN/shapeproxy" "${S3_ENDPOINT##*:}" "$RUN/shape.port" 1000 2000 &
+	shape_pid=$!
+	for _ in $(seq 100); do [ -s "$RUN/shape.port" ] && break; sleep 0.05; done
+	check "listing race: old.txt written" shim sh -c 'echo old > /data/land/old.txt'
+	CLOUDSHIM_ENDPOINT=http://127.0.0.1:$(cat "$RUN/shape.port") \
+		shim "$top/build/landcheck" /data/land "$S3_ENDPOINT" 2000 | count_py
+	kill "$shape_pid" && wait "$shape_pid" 2>/dev/null
+	shape_pid=
+else
+	check "listing race: build bench/shapeproxy.c" false
+fi
+
 # === the staging directory ===================================================================
 pycheck_w stagesec /data/sec/topsecret-name.bin "$STAGE"
 check "staging dir: empty once every writer is done" test -z "$(staged_in "$STAGE")"
@@ -637,7 +657,8 @@ check "default staging dir: object written" obj_is sec/default.txt x
 # === staging bound: 2 GiB through a 256 MiB staging directory =================================
 # === streams: files larger than the staging space =======================================
 # 2 GiB written by dd in 8 MiB blocks with the staging directory on a 256 MiB tmpfs:
-# parts go out while dd writes and leave staging once the store has them.
+# dd writes faster than the store takes it, so the staging space runs short:
+# parts then go out while dd writes, and leave staging once the store has them.
 bigmnt=$RUN/stage256
 mkdir -p "$bigmnt"
 if mount -t tmpfs -o size=256m,mode=0700 tmpfs "$bigmnt"; then
