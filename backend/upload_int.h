@@ -60,6 +60,7 @@ struct upload {
 	off_t settled;			/* stream: written in one run from 0 */
 	off_t released;			/* stream: settled parts below may go */
 	off_t paced;			/* stream: settled at the pacer's last look */
+	off_t hold;			/* stream: what a burst may hold, for its staging space */
 	off_t checked;			/* stream: settled when the space was last looked at */
 	int rc;				/* the first failure */
 	int done;

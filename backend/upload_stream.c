@@ -16,7 +16,8 @@
  * a program writing at memory speed would otherwise have: a 1 GiB write
  * to s3rver on 2 cores reached close at half its tmpfs speed.  So parts
  * are released only when the writer slows below BURST_RATE, pauses,
- * runs HOLD_MAX ahead of them, runs short of space, or seals the file.
+ * runs ahead of them by an eighth of the staging file system (HOLD_MAX at
+ * most), runs short of space, or seals the file.
  * The pacer, one upload task while any stream holds a part, looks every
  * PACE_TICK_MS at how far each writer got; a burst's parts then go as
  * soon as it ends, a slow writer's within a tick of being written.
@@ -45,6 +46,7 @@
 #define PACE_TICK_MS	100
 #define BURST_RATE	((off_t)128 << 20)	/* bytes a second: a writer this fast is in a burst */
 #define HOLD_MAX	((off_t)1 << 30)	/* the most a burst holds back */
+#define HOLD_SHARE	8			/* ... or this part of the staging space */
 #define PACE_KICKS	64			/* streams released per look, at most */
 
 static int pacer_on;			/* the pacer is queued or running */
@@ -56,11 +58,13 @@ static off_t pace_hold = HOLD_MAX;
 struct upload *upload_stream(const struct upload_req *req)
 {
 	struct upload *u = upload_new(req);
+	struct statvfs v;
 
 	if (!u)
 		return NULL;
 	u->hold_fd = -1;
 	u->snapshot = 0;
+	u->hold = fstatvfs(u->fd, &v) == 0 ? (off_t)(v.f_blocks * v.f_frsize / HOLD_SHARE) : 0;
 	pthread_mutex_lock(&upload_lock);
 	u->released = u->paced = 0;
 	u->next = upload_streams;
@@ -185,14 +189,16 @@ static void pace(void *arg)
 }
 
 /*
- * u's writer got to u->settled: what it leaves more than HOLD_MAX behind
+ * u's writer got to u->settled: what it leaves more than the hold behind
  * goes, and the pacer looks after the rest.  The caller holds the lock;
  * 1 when the caller is to start the pacer (start_pacer).
  */
 static int hold_locked(struct upload *u)
 {
-	if (u->settled - u->released > pace_hold)
-		u->released = u->settled - pace_hold;
+	off_t hold = u->hold < pace_hold ? u->hold : pace_hold;
+
+	if (u->settled - u->released > hold)
+		u->released = u->settled - hold;
 	if (pacer_on || !holds(u))
 		return 0;
 	pacer_on = 1;

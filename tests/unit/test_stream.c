@@ -2,7 +2,8 @@
 /*
  * test_stream.c - the part layout, and streams (files sent while they are
  * written) against a file:// store: parts go out before the file is
- * sealed, once its writer's burst is over or it ran the hold past; a
+ * sealed, once its writer's burst is over or it ran the hold (an eighth
+ * of the staging file system at most) past; a
  * write into a part sent sends it again; a staging file system
  * short of space gets parts dropped from the staged file with the writer
  * held back, so 120 MiB pass through a 40 MiB tmpfs, while a roomy one
@@ -213,6 +214,25 @@ static void test_stream_burst_held(struct store *st)
 	close(fd);
 	CHECK(seal_and_wait(u) == 0);
 	CHECK(stored_right("burst.bin", 8 * BASE + MiB, 12, 0, NULL));
+}
+
+/* On the 40 MiB staging file system a burst holds an eighth of it: one part. */
+static void test_stream_hold_share(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(small, "s-share", "share.bin", data, journal);
+	struct upload *u = stream_of(st, "share.bin", fd, data, journal);
+
+	CHECK(u != NULL);
+	upload_stream_pace(10, 1, 0);
+	CHECK(write_pattern(u, fd, 13, 0, 4 * BASE) == 0);
+	CHECK(wait_parts(3) == 3);		/* 4 settled, 1 held */
+	usleep(300000);
+	CHECK(parts_in_store() == 3);
+	upload_stream_pace(0, 0, 0);
+	close(fd);
+	CHECK(seal_and_wait(u) == 0);
+	CHECK(stored_right("share.bin", 4 * BASE, 13, 0, NULL));
 }
 
 /* Through a staging file system a third of the file's size. */
@@ -530,6 +550,7 @@ int main(void)
 	test_stream_waiter_priority(st);
 	test_stream_sends_early(st);
 	test_stream_burst_held(st);
+	test_stream_hold_share(st);
 	test_stream_short_of_space(st);
 	test_stream_slow_begin(st);
 	test_stream_truncate(st);
