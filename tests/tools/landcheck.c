@@ -18,7 +18,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,6 @@
 
 #include "mounted.h"
 #include "report.h"
-
-extern char **environ;
 
 /* The child: writes landed.txt, says "ready", and closes it MS after "close MS". */
 static int child(void)
@@ -47,31 +44,6 @@ static int child(void)
 		return 1;
 	nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000L }, NULL);
 	return close(fd) != 0;		/* exit waits for the upload */
-}
-
-/* The child (its environment: this one's): its stdin in *to, its stdout in *from. */
-static pid_t start_child(const char *self, FILE **to, FILE **from)
-{
-	char *args[] = { (char *)self, "--child", (char *)dir, NULL };
-	posix_spawn_file_actions_t fa;
-	int in[2], out[2];
-	pid_t pid = -1;
-
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, in[1]);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	if (posix_spawn(&pid, self, &fa, NULL, args, environ) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(out[1]);
-	*to = fdopen(in[1], "w");
-	*from = fdopen(out[0], "r");
-	return pid;
 }
 
 /* Lists the directory MOUNTED_DIR is in, to the end. */
@@ -115,7 +87,7 @@ int main(int argc, char **argv)
 	    !(own_endpoint = strdup(own_endpoint)))
 		return 2;
 	setenv("CLOUDSHIM_ENDPOINT", argv[2], 1);	/* the child's store: straight */
-	pid = start_child(self, &to, &from);
+	pid = spawn_child(self, &to, &from);
 	setenv("CLOUDSHIM_ENDPOINT", own_endpoint, 1);
 	if (pid < 0 || !to || !from)
 		return 2;

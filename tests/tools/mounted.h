@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +79,36 @@ static inline int self_exe(char *buf, size_t n)
 		return -1;
 	buf[k] = '\0';
 	return 0;
+}
+
+extern char **environ;
+
+/*
+ * This program again (self), as "self --child dir", its stdin fed from
+ * *to and its stdout read from *from: its pid, or -1.
+ */
+static inline pid_t spawn_child(const char *self, FILE **to, FILE **from)
+{
+	char *args[] = { (char *)self, "--child", (char *)dir, NULL };
+	posix_spawn_file_actions_t fa;
+	int in[2], out[2];
+	pid_t pid = -1;
+
+	if (pipe(in) != 0 || pipe(out) != 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, in[1]);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	if (posix_spawn(&pid, self, &fa, NULL, args, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	*to = fdopen(in[1], "w");
+	*from = fdopen(out[0], "r");
+	return pid;
 }
 
 static inline int open_at(const char *name, int flags)

@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +23,6 @@
 
 #include "mounted.h"
 #include "report.h"
-
-extern char **environ;
 
 /* The child: "write NAME TEXT" (and close), "open NAME TEXT" (kept open), "rename A B", "unlink NAME". */
 static int child(void)
@@ -71,30 +68,6 @@ static int tell(const char *cmd)
 	return fgets(answer, sizeof(answer), from_child) && !strcmp(answer, "done\n");
 }
 
-static pid_t start_child(const char *self)
-{
-	char *args[] = { (char *)self, "--child", (char *)dir, NULL };
-	posix_spawn_file_actions_t fa;
-	int in[2], out[2];
-	pid_t pid = -1;
-
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, in[1]);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	if (posix_spawn(&pid, self, &fa, NULL, args, environ) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(out[1]);
-	to_child = fdopen(in[1], "w");
-	from_child = fdopen(out[0], "r");
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	char self[4096], why[300];
@@ -113,7 +86,7 @@ int main(int argc, char **argv)
 	store = argv[2];
 	if (self_exe(self, sizeof(self)) != 0)
 		return 2;
-	if ((pid = start_child(self)) < 0 || !to_child || !from_child)
+	if ((pid = spawn_child(self, &to_child, &from_child)) < 0 || !to_child || !from_child)
 		return 2;
 
 	good = missing("a") && tell("write a first");
