@@ -66,7 +66,6 @@ struct upload *upload_stream(const struct upload_req *req)
 	u->snapshot = 0;
 	u->hold = fstatvfs(u->fd, &v) == 0 ? (off_t)(v.f_blocks * v.f_frsize / HOLD_SHARE) : 0;
 	pthread_mutex_lock(&upload_lock);
-	u->released = u->paced = 0;
 	u->next = upload_streams;
 	if (upload_streams)
 		upload_streams->prev = u;
@@ -133,13 +132,11 @@ static int holds(const struct upload *u)
 	return partplan_index(u->base, u->settled) > partplan_index(u->base, u->released);
 }
 
-/* Kicks and lets go of what release_locked took; not under the lock. */
-static void kick_all(struct upload **us, int n)
+/* Kicks u and lets go of the reference taken for it; not under the lock. */
+static void kick_task(void *arg)
 {
-	for (int i = 0; i < n; i++) {
-		upload_kick(us[i]);
-		upload_put(us[i]);
-	}
+	upload_kick(arg);
+	upload_put(arg);
 }
 
 /*
@@ -184,7 +181,8 @@ static void pace(void *arg)
 		n = look_locked(go, &held);
 		pacer_on = held;
 		pthread_mutex_unlock(&upload_lock);
-		kick_all(go, n);
+		for (int i = 0; i < n; i++)
+			kick_task(go[i]);
 	} while (held);
 }
 
@@ -376,12 +374,6 @@ void upload_stream_share(struct upload *u)
 	pthread_mutex_unlock(&upload_lock);
 	if (kicked)
 		upload_kick(u);
-}
-
-static void kick_task(void *arg)
-{
-	upload_kick(arg);
-	upload_put(arg);
 }
 
 /* An upload of u's whole staged file, as it is now, in place of u. */
