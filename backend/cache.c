@@ -65,7 +65,8 @@ struct page {
 	uint32_t fill_lo, fill_hi;	/* what the filling run brings */
 	uint32_t filled;	/* bytes it brought so far, from fill_lo */
 	int filling;
-	int gone;
+	unsigned char gone;
+	unsigned char spent;	/* read through by a scan: evicted first */
 	int err;		/* why the last fill failed, for its waiters */
 	int pins;
 	char *block[BLOCKS];	/* buffers of the blocks held or being filled */
@@ -137,8 +138,21 @@ static void lru_push_head(struct page *p)
 		lru_tail = p;
 }
 
+/* Spent pages gather at the tail, after every page still in use. */
+static void lru_push_tail(struct page *p)
+{
+	p->lru_next = NULL;
+	p->lru_prev = lru_tail;
+	if (lru_tail)
+		lru_tail->lru_next = p;
+	lru_tail = p;
+	if (!lru_head)
+		lru_head = p;
+}
+
 static void lru_touch(struct page *p)
 {
+	p->spent = 0;
 	if (p != lru_head) {
 		lru_unlink(p);
 		lru_push_head(p);
@@ -190,6 +204,14 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 	return p;
 }
 
+static void evict_locked(struct page *p)
+{
+	lru_unlink(p);
+	HASH_DEL(table, p);
+	evictions++;
+	free_page_locked(p);
+}
+
 /* Evicts the least recently used pages nobody pins until bytes more fit: 0, or -1. */
 static int make_room_locked(size_t bytes)
 {
@@ -200,12 +222,20 @@ static int make_room_locked(size_t bytes)
 			;
 		if (!p)
 			return -1;
-		lru_unlink(p);
-		HASH_DEL(table, p);
-		evictions++;
-		free_page_locked(p);
+		evict_locked(p);
 	}
 	return 0;
+}
+
+/*
+ * Spent pages give their buffers before blocks come from memory the cache
+ * never used: fresh memory costs a fault a page, on some virtual machines
+ * a trap to the host as well (slab.c), more than a request's time.
+ */
+static void reuse_spent_locked(size_t blocks)
+{
+	while (lru_tail && lru_tail->spent && lru_tail->pins == 0 && slab_spare() < blocks)
+		evict_locked(lru_tail);
 }
 
 /* Buffers for the blocks of [from, to) in p, within the bound: 0, or -1 without memory. */
@@ -213,6 +243,7 @@ static int give_blocks_locked(struct page *p, uint32_t from, uint32_t to)
 {
 	size_t b = first_block(from), e = end_block(to);
 
+	reuse_spent_locked(e - b);
 	if (make_room_locked((e - b) * CACHE_BLOCK_SIZE) != 0)
 		return -1;
 	for (size_t i = b; i < e; i++) {
@@ -356,6 +387,24 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 		pthread_mutex_unlock(&lock);
 	}
 	return copied;
+}
+
+void cache_spend(uint64_t id, off_t off, size_t len)
+{
+	uint64_t first = (uint64_t)off >> CACHE_PAGE_SHIFT;
+	uint64_t end = ((uint64_t)off + len) >> CACHE_PAGE_SHIFT;	/* pages ending in range */
+
+	pthread_mutex_lock(&lock);
+	for (uint64_t i = first; i < end; i++) {
+		struct page *p = find_locked(id, i);
+
+		if (p && !p->filling && !p->spent && p->lo == 0 && p->hi == p->len) {
+			lru_unlink(p);
+			lru_push_tail(p);
+			p->spent = 1;
+		}
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 int cache_wait(uint64_t id, off_t off)

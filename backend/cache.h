@@ -47,6 +47,16 @@ uint64_t cache_new_id(void);
 size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len);
 
 /*
+ * A streaming reader is done with [off, off+len) of object id: the pages
+ * wholly held whose end lies there are "spent".  Spent pages are evicted
+ * first, and before the cache takes memory it never used: a scan of an
+ * object larger than the cache cannot stay in it, so the pages it has read
+ * are the cheapest memory for what it reads next.  A spent page read
+ * again is an ordinary one once more.
+ */
+void cache_spend(uint64_t id, off_t off, size_t len);
+
+/*
  * For the byte at off: 0 when the cache holds it, 1 when nobody holds or
  * fetches it, or -errno when the fetch that was bringing it failed.  Waits
  * while a fetch is filling its page.

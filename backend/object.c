@@ -502,6 +502,12 @@ void obj_advise(struct obj *o, struct prefetch *pf, off_t off, size_t len)
 
 	if (off < 0 || off >= o->meta.size || len == 0 || atomic_load(&o->stale))
 		return;
+	/*
+	 * A forward scan of an object the cache cannot hold leaves behind it
+	 * what it read: by the time it comes back, LRU would have evicted it.
+	 */
+	if (pf->window && pf->dir > 0 && off >= pf->next && o->meta.size > (off_t)conf.cache_bytes)
+		cache_spend(o->id, pf->prev, (size_t)(pf->next - pf->prev));
 	r = prefetch_advise(pf, off, len, o->meta.size, conf.readahead_max);
 	if (r.len)
 		read_ahead(o, pf, r);

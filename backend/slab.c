@@ -51,6 +51,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *next;			/* the rest of the newest slab */
 static size_t left;
 static void *free_buffers;		/* a list through each buffer's first word */
+static size_t nfree;
 static char *reserve[RESERVE_SLABS];	/* touched slabs, ready to carve */
 static int nreserve, preparing;
 static int helper_failed;		/* no more slabs: stop asking */
@@ -124,6 +125,7 @@ char *slab_buffer_get(void)
 	pthread_mutex_lock(&lock);
 	if ((b = free_buffers)) {
 		free_buffers = *(void **)b;
+		nfree--;
 		goto out;
 	}
 	if (left < CACHE_BLOCK_SIZE) {
@@ -152,7 +154,18 @@ void slab_buffer_put(char *buffer)
 	pthread_mutex_lock(&lock);
 	*(void **)buffer = free_buffers;
 	free_buffers = buffer;
+	nfree++;
 	pthread_mutex_unlock(&lock);
+}
+
+size_t slab_spare(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = nfree + left / CACHE_BLOCK_SIZE;
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 void slab_set_budget(size_t bytes)

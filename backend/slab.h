@@ -17,6 +17,9 @@
 char *slab_buffer_get(void);
 void slab_buffer_put(char *buffer);
 
+/* Buffers to hand out before new memory is touched: put back, or left in the slab in use. */
+size_t slab_spare(void);
+
 /* Slabs are made ready ahead of need only while all of them fit in bytes. */
 void slab_set_budget(size_t bytes);
 

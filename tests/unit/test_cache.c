@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend/cache.h"
+#include "backend/slab.h"
 #include "tests/unit/check.h"
 
 #define PG CACHE_PAGE_SIZE
@@ -268,6 +269,59 @@ static void partial_pages(void)
 	CHECK(cache_wait(id, 5 * PG + 9 * BLK) == 1);	/* anyone may fetch it again */
 }
 
+/*
+ * Pages a scan has read (spent) give their memory before the cache takes
+ * memory it never used, last spent first; a spent page read again is kept.
+ */
+static void spent_pages(void)
+{
+	static char buf[PG];
+	const size_t blocks = PG / CACHE_BLOCK_SIZE;
+	off_t size = 1000 * (off_t)PG;
+	uint64_t id = cache_new_id(), other = cache_new_id();
+	struct cache_stats st;
+	struct slab_stats ss;
+	unsigned long ev;
+	size_t mapped;
+	off_t k = 0;
+
+	cache_set_limit(4096 * COST);	/* far from the bound: only spending evicts */
+	CHECK(load(id, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);
+	cache_spend(id, 0, 4 * PG - 1);		/* page 3 does not end in it */
+	cache_spend(id, 3 * PG, PG);
+	cache_spend(id, PG + 5, 10);		/* no page ends here: nothing */
+	/* what the slabs hold spare goes first */
+	while (slab_spare() >= blocks && k < 500)
+		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	cache_get_stats(&st);
+	ev = st.evictions;
+	for (int i = 0; i < 4; i++)
+		CHECK(cache_wait(id, i * PG) == 0);
+	slab_get_stats(&ss);
+	mapped = ss.mapped;
+
+	/* then the spent pages, the last spent first */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 3 * PG) == 1 && cache_wait(id, 2 * PG) == 0);
+	CHECK(cache_copy(id, 2 * PG, buf, PG) == PG && buf[0] == 2);	/* read again: kept */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, PG) == 1 && cache_wait(id, 0) == 0);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, 2 * PG) == 0);
+	cache_get_stats(&st);
+	CHECK(st.evictions == ev + 3);
+	slab_get_stats(&ss);
+	CHECK(ss.mapped == mapped);
+	/* none left: new memory, and nothing else is evicted */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	cache_get_stats(&st);
+	CHECK(st.evictions == ev + 3 && cache_wait(id, 2 * PG) == 0);
+	/* the reused buffers hold their new pages' bytes */
+	for (off_t i = 0; i < k; i++)
+		CHECK(cache_copy(other, i * PG, buf, PG) == PG && buf[0] == (char)(i + 10) &&
+		      buf[PG - 1] == (char)(i + 10));
+}
+
 int main(void)
 {
 	struct cache_stats st;
@@ -347,5 +401,6 @@ int main(void)
 	cache_set_limit(64 * PG);
 	partial_pages();
 	ahead_bytes();
+	spent_pages();
 	return check_summary();
 }
