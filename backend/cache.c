@@ -89,6 +89,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static struct page *table;
 static struct page *lru_head, *lru_tail;
+static struct page *spent_head;	/* spent pages run from here to the tail */
 static size_t limit = 256UL << 20, used, peak;
 static unsigned long evictions;
 static int waiters;
@@ -116,6 +117,8 @@ uint64_t cache_new_id(void)
 
 static void lru_unlink(struct page *p)
 {
+	if (p == spent_head)
+		spent_head = p->lru_next;
 	if (p->lru_prev)
 		p->lru_prev->lru_next = p->lru_next;
 	else
@@ -138,22 +141,36 @@ static void lru_push_head(struct page *p)
 		lru_tail = p;
 }
 
-/* Spent pages gather at the tail, after every page still in use. */
-static void lru_push_tail(struct page *p)
+/*
+ * Spent pages gather at the tail, after every page still in use, the one
+ * spent longest ago last: a reader that looks back looks at what it has
+ * just read.
+ */
+static void lru_push_spent(struct page *p)
 {
-	p->lru_next = NULL;
-	p->lru_prev = lru_tail;
-	if (lru_tail)
-		lru_tail->lru_next = p;
-	lru_tail = p;
-	if (!lru_head)
+	struct page *next = spent_head;
+
+	p->lru_next = next;
+	p->lru_prev = next ? next->lru_prev : lru_tail;
+	if (p->lru_prev)
+		p->lru_prev->lru_next = p;
+	else
 		lru_head = p;
+	if (next)
+		next->lru_prev = p;
+	else
+		lru_tail = p;
+	spent_head = p;
+	p->spent = 1;
 }
 
 static void lru_touch(struct page *p)
 {
-	p->spent = 0;
-	if (p != lru_head) {
+	if (p->spent) {
+		lru_unlink(p);
+		p->spent = 0;
+		lru_push_head(p);
+	} else if (p != lru_head) {
 		lru_unlink(p);
 		lru_push_head(p);
 	}
@@ -400,8 +417,7 @@ void cache_spend(uint64_t id, off_t off, size_t len)
 
 		if (p && !p->filling && !p->spent && p->lo == 0 && p->hi == p->len) {
 			lru_unlink(p);
-			lru_push_tail(p);
-			p->spent = 1;
+			lru_push_spent(p);
 		}
 	}
 	pthread_mutex_unlock(&lock);

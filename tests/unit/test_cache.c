@@ -271,7 +271,8 @@ static void partial_pages(void)
 
 /*
  * Pages a scan has read (spent) give their memory before the cache takes
- * memory it never used, last spent first; a spent page read again is kept.
+ * memory it never used, the one spent longest ago first; a spent page
+ * read again is kept.
  */
 static void spent_pages(void)
 {
@@ -300,14 +301,14 @@ static void spent_pages(void)
 	slab_get_stats(&ss);
 	mapped = ss.mapped;
 
-	/* then the spent pages, the last spent first */
+	/* then the spent pages, in the order they were spent */
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(cache_wait(id, 3 * PG) == 1 && cache_wait(id, 2 * PG) == 0);
-	CHECK(cache_copy(id, 2 * PG, buf, PG) == PG && buf[0] == 2);	/* read again: kept */
+	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, PG) == 0);
+	CHECK(cache_copy(id, PG, buf, PG) == PG && buf[0] == 1);	/* read again: kept */
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(cache_wait(id, PG) == 1 && cache_wait(id, 0) == 0);
+	CHECK(cache_wait(id, 2 * PG) == 1 && cache_wait(id, 3 * PG) == 0);
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, 2 * PG) == 0);
+	CHECK(cache_wait(id, 3 * PG) == 1 && cache_wait(id, PG) == 0);
 	cache_get_stats(&st);
 	CHECK(st.evictions == ev + 3);
 	slab_get_stats(&ss);
@@ -315,7 +316,7 @@ static void spent_pages(void)
 	/* none left: new memory, and nothing else is evicted */
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
 	cache_get_stats(&st);
-	CHECK(st.evictions == ev + 3 && cache_wait(id, 2 * PG) == 0);
+	CHECK(st.evictions == ev + 3 && cache_wait(id, PG) == 0);
 	/* the reused buffers hold their new pages' bytes */
 	for (off_t i = 0; i < k; i++)
 		CHECK(cache_copy(other, i * PG, buf, PG) == PG && buf[0] == (char)(i + 10) &&
