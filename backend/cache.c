@@ -166,14 +166,11 @@ static void lru_push_spent(struct page *p)
 
 static void lru_touch(struct page *p)
 {
-	if (p->spent) {
-		lru_unlink(p);
-		p->spent = 0;
-		lru_push_head(p);
-	} else if (p != lru_head) {
+	if (p->spent || p != lru_head) {
 		lru_unlink(p);
 		lru_push_head(p);
 	}
+	p->spent = 0;
 }
 
 static void wake_locked(void)
