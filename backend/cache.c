@@ -67,6 +67,7 @@ struct page {
 	int filling;
 	unsigned char gone;
 	unsigned char spent;	/* read through by a scan: evicted first */
+	unsigned char trial;	/* fetched for one read: TRIAL_UNREAD, TRIAL_READ, or 0 */
 	int err;		/* why the last fill failed, for its waiters */
 	int pins;
 	char *block[BLOCKS];	/* buffers of the blocks held or being filled */
@@ -74,6 +75,15 @@ struct page {
 
 /* malloc's own header and a share of the hash table's buckets fit too */
 _Static_assert(sizeof(struct page) + 64 <= CACHE_PAGE_RECORD, "CACHE_PAGE_RECORD too small");
+
+/*
+ * A page fetched for a reader's own read, not ahead of it, is on trial:
+ * unread until that reader copies it, then read once and spent, so that
+ * random reads recycle each other's memory before the cache grows for
+ * them.  A second read of the page keeps it as an ordinary page; so does
+ * a ghost (below).
+ */
+enum { TRIAL_UNREAD = 1, TRIAL_READ = 2 };
 
 struct cache_run {
 	int ahead;		/* read-ahead: written past the CPU caches */
@@ -94,6 +104,19 @@ static size_t limit = 256UL << 20, used, peak;
 static unsigned long evictions;
 static int waiters;
 static uint64_t next_id = 1;
+
+/*
+ * Pages evicted while on trial leave a ghost: a hash of their key and the
+ * blocks they held, in a table of one slot per hash, so that a newer
+ * ghost may replace an older one.  A fetch of some of those blocks while
+ * the ghost remains wants them a second time: its page is kept as an
+ * ordinary one, and the cache grows for a program that comes back to
+ * what it read, later than its trial lasted.  Other blocks of the same
+ * page are no such sign (random reads share pages by chance).
+ */
+#define GHOSTS		((size_t)1 << 14)
+#define GHOST_BLOCKS	((uint64_t)1 << 10)	/* low bits: first block << 5 | end block */
+static uint64_t ghosts[GHOSTS];
 
 void cache_set_limit(size_t bytes)
 {
@@ -166,11 +189,18 @@ static void lru_push_spent(struct page *p)
 
 static void lru_touch(struct page *p)
 {
+	if (p->trial == TRIAL_UNREAD) {
+		p->trial = TRIAL_READ;
+		lru_unlink(p);
+		lru_push_spent(p);
+		return;
+	}
 	if (p->spent || p != lru_head) {
 		lru_unlink(p);
 		lru_push_head(p);
 	}
 	p->spent = 0;
+	p->trial = 0;
 }
 
 static void wake_locked(void)
@@ -187,6 +217,41 @@ static size_t first_block(uint32_t in)
 static size_t end_block(uint32_t in)
 {
 	return (in + CACHE_BLOCK_SIZE - 1) / CACHE_BLOCK_SIZE;
+}
+
+/* A hash of k with the low bits free for the blocks (a ghost's end block is never 0). */
+static uint64_t ghost_hash(const struct page_key *k)
+{
+	uint64_t h = k->id * 0x9e3779b97f4a7c15ULL ^ k->index;
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	return h & ~(GHOST_BLOCKS - 1);
+}
+
+static uint64_t *ghost_slot(uint64_t h)
+{
+	return &ghosts[(h / GHOST_BLOCKS) & (GHOSTS - 1)];
+}
+
+static void ghost_leave(const struct page *p)
+{
+	uint64_t h = ghost_hash(&p->key);
+
+	*ghost_slot(h) = h | first_block(p->lo) << 5 | end_block(p->hi);
+}
+
+/* Whether a ghost of p's key held some of [lo, hi); the ghost is gone then. */
+static int ghost_take(const struct page *p, uint32_t lo, uint32_t hi)
+{
+	uint64_t h = ghost_hash(&p->key), *slot = ghost_slot(h);
+	uint64_t first = (*slot & (GHOST_BLOCKS - 1)) >> 5, end = *slot & 31;
+
+	if ((*slot & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(hi) || end <= first_block(lo))
+		return 0;
+	*slot = 0;
+	return 1;
 }
 
 /* Gives back the buffers of p's blocks [b, e). */
@@ -220,6 +285,8 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 
 static void evict_locked(struct page *p)
 {
+	if (p->trial)
+		ghost_leave(p);
 	lru_unlink(p);
 	HASH_DEL(table, p);
 	evictions++;
@@ -576,18 +643,27 @@ off_t cache_run_end(const struct cache_run *run)
 }
 
 /* A page's fill is complete: its bytes join what it holds. */
-static void page_filled(struct page *p)
+static void page_filled(struct page *p, int ahead)
 {
 	pthread_mutex_lock(&lock);
 	if (p->lo == p->hi) {
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
+		if (!ahead && !ghost_take(p, p->lo, p->hi))
+			p->trial = TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {
 		p->lo = p->fill_lo < p->lo ? p->fill_lo : p->lo;
 		p->hi = p->fill_hi > p->hi ? p->fill_hi : p->hi;
 		p->pins--;
-		lru_touch(p);
+		if (p->trial) {		/* its new blocks are on trial in turn */
+			p->trial = TRIAL_UNREAD;
+			p->spent = 0;
+			lru_unlink(p);
+			lru_push_head(p);
+		} else {
+			lru_touch(p);
+		}
 	}
 	p->filling = 0;
 	wake_locked();
@@ -617,7 +693,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 				_mm_sfence();	/* the streamed bytes, before readers see them */
 #endif
 			run->done++;
-			page_filled(p);	/* from now on it may be evicted and reused */
+			page_filled(p, run->ahead);	/* from now on it may be evicted and reused */
 		}
 		off += (off_t)k;
 		data += k;

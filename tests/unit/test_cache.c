@@ -17,8 +17,11 @@
 #define BLK ((off_t)CACHE_BLOCK_SIZE)
 #define COST (PG + CACHE_PAGE_RECORD)	/* what a full page counts against the bound */
 
-/* Claims, fills with the byte value (off/PG + seed), and ends a run. */
-static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
+/*
+ * Claims, fills with the byte value (off/PG + seed), and ends a run: ahead
+ * of a reader, or for a read (whose pages are on trial).
+ */
+static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed, int ahead)
 {
 	struct cache_run *run;
 	ssize_t n = cache_claim(id, off, len, PG, size, 0, &run);
@@ -26,6 +29,8 @@ static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
 
 	if (n <= 0)
 		return n;
+	if (ahead)
+		cache_run_set_ahead(run);
 	for (off_t o = cache_run_start(run); o < cache_run_end(run); o += PG) {
 		size_t k = cache_run_end(run) - o < (off_t)PG ? (size_t)(cache_run_end(run) - o) : PG;
 
@@ -35,6 +40,12 @@ static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
 	}
 	cache_run_finish(run, 0);
 	return n;
+}
+
+/* Pages fetched ahead: plain LRU. */
+static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
+{
+	return fill_run(id, off, len, size, seed, 1);
 }
 
 /* The byte an object of the partial-page tests holds at off. */
@@ -274,26 +285,31 @@ static void partial_pages(void)
  * memory it never used, the one spent longest ago first; a spent page
  * read again is kept.
  */
+/* Loads other's pages ahead of a reader until the slabs have no spare buffer. */
+static off_t use_spare(uint64_t other, off_t k, off_t size)
+{
+	while (slab_spare() >= PG / CACHE_BLOCK_SIZE && k < 500)
+		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	return k;
+}
+
 static void spent_pages(void)
 {
 	static char buf[PG];
-	const size_t blocks = PG / CACHE_BLOCK_SIZE;
 	off_t size = 1000 * (off_t)PG;
 	uint64_t id = cache_new_id(), other = cache_new_id();
 	struct cache_stats st;
 	struct slab_stats ss;
 	unsigned long ev;
 	size_t mapped;
-	off_t k = 0;
+	off_t k;
 
 	cache_set_limit(4096 * COST);	/* far from the bound: only spending evicts */
 	CHECK(load(id, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);
 	cache_spend(id, 0, 4 * PG - 1);		/* page 3 does not end in it */
 	cache_spend(id, 3 * PG, PG);
 	cache_spend(id, PG + 5, 10);		/* no page ends here: nothing */
-	/* what the slabs hold spare goes first */
-	while (slab_spare() >= blocks && k < 500)
-		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	k = use_spare(other, 0, size);	/* what the slabs hold spare goes first */
 	cache_get_stats(&st);
 	ev = st.evictions;
 	for (int i = 0; i < 4; i++)
@@ -321,6 +337,76 @@ static void spent_pages(void)
 	for (off_t i = 0; i < k; i++)
 		CHECK(cache_copy(other, i * PG, buf, PG) == PG && buf[0] == (char)(i + 10) &&
 		      buf[PG - 1] == (char)(i + 10));
+}
+
+/*
+ * Pages fetched for a read are spent once read: their memory goes to the
+ * next fetch before memory the cache never used.  A page read twice stays,
+ * and so does one not read yet, or one fetched again while the ghost of
+ * its eviction remains.
+ */
+static void pages_on_trial(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG, k;
+	uint64_t id = cache_new_id(), other = cache_new_id();
+	struct cache_run *run;
+	struct cache_stats st;
+	struct slab_stats ss;
+	unsigned long ev;
+	size_t mapped;
+
+	cache_set_limit(4096 * COST);	/* far from the bound: only trials evict */
+	for (int i = 0; i < 4; i++)
+		CHECK(fill_run(id, i * PG, PG, size, 0, 0) == (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 0);
+	CHECK(cache_copy(id, PG, buf, PG) == PG && cache_copy(id, PG, buf, PG) == PG);
+	CHECK(cache_copy(id, 3 * PG, buf, PG) == PG && buf[0] == 3);
+	k = use_spare(other, 0, size);
+	cache_get_stats(&st);
+	ev = st.evictions;
+	slab_get_stats(&ss);
+	mapped = ss.mapped;
+
+	/* the pages read once go, the first read first */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, 3 * PG) == 0);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 3 * PG) == 1);
+	slab_get_stats(&ss);
+	CHECK(ss.mapped == mapped);
+	/* then new memory: the page read twice and the one not read yet stay */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0);
+	cache_get_stats(&st);
+	CHECK(st.evictions == ev + 2);
+
+	/* page 0 again, while its ghost remains: an ordinary page from the start */
+	CHECK(fill_run(id, 0, PG, size, 20, 0) == (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 20);
+	CHECK(cache_copy(id, 2 * PG, buf, PG) == PG && buf[0] == 2);	/* its first read */
+	k = use_spare(other, k, size);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 2 * PG) == 1 && cache_wait(id, 0) == 0);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 0 && cache_wait(id, PG) == 0);
+	cache_get_stats(&st);
+	CHECK(st.evictions == ev + 3);
+
+	/* other blocks of a page whose ghost remains are on trial all the same */
+	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, 0, &run) == BLK && fill_pat(run) == 0);
+	cache_run_finish(run, 0);
+	CHECK(cache_copy(id, 5 * PG, buf, BLK) == BLK);
+	k = use_spare(other, k, size);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 5 * PG) == 1);
+	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, 0, &run) == BLK &&
+	      fill_pat(run) == 0);
+	cache_run_finish(run, 0);
+	CHECK(cache_copy(id, 5 * PG + 8 * BLK, buf, BLK) == BLK);
+	k = use_spare(other, k, size);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 5 * PG + 8 * BLK) == 1);
 }
 
 int main(void)
@@ -402,6 +488,10 @@ int main(void)
 	cache_set_limit(64 * PG);
 	partial_pages();
 	ahead_bytes();
+	/* the next two count on every spent page being theirs */
+	cache_set_limit(0);
+	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
 	spent_pages();
+	pages_on_trial();
 	return check_summary();
 }
