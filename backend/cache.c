@@ -242,13 +242,14 @@ static void ghost_leave(const struct page *p)
 	*ghost_slot(h) = h | first_block(p->lo) << 5 | end_block(p->hi);
 }
 
-/* Whether a ghost of p's key held some of [lo, hi); the ghost is gone then. */
-static int ghost_take(const struct page *p, uint32_t lo, uint32_t hi)
+/* Whether a ghost of p's key held some of the blocks p holds; the ghost is gone then. */
+static int ghost_take(const struct page *p)
 {
 	uint64_t h = ghost_hash(&p->key), *slot = ghost_slot(h);
 	uint64_t first = (*slot & (GHOST_BLOCKS - 1)) >> 5, end = *slot & 31;
 
-	if ((*slot & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(hi) || end <= first_block(lo))
+	if ((*slot & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(p->hi) ||
+	    end <= first_block(p->lo))
 		return 0;
 	*slot = 0;
 	return 1;
@@ -649,7 +650,7 @@ static void page_filled(struct page *p, int ahead)
 	if (p->lo == p->hi) {
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
-		if (!ahead && !ghost_take(p, p->lo, p->hi))
+		if (!ahead && !ghost_take(p))
 			p->trial = TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {

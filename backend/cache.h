@@ -6,7 +6,10 @@
  * object id names one version of one object, so every descriptor open on
  * that version shares its pages.  Memory is bounded hard by the configured
  * size, which counts each page's 4 KiB blocks and its record; pages nobody
- * is copying are evicted least recently used first.
+ * is copying are evicted least recently used first.  Pages that will
+ * likely not be read again go before the rest, and before the cache takes
+ * memory it has never used: those a scan has passed (cache_spend), and
+ * those fetched for a read that has copied them once (see cache.c).
  *
  * A page holds one contiguous range of its bytes: all of them after a
  * sequential fetch, a few 4 KiB blocks after a small random read (so that
