@@ -77,16 +77,16 @@ struct page {
 _Static_assert(sizeof(struct page) + 64 <= CACHE_PAGE_RECORD, "CACHE_PAGE_RECORD too small");
 
 /*
- * A page fetched for a reader's own read, not ahead of it, is on trial:
- * unread until that reader copies it, then read once and spent, so that
- * random reads recycle each other's memory before the cache grows for
- * them.  A second read of the page keeps it as an ordinary page; so does
- * a ghost (below).
+ * A page of a run on trial (cache_run_set_trial) is unread until its
+ * reader copies it, then read once and spent, so that random reads
+ * recycle each other's memory before the cache grows for them.  A second
+ * read of the page keeps it as an ordinary page; so does a ghost (below).
  */
 enum { TRIAL_UNREAD = 1, TRIAL_READ = 2 };
 
 struct cache_run {
 	int ahead;		/* read-ahead: written past the CPU caches */
+	int trial;		/* its new pages are on trial */
 	uint64_t id;
 	uint64_t first;		/* page index of pages[0] */
 	size_t npages;
@@ -619,6 +619,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 	}
 	run->id = id;
 	run->ahead = 0;
+	run->trial = 0;
 	run->first = first;
 	run->npages = n;
 	run->done = 0;
@@ -633,6 +634,11 @@ void cache_run_set_ahead(struct cache_run *run)
 	run->ahead = 1;
 }
 
+void cache_run_set_trial(struct cache_run *run)
+{
+	run->trial = 1;
+}
+
 off_t cache_run_start(const struct cache_run *run)
 {
 	return run->start;
@@ -644,13 +650,13 @@ off_t cache_run_end(const struct cache_run *run)
 }
 
 /* A page's fill is complete: its bytes join what it holds. */
-static void page_filled(struct page *p, int ahead)
+static void page_filled(struct page *p, int trial)
 {
 	pthread_mutex_lock(&lock);
 	if (p->lo == p->hi) {
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
-		if (!ahead && !ghost_take(p))
+		if (trial && !ghost_take(p))
 			p->trial = TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {
@@ -694,7 +700,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 				_mm_sfence();	/* the streamed bytes, before readers see them */
 #endif
 			run->done++;
-			page_filled(p, run->ahead);	/* from now on it may be evicted and reused */
+			page_filled(p, run->trial);	/* from now on it may be evicted and reused */
 		}
 		off += (off_t)k;
 		data += k;

@@ -9,7 +9,7 @@
  * is copying are evicted least recently used first.  Pages that will
  * likely not be read again go before the rest, and before the cache takes
  * memory it has never used: those a scan has passed (cache_spend), and
- * those fetched for a read that has copied them once (see cache.c).
+ * those of a run on trial that have been read once (cache_run_set_trial).
  *
  * A page holds one contiguous range of its bytes: all of them after a
  * sequential fetch, a few 4 KiB blocks after a small random read (so that
@@ -84,6 +84,14 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
  * past the CPU's caches where it can, not over data in use there.
  */
 void cache_run_set_ahead(struct cache_run *run);
+
+/*
+ * The run's pages are on trial: once read they are evicted first, and
+ * their memory reused before the cache takes memory it has never used,
+ * unless read again (or fetched again soon after an eviction).  For
+ * reads whose bytes cost less to fetch again than to keep.
+ */
+void cache_run_set_trial(struct cache_run *run);
 
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* clock.h - monotonic milliseconds, for deadlines and expiry times. */
+/* clock.h - monotonic milliseconds, for deadlines and expiry times, and nanoseconds, for costs. */
 #ifndef CLOUDSHIM_CLOCK_H
 #define CLOUDSHIM_CLOCK_H
 
@@ -11,6 +11,14 @@ static inline long clock_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static inline long clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
 #endif

@@ -33,6 +33,7 @@
 #include "backend/metacache.h"
 #include "backend/sharedgen.h"
 #include "backend/pool.h"
+#include "backend/slab.h"
 #include "backend/upload.h"
 
 #define OBJ_IDLE_MAX	256
@@ -64,6 +65,8 @@ static int idle_count;
 static const struct store *asked_st;
 static char *asked_dir;
 static long asked_ms;
+/* keeping a read's bytes ÷ fetching them, thousandths, averaged over fetches */
+static atomic_long keep_cost;
 static struct engine_conf conf = {
 	.cache_bytes = ENGINE_DEFAULT_CACHE_BYTES,
 	.part_size = ENGINE_DEFAULT_PART_SIZE,
@@ -462,6 +465,35 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 }
 
 /*
+ * What keeping the bytes of a read costs against fetching them again, as
+ * fetches go: memory never used costs slab_fresh_ns a block, the fetch
+ * what it took.  Across a network a fetch takes milliseconds and keeping
+ * costs next to nothing; from a server on the same machine, on a virtual
+ * machine where fresh memory traps to the host, keeping 64 KiB cost about
+ * as much as fetching it again.
+ */
+static void note_fetch(size_t len, long ns)
+{
+	long blocks = (long)((len + CACHE_BLOCK_SIZE - 1) / CACHE_BLOCK_SIZE);
+	long ratio = ns > 0 ? blocks * slab_fresh_ns() * 1000 / ns : 0;
+	long avg = atomic_load(&keep_cost);
+
+	atomic_store(&keep_cost, avg + (ratio - avg) / 8);
+}
+
+/*
+ * A read's bytes go on trial (cache_run_set_trial) when keeping them costs
+ * at least a quarter of fetching them again: they then pay for their
+ * memory only if read again more than one time in four, which random
+ * reads seldom are.  Otherwise they are kept, as everything was before.
+ */
+static void maybe_on_trial(struct cache_run *run)
+{
+	if (atomic_load(&keep_cost) >= 250)
+		cache_run_set_trial(run);
+}
+
+/*
  * Fetches the missing bytes from pos on, up to want bytes: the first part
  * here, the others in parallel.  Only the blocks the read needs: what lies
  * beyond is read-ahead's to fetch, if the reader is sequential.  Returns 0
@@ -469,9 +501,11 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
  */
 static int fetch_missing(struct obj *o, off_t pos, size_t want)
 {
-	size_t cap = conf.cache_bytes / 4, part;
+	size_t cap = conf.cache_bytes / 4, part, len;
 	struct cache_run *mine = NULL, *run;
 	off_t end;
+	long start;
+	int rc;
 
 	if (want > cap)
 		want = cap;
@@ -488,12 +522,18 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 			break;
 		}
 		pos = cache_run_end(run);
+		maybe_on_trial(run);
 		if (!mine)
 			mine = run;
 		else
 			submit_part(o, run, 1);
 	}
-	return fetch_run(o, mine);
+	start = clock_ns();
+	len = (size_t)(cache_run_end(mine) - cache_run_start(mine));
+	rc = fetch_run(o, mine);
+	if (rc == 0)
+		note_fetch(len, clock_ns() - start);
+	return rc;
 }
 
 void obj_advise(struct obj *o, struct prefetch *pf, off_t off, size_t len)

@@ -7,6 +7,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py dup MOUNTED LOCAL         dup shares the offset; sendfile
     readcheck.py requests MOUNTED LOCAL LOG   sequential read: requests in nginx's log
     readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
+    readcheck.py kept MOUNTED LOCAL LOG       random preads from a slow server, read twice
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
 """
@@ -175,6 +176,24 @@ def random_check(mounted, local, log):
            "%d requests" % len(reqs))
 
 
+def kept_check(mounted, local, log):
+    """Random reads from a server 20 ms away, read again: the cache kept them."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    offs = [i << 16 for i in range(128)]  # 8 MiB: more than a few slabs
+    fd = os.open(mounted, os.O_RDONLY)
+    ok = True
+    for rnd in range(2):
+        random.Random(rnd).shuffle(offs)
+        start = len(open(log).read().splitlines())
+        for off in offs:
+            ok = ok and os.pread(fd, 1 << 16, off) == want[off:off + (1 << 16)]
+        reqs = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+    os.close(fd)
+    report("random reads from a distant server are kept: a second pass makes no request",
+           ok and not reqs, "%d requests" % len(reqs))
+
+
 def stale_check(mounted, local):
     fd = os.open(mounted, os.O_RDONLY)
     want = open(local, "rb").read(4096)
@@ -207,6 +226,8 @@ def main():
         requests_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "random":
         random_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "kept":
+        kept_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":
         stale_check(sys.argv[2], sys.argv[3])
     elif what == "errno":

@@ -62,7 +62,7 @@ cat >"$RUN/rgw.json" <<JSON
 {"mounts": [{"path": "/rgw", "url": "s3://$RGW_BUCKET/pre", "endpoint": "$RGW_ENDPOINT"}]}
 JSON
 export CLOUDSHIM_CONFIG=$RUN/rgw.json
-export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/tls=$NGINX_HTTPS_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag"
+export CLOUDSHIM_MOUNTS="/web=$NGINX_URL;/tls=$NGINX_HTTPS_URL;/s3=s3://$S3_BUCKET/pre;/local=file://$src;/norange=$NGINX_URL/norange;/noetag=$NGINX_URL/noetag;/shaped=$NGINX_SHAPED_URL"
 export CLOUDSHIM_ENDPOINT=$S3_ENDPOINT
 export CLOUDSHIM_METADATA_TTL_MS=0
 export CLOUDSHIM_READ_ONLY=1	# the read path; writes are test_write.sh's
@@ -286,6 +286,7 @@ check "cloudshim run --config: value out of range named" bad_config connections 
 
 pycheck requests /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck random /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
+pycheck kept /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck stale /web/stale.bin "$src/stale.bin"
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /s3/small.txt 13
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /rgw/small.txt 13

@@ -18,10 +18,11 @@
 #define COST (PG + CACHE_PAGE_RECORD)	/* what a full page counts against the bound */
 
 /*
- * Claims, fills with the byte value (off/PG + seed), and ends a run: ahead
- * of a reader, or for a read (whose pages are on trial).
+ * Claims, fills with the byte value (off/PG + seed), and ends a run, marked
+ * by mark (cache_run_set_ahead, cache_run_set_trial) when not NULL.
  */
-static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed, int ahead)
+static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed,
+			void (*mark)(struct cache_run *))
 {
 	struct cache_run *run;
 	ssize_t n = cache_claim(id, off, len, PG, size, 0, &run);
@@ -29,8 +30,8 @@ static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed
 
 	if (n <= 0)
 		return n;
-	if (ahead)
-		cache_run_set_ahead(run);
+	if (mark)
+		mark(run);
 	for (off_t o = cache_run_start(run); o < cache_run_end(run); o += PG) {
 		size_t k = cache_run_end(run) - o < (off_t)PG ? (size_t)(cache_run_end(run) - o) : PG;
 
@@ -45,7 +46,7 @@ static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed
 /* Pages fetched ahead: plain LRU. */
 static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
 {
-	return fill_run(id, off, len, size, seed, 1);
+	return fill_run(id, off, len, size, seed, cache_run_set_ahead);
 }
 
 /* The byte an object of the partial-page tests holds at off. */
@@ -340,10 +341,10 @@ static void spent_pages(void)
 }
 
 /*
- * Pages fetched for a read are spent once read: their memory goes to the
- * next fetch before memory the cache never used.  A page read twice stays,
- * and so does one not read yet, or one fetched again while the ghost of
- * its eviction remains.
+ * Pages on trial are spent once read: their memory goes to the next fetch
+ * before memory the cache never used.  A page read twice stays, and so
+ * does one not read yet, or one fetched again while the ghost of its
+ * eviction remains.  Pages of a run not on trial stay too.
  */
 static void pages_on_trial(void)
 {
@@ -358,7 +359,9 @@ static void pages_on_trial(void)
 
 	cache_set_limit(4096 * COST);	/* far from the bound: only trials evict */
 	for (int i = 0; i < 4; i++)
-		CHECK(fill_run(id, i * PG, PG, size, 0, 0) == (ssize_t)PG);
+		CHECK(fill_run(id, i * PG, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, 4 * PG, PG, size, 0, NULL) == (ssize_t)PG);
+	CHECK(cache_copy(id, 4 * PG, buf, PG) == PG && buf[0] == 4);
 	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 0);
 	CHECK(cache_copy(id, PG, buf, PG) == PG && cache_copy(id, PG, buf, PG) == PG);
 	CHECK(cache_copy(id, 3 * PG, buf, PG) == PG && buf[0] == 3);
@@ -375,14 +378,14 @@ static void pages_on_trial(void)
 	CHECK(cache_wait(id, 3 * PG) == 1);
 	slab_get_stats(&ss);
 	CHECK(ss.mapped == mapped);
-	/* then new memory: the page read twice and the one not read yet stay */
+	/* then new memory: the page read twice, the one not read yet, the one not on trial stay */
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0);
+	CHECK(cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0 && cache_wait(id, 4 * PG) == 0);
 	cache_get_stats(&st);
 	CHECK(st.evictions == ev + 2);
 
 	/* page 0 again, while its ghost remains: an ordinary page from the start */
-	CHECK(fill_run(id, 0, PG, size, 20, 0) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 20, cache_run_set_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 20);
 	CHECK(cache_copy(id, 2 * PG, buf, PG) == PG && buf[0] == 2);	/* its first read */
 	k = use_spare(other, k, size);
@@ -394,14 +397,19 @@ static void pages_on_trial(void)
 	CHECK(st.evictions == ev + 3);
 
 	/* other blocks of a page whose ghost remains are on trial all the same */
-	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, 0, &run) == BLK && fill_pat(run) == 0);
+	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, 0, &run) == BLK);
+	if (run)
+		cache_run_set_trial(run);
+	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 5 * PG, buf, BLK) == BLK);
 	k = use_spare(other, k, size);
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
 	CHECK(cache_wait(id, 5 * PG) == 1);
-	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, 0, &run) == BLK &&
-	      fill_pat(run) == 0);
+	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, 0, &run) == BLK);
+	if (run)
+		cache_run_set_trial(run);
+	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 5 * PG + 8 * BLK, buf, BLK) == BLK);
 	k = use_spare(other, k, size);
