@@ -660,17 +660,15 @@ static void page_filled(struct page *p, int trial)
 			p->trial = TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {
+		int was_on_trial = p->trial != 0;
+
 		p->lo = p->fill_lo < p->lo ? p->fill_lo : p->lo;
 		p->hi = p->fill_hi > p->hi ? p->fill_hi : p->hi;
 		p->pins--;
-		if (p->trial) {		/* its new blocks are on trial in turn */
-			p->trial = TRIAL_UNREAD;
-			p->spent = 0;
-			lru_unlink(p);
-			lru_push_head(p);
-		} else {
-			lru_touch(p);
-		}
+		p->trial = 0;
+		lru_touch(p);		/* to the head, spent no more */
+		if (was_on_trial)
+			p->trial = TRIAL_UNREAD;	/* its new blocks are on trial in turn */
 	}
 	p->filling = 0;
 	wake_locked();

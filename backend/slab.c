@@ -40,9 +40,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "backend/cache.h"
+#include "backend/clock.h"
 #include "backend/pool.h"
 #include "backend/slab.h"
 
@@ -60,18 +60,16 @@ static int nreserve, preparing;
 static int helper_failed;		/* no more slabs: stop asking */
 static size_t mapped, budget = 256UL << 20;
 static struct pool helper = POOL_INIT("slab", 1, POOL_NICE_BACKGROUND);
-static atomic_long fresh_ns;		/* what the helper's last slab cost a block */
+static atomic_long fresh_ns;		/* what fresh memory cost a block, as last timed */
 
 /*
- * The helper's own CPU time: at nice 19 its wall time counts the time
- * others ran (up to 300 us a block against 7-9 us of CPU on the test VM).
+ * Costs are the timing thread's own CPU time: the helper's wall time at
+ * nice 19 counts the time others ran (over 300 us a block at times on the
+ * test VM, against 6.5-9.5 us of its CPU).
  */
 static long cpu_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+	return clock_ns_on(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* A slab of small pages; NULL when there is no memory. */

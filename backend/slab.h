@@ -21,10 +21,11 @@ void slab_buffer_put(char *buffer);
 size_t slab_spare(void);
 
 /*
- * What a block of memory never used cost the helper to make ready (mapping,
- * zeroing, the first write) when it last did, in nanoseconds of its CPU
- * time; 0 before it has.  6.5-9.5 us on the test VM, where the first touch
- * of a page traps to the host.
+ * What a block of memory never used cost to make ready (zeroing, the first
+ * write), in nanoseconds of CPU time, as last timed: by the helper for
+ * each slab it prepares, or by the reader that maps the first slab itself;
+ * 0 before either.  6.5-9.5 us on the test VM, where the first touch of a
+ * page traps to the host.
  */
 long slab_fresh_ns(void);
 

@@ -281,11 +281,6 @@ static void partial_pages(void)
 	CHECK(cache_wait(id, 5 * PG + 9 * BLK) == 1);	/* anyone may fetch it again */
 }
 
-/*
- * Pages a scan has read (spent) give their memory before the cache takes
- * memory it never used, the one spent longest ago first; a spent page
- * read again is kept.
- */
 /* Loads other's pages ahead of a reader until the slabs have no spare buffer. */
 static off_t use_spare(uint64_t other, off_t k, off_t size)
 {
@@ -294,6 +289,11 @@ static off_t use_spare(uint64_t other, off_t k, off_t size)
 	return k;
 }
 
+/*
+ * Pages a scan has read (spent) give their memory before the cache takes
+ * memory it never used, the one spent longest ago first; a spent page
+ * read again is kept.
+ */
 static void spent_pages(void)
 {
 	static char buf[PG];
