@@ -113,10 +113,19 @@ static uint64_t next_id = 1;
  * ordinary one, and the cache grows for a program that comes back to
  * what it read, later than its trial lasted.  Other blocks of the same
  * page are no such sign (random reads share pages by chance).
+ *
+ * A ghost lasts while the cache evicts up to its bound after it: a page
+ * wanted again only later would have left an LRU cache of that bound
+ * before it was, so keeping it would buy memory for nothing.
  */
 #define GHOSTS		((size_t)1 << 14)
 #define GHOST_BLOCKS	((uint64_t)1 << 10)	/* low bits: first block << 5 | end block */
-static uint64_t ghosts[GHOSTS];
+struct ghost {
+	uint64_t key;		/* ghost_hash | the blocks held */
+	uint64_t evicted;	/* evicted_blocks when it was left */
+};
+static struct ghost ghosts[GHOSTS];
+static uint64_t evicted_blocks;	/* blocks of the pages evicted so far */
 
 void cache_set_limit(size_t bytes)
 {
@@ -230,7 +239,7 @@ static uint64_t ghost_hash(const struct page_key *k)
 	return h & ~(GHOST_BLOCKS - 1);
 }
 
-static uint64_t *ghost_slot(uint64_t h)
+static struct ghost *ghost_slot(uint64_t h)
 {
 	return &ghosts[(h / GHOST_BLOCKS) & (GHOSTS - 1)];
 }
@@ -238,21 +247,27 @@ static uint64_t *ghost_slot(uint64_t h)
 static void ghost_leave(const struct page *p)
 {
 	uint64_t h = ghost_hash(&p->key);
+	struct ghost *g = ghost_slot(h);
 
-	*ghost_slot(h) = h | first_block(p->lo) << 5 | end_block(p->hi);
+	g->key = h | first_block(p->lo) << 5 | end_block(p->hi);
+	g->evicted = evicted_blocks;
 }
 
-/* Whether a ghost of p's key held some of the blocks p holds; the ghost is gone then. */
+/*
+ * Whether a ghost of p's key, left within the last cache's worth of
+ * evictions, held some of the blocks p holds; the ghost is gone then.
+ */
 static int ghost_take(const struct page *p)
 {
-	uint64_t h = ghost_hash(&p->key), *slot = ghost_slot(h);
-	uint64_t first = (*slot & (GHOST_BLOCKS - 1)) >> 5, end = *slot & 31;
+	uint64_t h = ghost_hash(&p->key);
+	struct ghost *g = ghost_slot(h);
+	uint64_t first = (g->key & (GHOST_BLOCKS - 1)) >> 5, end = g->key & 31;
 
-	if ((*slot & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(p->hi) ||
+	if ((g->key & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(p->hi) ||
 	    end <= first_block(p->lo))
 		return 0;
-	*slot = 0;
-	return 1;
+	g->key = 0;
+	return evicted_blocks - g->evicted <= limit / CACHE_BLOCK_SIZE;
 }
 
 /* Gives back the buffers of p's blocks [b, e). */
@@ -286,6 +301,7 @@ static struct page *find_locked(uint64_t id, uint64_t index)
 
 static void evict_locked(struct page *p)
 {
+	evicted_blocks += end_block(p->hi) - first_block(p->lo);
 	if (p->trial)
 		ghost_leave(p);
 	lru_unlink(p);

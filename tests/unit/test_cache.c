@@ -417,6 +417,51 @@ static void pages_on_trial(void)
 	CHECK(cache_wait(id, 5 * PG + 8 * BLK) == 1);
 }
 
+/* Evicts the page of id at off, on trial and read, by loading other's pages from *k on. */
+static void evict_read(uint64_t id, off_t off, uint64_t other, off_t *k, off_t size)
+{
+	while (cache_wait(id, off) == 0 && *k < 500)
+		CHECK(load(other, PG * (*k)++, PG, size, 10) == (ssize_t)PG);
+}
+
+/*
+ * A ghost keeps a page fetched again only while the cache has evicted at
+ * most its bound since: later, an LRU cache would not have had the page
+ * either.  Here the bound is 16 pages and their records.
+ */
+static void old_ghosts(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG, k = 0;
+	uint64_t id = cache_new_id(), other = cache_new_id();
+
+	cache_set_limit(0);	/* no ghost of earlier tests lasts */
+	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
+	cache_set_limit(16 * COST);
+
+	/* fetched again after 15 more pages were evicted: kept */
+	CHECK(fill_run(id, 0, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG);
+	evict_read(id, 0, other, &k, size);
+	for (int i = 0; i < 15; i++)
+		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 0);
+
+	/* after 16 more: on trial again, and evicted first once read */
+	CHECK(fill_run(id, PG, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, PG, buf, PG) == PG);
+	evict_read(id, PG, other, &k, size);
+	for (int i = 0; i < 16; i++)
+		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(fill_run(id, PG, PG, size, 1, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, PG, buf, PG) == PG && buf[0] == 2);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, PG) == 1);
+}
+
 int main(void)
 {
 	struct cache_stats st;
@@ -501,5 +546,6 @@ int main(void)
 	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
 	spent_pages();
 	pages_on_trial();
+	old_ghosts();
 	return check_summary();
 }
