@@ -87,6 +87,7 @@ enum { TRIAL_UNREAD = 1, TRIAL_READ = 2 };
 struct cache_run {
 	int ahead;		/* read-ahead: written past the CPU caches */
 	int trial;		/* its new pages are on trial */
+	long keep_cost;		/* keeping a page ÷ fetching it, thousandths */
 	uint64_t id;
 	uint64_t first;		/* page index of pages[0] */
 	size_t npages;
@@ -126,6 +127,7 @@ struct ghost {
 };
 static struct ghost ghosts[GHOSTS];
 static uint64_t evicted_blocks;	/* blocks of the pages evicted so far */
+static long comeback;		/* new pages on trial a ghost found, thousandths */
 
 void cache_set_limit(size_t bytes)
 {
@@ -636,6 +638,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 	run->id = id;
 	run->ahead = 0;
 	run->trial = 0;
+	run->keep_cost = 0;
 	run->first = first;
 	run->npages = n;
 	run->done = 0;
@@ -650,9 +653,10 @@ void cache_run_set_ahead(struct cache_run *run)
 	run->ahead = 1;
 }
 
-void cache_run_set_trial(struct cache_run *run)
+void cache_run_set_trial(struct cache_run *run, long keep_cost)
 {
 	run->trial = 1;
+	run->keep_cost = keep_cost;
 }
 
 off_t cache_run_start(const struct cache_run *run)
@@ -665,14 +669,34 @@ off_t cache_run_end(const struct cache_run *run)
 	return run->end;
 }
 
+/*
+ * Whether a new page of a run on trial is kept as an ordinary page: a
+ * ghost found it, and pages come back often enough to pay for their
+ * memory.  The share of new pages on trial that ghosts find, averaged
+ * over the last few dozen, is how likely a page read is to be read again
+ * within a cache's worth of evictions, q; kept, it is read q + q^2 + ...
+ * = q / (1 - q) more times, each a fetch saved.  Keeping it costs k
+ * fetches, so it pays when q >= k / (1 + k).  Random reads over an object
+ * four times the cache come back one time in four and do not pay where
+ * keeping 256 KiB costs more than a third of its fetch; a program that
+ * reads its data again and again does.
+ */
+static int kept_again_locked(const struct page *p, long k)
+{
+	int found = ghost_take(p);
+
+	comeback += ((found ? 1000 : 0) - comeback) / 32;
+	return found && comeback * (1000 + k) >= 1000 * k;
+}
+
 /* A page's fill is complete: its bytes join what it holds. */
-static void page_filled(struct page *p, int trial)
+static void page_filled(struct page *p, const struct cache_run *run)
 {
 	pthread_mutex_lock(&lock);
 	if (p->lo == p->hi) {
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
-		if (trial && !ghost_take(p))
+		if (run->trial && !kept_again_locked(p, run->keep_cost))
 			p->trial = TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {
@@ -714,7 +738,7 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 				_mm_sfence();	/* the streamed bytes, before readers see them */
 #endif
 			run->done++;
-			page_filled(p, run->trial);	/* from now on it may be evicted and reused */
+			page_filled(p, run);	/* from now on it may be evicted and reused */
 		}
 		off += (off_t)k;
 		data += k;

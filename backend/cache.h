@@ -88,10 +88,12 @@ void cache_run_set_ahead(struct cache_run *run);
 /*
  * The run's pages are on trial: once read they are evicted first, and
  * their memory reused before the cache takes memory it has never used,
- * unless read again (or fetched again soon after an eviction).  For
- * reads whose bytes cost less to fetch again than to keep.
+ * unless read again.  For reads whose bytes cost less to fetch again than
+ * to keep: keeping costs keep_cost thousandths of a fetch.  A page
+ * fetched again soon after such an eviction is kept when pages come back
+ * often enough, of late, to pay for their memory.
  */
-void cache_run_set_trial(struct cache_run *run);
+void cache_run_set_trial(struct cache_run *run, long keep_cost);
 
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);

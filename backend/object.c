@@ -484,13 +484,16 @@ static void note_fetch(size_t len, long ns)
 /*
  * A read's bytes go on trial (cache_run_set_trial) when keeping them costs
  * at least a quarter of fetching them again: they then pay for their
- * memory only if read again more than one time in four, which random
- * reads seldom are.  Otherwise they are kept, as everything was before.
+ * memory only if read again one time in five or more (cache.c), which
+ * random reads seldom are.  Otherwise they are kept, as everything was
+ * before.
  */
 static void maybe_on_trial(struct cache_run *run)
 {
-	if (atomic_load(&keep_cost) >= 250)
-		cache_run_set_trial(run);
+	long k = atomic_load(&keep_cost);
+
+	if (k >= 250)
+		cache_run_set_trial(run, k);
 }
 
 /*

@@ -17,9 +17,27 @@
 #define BLK ((off_t)CACHE_BLOCK_SIZE)
 #define COST (PG + CACHE_PAGE_RECORD)	/* what a full page counts against the bound */
 
+/* On trial, kept when fetched again soon whatever the cost (cache_run_set_trial). */
+static void on_trial(struct cache_run *run)
+{
+	cache_run_set_trial(run, 0);
+}
+
+/* On trial where keeping costs as much as fetching again. */
+static void on_dear_trial(struct cache_run *run)
+{
+	cache_run_set_trial(run, 1000);
+}
+
+/* On trial where keeping costs far more than pages ever come back. */
+static void on_prohibitive_trial(struct cache_run *run)
+{
+	cache_run_set_trial(run, 1000000);
+}
+
 /*
  * Claims, fills with the byte value (off/PG + seed), and ends a run, marked
- * by mark (cache_run_set_ahead, cache_run_set_trial) when not NULL.
+ * by mark (cache_run_set_ahead, on_trial) when not NULL.
  */
 static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed,
 			void (*mark)(struct cache_run *))
@@ -359,7 +377,7 @@ static void pages_on_trial(void)
 
 	cache_set_limit(4096 * COST);	/* far from the bound: only trials evict */
 	for (int i = 0; i < 4; i++)
-		CHECK(fill_run(id, i * PG, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+		CHECK(fill_run(id, i * PG, PG, size, 0, on_trial) == (ssize_t)PG);
 	CHECK(fill_run(id, 4 * PG, PG, size, 0, NULL) == (ssize_t)PG);
 	CHECK(cache_copy(id, 4 * PG, buf, PG) == PG && buf[0] == 4);
 	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 0);
@@ -385,7 +403,7 @@ static void pages_on_trial(void)
 	CHECK(st.evictions == ev + 2);
 
 	/* page 0 again, while its ghost remains: an ordinary page from the start */
-	CHECK(fill_run(id, 0, PG, size, 20, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 20, on_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, 0, buf, PG) == PG && buf[0] == 20);
 	CHECK(cache_copy(id, 2 * PG, buf, PG) == PG && buf[0] == 2);	/* its first read */
 	k = use_spare(other, k, size);
@@ -399,7 +417,7 @@ static void pages_on_trial(void)
 	/* other blocks of a page whose ghost remains are on trial all the same */
 	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, 0, &run) == BLK);
 	if (run)
-		cache_run_set_trial(run);
+		cache_run_set_trial(run, 0);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 5 * PG, buf, BLK) == BLK);
@@ -408,7 +426,7 @@ static void pages_on_trial(void)
 	CHECK(cache_wait(id, 5 * PG) == 1);
 	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, 0, &run) == BLK);
 	if (run)
-		cache_run_set_trial(run);
+		cache_run_set_trial(run, 0);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 5 * PG + 8 * BLK, buf, BLK) == BLK);
@@ -440,26 +458,64 @@ static void old_ghosts(void)
 	cache_set_limit(16 * COST);
 
 	/* fetched again after 15 more pages were evicted: kept */
-	CHECK(fill_run(id, 0, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 0, on_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, 0, buf, PG) == PG);
 	evict_read(id, 0, other, &k, size);
 	for (int i = 0; i < 15; i++)
 		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(fill_run(id, 0, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 0, on_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, 0, buf, PG) == PG);
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
 	CHECK(cache_wait(id, 0) == 0);
 
 	/* after 16 more: on trial again, and evicted first once read */
-	CHECK(fill_run(id, PG, PG, size, 0, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, PG, PG, size, 0, on_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, PG, buf, PG) == PG);
 	evict_read(id, PG, other, &k, size);
 	for (int i = 0; i < 16; i++)
 		CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
-	CHECK(fill_run(id, PG, PG, size, 1, cache_run_set_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, PG, PG, size, 1, on_trial) == (ssize_t)PG);
 	CHECK(cache_copy(id, PG, buf, PG) == PG && buf[0] == 2);
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
 	CHECK(cache_wait(id, PG) == 1);
+}
+
+/*
+ * Where keeping costs as much as a fetch, a page fetched again soon is
+ * kept only when at least half the pages fetched on trial of late were
+ * (q / (1 - q) >= 1).  Each fill of a new page on trial counts.
+ */
+static void comebacks(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG, k = 0;
+	uint64_t id = cache_new_id(), other = cache_new_id(), once = cache_new_id();
+
+	cache_set_limit(0);
+	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
+	cache_set_limit(16 * COST);
+
+	/* 64 pages never seen before: nothing comes back */
+	for (int i = 0; i < 64; i++)
+		CHECK(fill_run(once, i * PG, PG, size, 0, on_trial) == (ssize_t)PG);
+	CHECK(fill_run(id, 0, PG, size, 0, on_dear_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG);
+	evict_read(id, 0, other, &k, size);
+	CHECK(fill_run(id, 0, PG, size, 0, on_dear_trial) == (ssize_t)PG);	/* its ghost found it */
+	CHECK(cache_copy(id, 0, buf, PG) == PG);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 1);		/* on trial all the same */
+
+	/* one page read, evicted and fetched again 40 times: pages come back */
+	for (int i = 0; i < 40; i++) {
+		CHECK(fill_run(id, PG, PG, size, 0, on_prohibitive_trial) == (ssize_t)PG);
+		CHECK(cache_copy(id, PG, buf, PG) == PG);
+		evict_read(id, PG, other, &k, size);
+	}
+	CHECK(fill_run(id, PG, PG, size, 0, on_dear_trial) == (ssize_t)PG);
+	CHECK(cache_copy(id, PG, buf, PG) == PG);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, PG) == 0);		/* kept */
 }
 
 int main(void)
@@ -547,5 +603,6 @@ int main(void)
 	spent_pages();
 	pages_on_trial();
 	old_ghosts();
+	comebacks();
 	return check_summary();
 }
