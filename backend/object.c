@@ -483,16 +483,18 @@ static void note_fetch(size_t len, long ns)
 
 /*
  * A read's bytes go on trial (cache_run_set_trial) when keeping them costs
- * at least a quarter of fetching them again: they then pay for their
- * memory only if read again one time in five or more (cache.c), which
- * random reads seldom are.  Otherwise they are kept, as everything was
- * before.
+ * at least a twentieth of fetching them again.  Random reads seldom come
+ * back, and on trial they recycle memory instead of growing the process;
+ * a program that does read its data again pays one more fetch of it, once
+ * its ghosts show that it comes back (cache.c).  Where keeping costs less
+ * (across a network), bytes are kept, as everything was before: there a
+ * fetch is dearer than any memory.
  */
 static void maybe_on_trial(struct cache_run *run)
 {
 	long k = atomic_load(&keep_cost);
 
-	if (k >= 250)
+	if (k >= 50)
 		cache_run_set_trial(run, k);
 }
 
