@@ -500,7 +500,7 @@ http {
     default_type application/octet-stream;
     log_format tsv "\$request_method\t\$request_uri\t\$status\t\$http_range\t\$body_bytes_sent\t\$server_port\t\$request_time\t\$connection\t\$connection_requests";
     access_log $RUNDIR/listing/access.log tsv;
-    sendfile on; tcp_nopush on; tcp_nodelay on;
+    sendfile on; tcp_nodelay on;  # no tcp_nopush: see tests/servers/nginx.sh
     keepalive_requests 100000; keepalive_timeout 300s;
     client_body_temp_path $RUNDIR/listing/tmp; proxy_temp_path $RUNDIR/listing/tmp;
     fastcgi_temp_path $RUNDIR/listing/tmp; uwsgi_temp_path $RUNDIR/listing/tmp;
