@@ -28,7 +28,9 @@
  * filled, so a page holding one block costs one block of memory, not a
  * whole page: random small reads keep sixteen times as much in the same
  * bound, and grow the process by what they read.  The blocks of a page
- * need not be adjacent in memory; copies go block by block.
+ * need not be adjacent in memory; copies go block by block.  A claim
+ * counts its blocks against the bound; their buffers come when the first
+ * bytes for the page arrive.
  *
  * The bound counts block buffers and a fixed charge for each page's
  * record.  A claim that would pass it first evicts the least recently
@@ -338,24 +340,51 @@ static void reuse_spent_locked(size_t blocks)
 		evict_locked(lru_tail);
 }
 
-/* Buffers for the blocks of [from, to) in p, within the bound: 0, or -1 without memory. */
-static int give_blocks_locked(struct page *p, uint32_t from, uint32_t to)
+/*
+ * Room within the bound for the blocks of [from, to): 0, or -1 when
+ * nothing can be evicted.  Their buffers come when their bytes do
+ * (buffers_locked).
+ */
+static int count_blocks_locked(uint32_t from, uint32_t to)
 {
-	size_t b = first_block(from), e = end_block(to);
+	size_t bytes = (end_block(to) - first_block(from)) * CACHE_BLOCK_SIZE;
 
-	reuse_spent_locked(e - b);
-	if (make_room_locked((e - b) * CACHE_BLOCK_SIZE) != 0)
+	if (make_room_locked(bytes) != 0)
 		return -1;
-	for (size_t i = b; i < e; i++) {
-		if (!(p->block[i] = slab_buffer_get())) {
-			drop_blocks_locked(p, b, i);
-			return -1;
-		}
-		used += CACHE_BLOCK_SIZE;
-	}
+	used += bytes;
 	if (used > peak)
 		peak = used;
 	return 0;
+}
+
+/*
+ * Buffers for the blocks p is being filled over, as its first bytes
+ * arrive: 0, or -ENOMEM.  Not at the claim: read-ahead claims a window of
+ * up to readahead_mb at once, and its parts arrive side by side over
+ * their whole fetch, so memory taken at the claim is memory taken before
+ * the reader has spent the pages that could give it.
+ */
+static int buffers_locked(struct page *p)
+{
+	size_t b = first_block(p->fill_lo), e = end_block(p->fill_hi);
+
+	reuse_spent_locked(e - b);
+	for (size_t i = b; i < e; i++)
+		if (!p->block[i] && !(p->block[i] = slab_buffer_get()))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Ends a fill that failed: gives back the blocks of [fill_lo, fill_hi), bound and buffers. */
+static void unfill_locked(struct page *p)
+{
+	for (size_t b = first_block(p->fill_lo); b < end_block(p->fill_hi); b++) {
+		if (p->block[b]) {
+			slab_buffer_put(p->block[b]);
+			p->block[b] = NULL;
+		}
+		used -= CACHE_BLOCK_SIZE;
+	}
 }
 
 /* A page record with buffers for [from, to), not yet in the table; NULL without memory. */
@@ -366,7 +395,7 @@ static struct page *new_page_locked(uint32_t from, uint32_t to)
 	if (make_room_locked(CACHE_PAGE_RECORD) != 0 || !(p = calloc(1, sizeof(*p))))
 		return NULL;
 	used += CACHE_PAGE_RECORD;
-	if (give_blocks_locked(p, from, to) != 0) {
+	if (count_blocks_locked(from, to) != 0) {
 		free(p);
 		used -= CACHE_PAGE_RECORD;
 		return NULL;
@@ -600,7 +629,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 			break;
 		if (p) {
 			p->pins++;	/* the run's: not evicted while extended */
-			if (give_blocks_locked(p, lo, hi) != 0) {
+			if (count_blocks_locked(lo, hi) != 0) {
 				p->pins--;
 				p = NULL;
 			}
@@ -730,6 +759,15 @@ int cache_run_fill(void *arg, off_t off, const char *data, size_t len)
 		if (in != p->fill_lo + p->filled)
 			return -EIO;
 		k = p->fill_hi - in < len ? p->fill_hi - in : len;
+		if (p->filled == 0) {
+			int rc;
+
+			pthread_mutex_lock(&lock);
+			rc = buffers_locked(p);
+			pthread_mutex_unlock(&lock);
+			if (rc != 0)
+				return rc;
+		}
 		page_write(p, in, data, k, run->ahead);
 		p->filled += (uint32_t)k;
 		if (p->fill_lo + p->filled == p->fill_hi) {
@@ -755,7 +793,7 @@ void cache_run_finish(struct cache_run *run, int err)
 
 		p->filling = 0;
 		p->err = err ? err : -EIO;
-		drop_blocks_locked(p, first_block(p->fill_lo), end_block(p->fill_hi));
+		unfill_locked(p);
 		if (p->lo < p->hi) {
 			p->pins--;	/* it keeps what it held */
 			continue;
@@ -805,7 +843,7 @@ void cache_after_fork_child(void)
 			continue;
 		/* its filler was a thread of the parent's; no one fills it here */
 		p->filling = 0;
-		drop_blocks_locked(p, first_block(p->fill_lo), end_block(p->fill_hi));
+		unfill_locked(p);
 		if (p->lo < p->hi)
 			continue;
 		HASH_DEL(table, p);

@@ -518,6 +518,43 @@ static void comebacks(void)
 	CHECK(cache_wait(id, PG) == 0);		/* kept */
 }
 
+/*
+ * A run takes its buffers when its bytes arrive, not when it is claimed:
+ * pages a reader spends meanwhile give theirs first, before memory the
+ * cache never used.
+ */
+static void buffers_on_arrival(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG;
+	uint64_t id = cache_new_id(), other = cache_new_id(), ahead = cache_new_id();
+	struct cache_run *run;
+	struct slab_stats ss;
+	size_t mapped, spare;
+
+
+	cache_set_limit(0);
+	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
+	cache_set_limit(4096 * COST);
+	CHECK(load(id, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);
+	CHECK(cache_copy(id, 0, buf, PG) == PG);
+	use_spare(other, 0, size);
+	slab_get_stats(&ss);
+	mapped = ss.mapped;
+	spare = slab_spare();
+
+	CHECK(cache_claim(ahead, 0, 4 * PG, PG, size, 0, &run) == 4 * (ssize_t)PG);
+	CHECK(slab_spare() == spare);		/* no buffer yet */
+	cache_spend(id, 0, 4 * PG);		/* the reader is done with id */
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	slab_get_stats(&ss);
+	CHECK(ss.mapped == mapped);		/* no new memory: id's pages gave theirs */
+	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, 3 * PG) == 1);
+	CHECK(cache_copy(ahead, 3 * PG + 7, buf, 10) == 10 && buf[0] == pat(3 * PG + 7));
+}
+
 int main(void)
 {
 	struct cache_stats st;
@@ -604,5 +641,6 @@ int main(void)
 	pages_on_trial();
 	old_ghosts();
 	comebacks();
+	buffers_on_arrival();
 	return check_summary();
 }
