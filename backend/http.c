@@ -598,6 +598,17 @@ static void report_tls_trust(const struct http_req *req, const char *why)
 		  ca_bundle ? ", set by " : "", ca_bundle ? ca_var : "");
 }
 
+/* How long the server took to answer: from the request sent to the first byte back. */
+static void note_answer(CURL *h, struct store *st)
+{
+	curl_off_t sent, first;
+
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent) == CURLE_OK &&
+	    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK &&
+	    first >= sent)
+		store_note_answer(st, (long)(first - sent));
+}
+
 /* One attempt: 0 done, 1 retry, or -errno. */
 static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remaining,
 		   char *why, size_t whylen)
@@ -647,6 +658,7 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
 		return 1;
 	}
+	note_answer(h, x->st);
 	if (is_transient_status(x->resp->status)) {
 		snprintf(why, whylen, "HTTP %ld", x->resp->status);
 		return 1;

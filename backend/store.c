@@ -6,6 +6,7 @@
  * can tell "known scheme, not built in yet" from "unknown scheme".
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ int store_open(const struct store_conf *sc, const struct engine_conf *ec,
 		return -ENOMEM;
 	st->drv = drv;
 	st->ec = ec;
+	atomic_init(&st->answer_us, LONG_MAX);
 	st->priv = drv->priv_size ? (void *)(st + 1) : NULL;
 	st->conf = *sc;
 	st->conf.url = dup_or_null(sc->url);
@@ -223,6 +225,19 @@ int store_copy(struct store *st, const char *from, const char *to, struct store_
 const char *store_url(const struct store *st)
 {
 	return st->conf.url;
+}
+
+long store_answer_us(const struct store *st)
+{
+	return atomic_load(&st->answer_us);
+}
+
+void store_note_answer(struct store *st, long us)
+{
+	long least = atomic_load(&st->answer_us);
+
+	while (us < least && !atomic_compare_exchange_weak(&st->answer_us, &least, us))
+		;
 }
 
 char *store_join_key(const char *prefix, const char *key)

@@ -188,4 +188,12 @@ int store_copy(struct store *st, const char *from, const char *to, struct store_
 
 const char *store_url(const struct store *st);
 
+/*
+ * The least time the store has taken to answer a request, from the request
+ * sent to its first byte, in microseconds: a server on this machine answers
+ * within a millisecond, one across a network takes several.  LONG_MAX
+ * before the first answer, and for stores that are not servers.
+ */
+long store_answer_us(const struct store *st);
+
 #endif

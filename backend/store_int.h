@@ -11,6 +11,8 @@
 #ifndef CLOUDSHIM_STORE_INT_H
 #define CLOUDSHIM_STORE_INT_H
 
+#include <stdatomic.h>
+
 #include "backend/store.h"
 
 struct store_driver {
@@ -44,8 +46,12 @@ struct store {
 	const struct store_driver *drv;
 	struct store_conf conf;		/* owned copy */
 	const struct engine_conf *ec;
+	atomic_long answer_us;		/* store_answer_us */
 	void *priv;
 };
+
+/* A request to the store was answered us microseconds after it was sent. */
+void store_note_answer(struct store *st, long us);
 
 extern const struct store_driver store_file_driver;
 extern const struct store_driver store_http_driver;

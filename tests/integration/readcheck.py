@@ -8,6 +8,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py requests MOUNTED LOCAL LOG   sequential read: requests in nginx's log
     readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
     readcheck.py kept MOUNTED LOCAL LOG       random preads from a slow server, read twice
+    readcheck.py window MOUNTED LOCAL LOG near|far   how wide read-ahead goes
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
 """
@@ -194,6 +195,31 @@ def kept_check(mounted, local, log):
            ok and not reqs, "%d requests" % len(reqs))
 
 
+def window_check(mounted, local, log, where):
+    """A sequential read: from a server that answers within a millisecond
+    (near), read-ahead stays within 32 MiB, which it splits into 16 parts of
+    2 MiB; from one 20 ms away (far), it widens to readahead_mb (128 MiB
+    by default: parts of 8 MiB)."""
+    name = "/" + os.path.basename(local)
+    start = len(open(log).read().splitlines())
+    ok = True
+    with open(mounted, "rb") as f, open(local, "rb") as w:
+        while True:
+            piece = f.read(128 << 10)
+            ok = ok and piece == w.read(128 << 10)
+            if not piece:
+                break
+    gets = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+    most = max((int(r[4]) for r in gets), default=0)
+    report("sequential read from a %s server: bytes" % where, ok)
+    if where == "near":
+        report("read-ahead from a server nearby stays within 32 MiB: parts of 2 MiB at most",
+               0 < most <= (2 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
+    else:
+        report("read-ahead from a server far away widens: parts of more than 2 MiB",
+               most > (2 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
+
+
 def stale_check(mounted, local):
     fd = os.open(mounted, os.O_RDONLY)
     want = open(local, "rb").read(4096)
@@ -228,6 +254,8 @@ def main():
         random_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "kept":
         kept_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "window":
+        window_check(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif what == "stale":
         stale_check(sys.argv[2], sys.argv[3])
     elif what == "errno":
