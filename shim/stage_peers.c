@@ -71,6 +71,25 @@ static int later(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
+/*
+ * Whether staged file a (modified at ta, its entry named na) is a newer
+ * version than b.  File times move at the kernel's coarse tick, so two
+ * versions one process wrote within a few milliseconds can bear the same
+ * time: then the one whose entry it made later is (its names count up,
+ * "w-PID-COUNT-...").
+ */
+static int newer(const struct timespec *ta, const char *na, const struct timespec *tb,
+		 const char *nb)
+{
+	unsigned ca, cb;
+	int pa, pb;
+
+	if (later(ta, tb) || later(tb, ta))
+		return later(ta, tb);
+	return sscanf(na, "w-%d-%u-", &pa, &ca) == 2 && sscanf(nb, "w-%d-%u-", &pb, &cb) == 2 &&
+	       pa == pb && ca > cb;
+}
+
 /* An entry's name; *ours when this process made it ("w-PID-..."). */
 static int entry_name(const char *name, int *ours)
 {
@@ -229,6 +248,7 @@ int peers_lookup(const struct mount *m, const char *key, struct store_meta *meta
 {
 	const char *url = m->st ? store_url(m->st) : NULL;
 	struct timespec newest = { 0, 0 };
+	const char *newest_name = "";
 	struct peer *p;
 	int found = 0;
 
@@ -245,13 +265,15 @@ int peers_lookup(const struct mount *m, const char *key, struct store_meta *meta
 			continue;
 		snprintf(file, sizeof(file), "%s/%.*s", stage_dir_path(), (int)len, p->name);
 		/* gone: its upload landed, and the shared count of changes says so */
-		if (REAL(stat)(file, &sb) != 0 || !held(p) || (found && !later(&sb.st_mtim, &newest)))
+		if (REAL(stat)(file, &sb) != 0 || !held(p) ||
+		    (found && !newer(&sb.st_mtim, p->name, &newest, newest_name)))
 			continue;
 		memset(meta, 0, sizeof(*meta));
 		meta->kind = STORE_FILE;
 		meta->size = sb.st_size;
 		meta->mtime = sb.st_mtim;
 		newest = sb.st_mtim;
+		newest_name = p->name;
 		/* fewer blocks than bytes: streaming may have dropped parts of it */
 		if (data)
 			snprintf(data, n, "%s", (off_t)sb.st_blocks * 512 < sb.st_size ? "" : file);
