@@ -248,30 +248,42 @@ static struct ghost *ghost_slot(uint64_t h)
 	return &ghosts[(h / GHOST_BLOCKS) & (GHOSTS - 1)];
 }
 
-static void ghost_leave(const struct page *p)
+/* The ghost of page k that held blocks of [lo, hi), or NULL. */
+static struct ghost *ghost_of(const struct page_key *k, uint32_t lo, uint32_t hi)
 {
-	uint64_t h = ghost_hash(&p->key);
-	struct ghost *g = ghost_slot(h);
-
-	g->key = h | first_block(p->lo) << 5 | end_block(p->hi);
-	g->evicted = evicted_blocks;
-}
-
-/*
- * Whether a ghost of p's key, left within the last cache's worth of
- * evictions, held some of the blocks p holds; the ghost is gone then.
- */
-static int ghost_take(const struct page *p)
-{
-	uint64_t h = ghost_hash(&p->key);
+	uint64_t h = ghost_hash(k);
 	struct ghost *g = ghost_slot(h);
 	uint64_t first = (g->key & (GHOST_BLOCKS - 1)) >> 5, end = g->key & 31;
 
-	if ((g->key & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(p->hi) ||
-	    end <= first_block(p->lo))
+	if ((g->key & ~(GHOST_BLOCKS - 1)) != h || first >= end_block(hi) || end <= first_block(lo))
+		return NULL;
+	return g;
+}
+
+/* Left within the last cache's worth of evictions. */
+static int ghost_young(const struct ghost *g)
+{
+	return evicted_blocks - g->evicted <= limit / CACHE_BLOCK_SIZE;
+}
+
+static void ghost_leave(const struct page_key *k, uint32_t lo, uint32_t hi)
+{
+	uint64_t h = ghost_hash(k);
+	struct ghost *g = ghost_slot(h);
+
+	g->key = h | first_block(lo) << 5 | end_block(hi);
+	g->evicted = evicted_blocks;
+}
+
+/* Whether a young ghost of page k held some of the blocks of [lo, hi); it is gone then. */
+static int ghost_take(const struct page_key *k, uint32_t lo, uint32_t hi)
+{
+	struct ghost *g = ghost_of(k, lo, hi);
+
+	if (!g)
 		return 0;
 	g->key = 0;
-	return evicted_blocks - g->evicted <= limit / CACHE_BLOCK_SIZE;
+	return ghost_young(g);
 }
 
 /* Gives back the buffers of p's blocks [b, e). */
@@ -307,7 +319,7 @@ static void evict_locked(struct page *p)
 {
 	evicted_blocks += end_block(p->hi) - first_block(p->lo);
 	if (p->trial)
-		ghost_leave(p);
+		ghost_leave(&p->key, p->lo, p->hi);
 	lru_unlink(p);
 	HASH_DEL(table, p);
 	evictions++;
@@ -712,10 +724,59 @@ off_t cache_run_end(const struct cache_run *run)
  */
 static int kept_again_locked(const struct page *p, long k)
 {
-	int found = ghost_take(p);
+	int found = ghost_take(&p->key, p->lo, p->hi);
 
 	comeback += ((found ? 1000 : 0) - comeback) / 32;
 	return found && comeback * (1000 + k) >= 1000 * k;
+}
+
+/* Whether a page found by its ghost now would be kept (kept_again_locked). */
+static int would_keep_locked(long k)
+{
+	long after = comeback + (1000 - comeback) / 32;
+
+	return after * (1000 + k) >= 1000 * k;
+}
+
+/* The bytes of page i that [off, off + len) covers: [*lo, *hi). */
+static void span_in_page(off_t off, size_t len, uint64_t i, uint32_t *lo, uint32_t *hi)
+{
+	off_t base = (off_t)(i << CACHE_PAGE_SHIFT), end = off + (off_t)len;
+
+	*lo = off > base ? (uint32_t)(off - base) : 0;
+	*hi = end - base < (off_t)CACHE_PAGE_SIZE ? (uint32_t)(end - base) : (uint32_t)CACHE_PAGE_SIZE;
+}
+
+int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost)
+{
+	uint64_t first = (uint64_t)off >> CACHE_PAGE_SHIFT;
+	uint64_t last = (uint64_t)(off + (off_t)len - 1) >> CACHE_PAGE_SHIFT;
+	int pass = len > 0;
+	uint32_t lo, hi;
+
+	pthread_mutex_lock(&lock);
+	for (uint64_t i = first; pass && i <= last; i++) {
+		struct page_key k = { id, i };
+		struct page *p = find_locked(id, i);
+		struct ghost *g;
+
+		span_in_page(off, len, i, &lo, &hi);
+		g = ghost_of(&k, lo, hi);
+		pass = !(p && p->lo < hi && lo < p->hi) &&
+		       !(p && p->filling && p->fill_lo < hi && lo < p->fill_hi) &&
+		       !(g && ghost_young(g) && would_keep_locked(keep_cost));
+	}
+	for (uint64_t i = first; pass && i <= last; i++) {
+		struct page_key k = { id, i };
+
+		span_in_page(off, len, i, &lo, &hi);
+		/* as a page on trial, read once and evicted, would have */
+		comeback += ((ghost_take(&k, lo, hi) ? 1000 : 0) - comeback) / 32;
+		evicted_blocks += end_block(hi) - first_block(lo);
+		ghost_leave(&k, lo, hi);
+	}
+	pthread_mutex_unlock(&lock);
+	return pass;
 }
 
 /* A page's fill is complete: its bytes join what it holds. */

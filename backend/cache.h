@@ -95,6 +95,16 @@ void cache_run_set_ahead(struct cache_run *run);
  */
 void cache_run_set_trial(struct cache_run *run, long keep_cost);
 
+/*
+ * Whether a read may bring [off, off+len) of object id straight into its
+ * own buffer, past the cache, where it would fetch those bytes on trial
+ * (keeping them costing keep_cost thousandths of a fetch): none of them
+ * held or being fetched, and no page of them found again by a ghost that
+ * would keep it.  Then its pages count as read on trial and evicted: they
+ * leave ghosts.  0: the read goes through the cache.
+ */
+int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost);
+
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);
 off_t cache_run_end(const struct cache_run *run);

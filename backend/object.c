@@ -38,6 +38,7 @@
 
 #define OBJ_IDLE_MAX	256
 #define MIN_PART	((size_t)1 << 20)
+#define TRIAL_COST	25	/* keeping ÷ fetching, thousandths, that puts reads on trial */
 #define NEAR_WINDOW	((size_t)32 << 20)	/* read-ahead from a server nearby */
 #define NEAR_ANSWER_US	1000			/* a server nearby answers this fast */
 
@@ -382,16 +383,11 @@ void obj_close(struct obj *o)
 		free_obj(victim);
 }
 
-/* Fetches one claimed run from the store into the cache and ends it. */
-static int fetch_run(struct obj *o, struct cache_run *run)
+/* Reads [off, off + len) of the version o opened into sink; a change marks o stale. */
+static int read_store(struct obj *o, off_t off, size_t len, store_sink_fn sink, void *arg)
 {
 	struct store_read rd = {
-		.key = o->key,
-		.pin = &o->meta,
-		.off = cache_run_start(run),
-		.len = (size_t)(cache_run_end(run) - cache_run_start(run)),
-		.sink = cache_run_fill,
-		.arg = run,
+		.key = o->key, .pin = &o->meta, .off = off, .len = len, .sink = sink, .arg = arg,
 	};
 	int rc = atomic_load(&o->stale) ? -ESTALE : store_read(o->st, &rd);
 
@@ -400,6 +396,15 @@ static int fetch_run(struct obj *o, struct cache_run *run)
 		log_warn("%s/%s changed while open; reads of it now fail with ESTALE",
 			 store_url(o->st), o->key);
 	}
+	return rc;
+}
+
+/* Fetches one claimed run from the store into the cache and ends it. */
+static int fetch_run(struct obj *o, struct cache_run *run)
+{
+	int rc = read_store(o, cache_run_start(run),
+			    (size_t)(cache_run_end(run) - cache_run_start(run)), cache_run_fill, run);
+
 	cache_run_finish(run, rc);
 	return rc;
 }
@@ -485,7 +490,7 @@ static void note_fetch(size_t len, long ns)
 
 /*
  * A read's bytes go on trial (cache_run_set_trial) when keeping them costs
- * at least a twentieth of fetching them again.  Random reads seldom come
+ * at least a fortieth of fetching them again.  Random reads seldom come
  * back, and on trial they recycle memory instead of growing the process;
  * a program that does read its data again pays one more fetch of it, once
  * its ghosts show that it comes back (cache.c).  Where keeping costs less
@@ -496,8 +501,50 @@ static void maybe_on_trial(struct cache_run *run)
 {
 	long k = atomic_load(&keep_cost);
 
-	if (k >= 50)
+	if (k >= TRIAL_COST)
 		cache_run_set_trial(run, k);
+}
+
+struct direct {
+	char *buf;
+	off_t start;
+	size_t len, got;	/* bytes in buf from start, in order */
+};
+
+/* A store_sink_fn into a reader's own buffer. */
+static int direct_fill(void *arg, off_t off, const char *data, size_t len)
+{
+	struct direct *d = arg;
+
+	if (off != d->start + (off_t)d->got || len > d->len - d->got)
+		return -EIO;	/* the store sent bytes we did not ask for */
+	memcpy(d->buf + d->got, data, len);
+	d->got += len;
+	return 0;
+}
+
+/*
+ * A read whose bytes would go on trial, none of them cached, fetches them
+ * into its own buffer instead (cache_pass): they would be copied twice
+ * and their memory recycled at once.  Not reads over MIN_PART, which the
+ * cache fetches in parallel parts.  Returns the bytes read, or -errno; 0
+ * when the read should go through the cache.
+ */
+static ssize_t read_past_cache(struct obj *o, char *buf, off_t pos, size_t len)
+{
+	struct direct d = { buf, pos, len, 0 };
+	long k = atomic_load(&keep_cost), start;
+	off_t b = (off_t)CACHE_BLOCK_SIZE;
+	int rc;
+
+	if (k < TRIAL_COST || len > MIN_PART || !cache_pass(o->id, pos, len, k))
+		return 0;
+	start = clock_ns();
+	rc = read_store(o, pos, len, direct_fill, &d);
+	if (rc == 0)	/* what the cache would have kept: whole blocks */
+		note_fetch((size_t)((pos + (off_t)len + b - 1) / b * b - pos / b * b),
+			   clock_ns() - start);
+	return d.got ? (ssize_t)d.got : rc ? rc : -EIO;
 }
 
 /*
@@ -591,6 +638,7 @@ ssize_t obj_read(struct obj *o, void *buf, size_t len, off_t off)
 		len = (size_t)(o->meta.size - off);
 	while (done < len) {
 		off_t pos = off + (off_t)done;
+		ssize_t n;
 		int rc;
 
 		done += cache_copy(o->id, pos, (char *)buf + done, len - done);
@@ -598,6 +646,12 @@ ssize_t obj_read(struct obj *o, void *buf, size_t len, off_t off)
 			break;
 		pos = off + (off_t)done;
 		rc = cache_wait(o->id, pos);
+		if (rc == 1 && (n = read_past_cache(o, (char *)buf + done, pos, len - done)) != 0) {
+			if (n < 0)
+				return done ? (ssize_t)done : n;
+			done += (size_t)n;
+			continue;
+		}
 		if (rc == 1)
 			rc = fetch_missing(o, pos, len - done);
 		if (rc < 0)

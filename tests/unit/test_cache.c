@@ -555,6 +555,35 @@ static void buffers_on_arrival(void)
 	CHECK(cache_copy(ahead, 3 * PG + 7, buf, 10) == 10 && buf[0] == pat(3 * PG + 7));
 }
 
+/*
+ * A read of bytes nobody holds may pass the cache where they would be on
+ * trial: its pages then leave ghosts, and one that would keep a page sends
+ * the next read of it through the cache.  Bytes held or being fetched are
+ * read from the cache; other blocks of their pages may pass.
+ */
+static void passing_reads(void)
+{
+	off_t size = 1000 * (off_t)PG;
+	uint64_t id = cache_new_id();
+	struct cache_run *run;
+
+	cache_set_limit(4096 * COST);
+	CHECK(cache_pass(id, 0, 3 * BLK, 1000000) == 1);
+	CHECK(cache_wait(id, 0) == 1);			/* nothing cached */
+	CHECK(cache_pass(id, BLK, BLK, 0) == 0);	/* its ghost would keep it */
+	CHECK(cache_pass(id, BLK, BLK, 1000000) == 1);	/* not where keeping is this dear */
+	CHECK(cache_pass(id, PG, 10, 0) == 1);		/* page 1 left no ghost */
+
+	CHECK(cache_claim(id, 4 * PG, BLK, BLK, size, 0, &run) == BLK);
+	CHECK(cache_pass(id, 4 * PG, 10, 1000000) == 0);	/* being fetched */
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	CHECK(cache_pass(id, 4 * PG + 10, 2 * BLK, 1000000) == 0);	/* held */
+	CHECK(cache_pass(id, 4 * PG + BLK, BLK, 1000000) == 1);	/* not held: passes */
+	CHECK(cache_pass(id, 3 * PG + 5, 2 * PG, 1000000) == 0);	/* held in the middle */
+}
+
 int main(void)
 {
 	struct cache_stats st;
@@ -642,5 +671,6 @@ int main(void)
 	old_ghosts();
 	comebacks();
 	buffers_on_arrival();
+	passing_reads();
 	return check_summary();
 }
