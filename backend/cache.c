@@ -722,20 +722,24 @@ off_t cache_run_end(const struct cache_run *run)
  * keeping 256 KiB costs more than a third of its fetch; a program that
  * reads its data again and again does.
  */
+/* comeback once a new page on trial was found by a ghost, or not */
+static long comeback_after(int found)
+{
+	return comeback + ((found ? 1000 : 0) - comeback) / 32;
+}
+
+/* Whether pages that come back with likelihood c (thousandths) pay for keeping at k. */
+static int pays(long c, long k)
+{
+	return c * (1000 + k) >= 1000 * k;
+}
+
 static int kept_again_locked(const struct page *p, long k)
 {
 	int found = ghost_take(&p->key, p->lo, p->hi);
 
-	comeback += ((found ? 1000 : 0) - comeback) / 32;
-	return found && comeback * (1000 + k) >= 1000 * k;
-}
-
-/* Whether a page found by its ghost now would be kept (kept_again_locked). */
-static int would_keep_locked(long k)
-{
-	long after = comeback + (1000 - comeback) / 32;
-
-	return after * (1000 + k) >= 1000 * k;
+	comeback = comeback_after(found);
+	return found && pays(comeback, k);
 }
 
 /* The bytes of page i that [off, off + len) covers: [*lo, *hi). */
@@ -764,14 +768,14 @@ int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost)
 		g = ghost_of(&k, lo, hi);
 		pass = !(p && p->lo < hi && lo < p->hi) &&
 		       !(p && p->filling && p->fill_lo < hi && lo < p->fill_hi) &&
-		       !(g && ghost_young(g) && would_keep_locked(keep_cost));
+		       !(g && ghost_young(g) && pays(comeback_after(1), keep_cost));
 	}
 	for (uint64_t i = first; pass && i <= last; i++) {
 		struct page_key k = { id, i };
 
 		span_in_page(off, len, i, &lo, &hi);
 		/* as a page on trial, read once and evicted, would have */
-		comeback += ((ghost_take(&k, lo, hi) ? 1000 : 0) - comeback) / 32;
+		comeback = comeback_after(ghost_take(&k, lo, hi));
 		evicted_blocks += end_block(hi) - first_block(lo);
 		ghost_leave(&k, lo, hi);
 	}

@@ -479,9 +479,10 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
  * machine where fresh memory traps to the host, keeping 64 KiB cost about
  * as much as fetching it again.
  */
-static void note_fetch(size_t len, long ns)
+static void note_fetch(off_t off, size_t len, long ns)
 {
-	long blocks = (long)((len + CACHE_BLOCK_SIZE - 1) / CACHE_BLOCK_SIZE);
+	off_t b = (off_t)CACHE_BLOCK_SIZE;	/* the cache keeps whole blocks */
+	long blocks = (long)((off + (off_t)len + b - 1) / b - off / b);
 	long ratio = ns > 0 ? blocks * slab_fresh_ns() * 1000 / ns : 0;
 	long avg = atomic_load(&keep_cost);
 
@@ -534,16 +535,14 @@ static ssize_t read_past_cache(struct obj *o, char *buf, off_t pos, size_t len)
 {
 	struct direct d = { buf, pos, len, 0 };
 	long k = atomic_load(&keep_cost), start;
-	off_t b = (off_t)CACHE_BLOCK_SIZE;
 	int rc;
 
 	if (k < TRIAL_COST || len > MIN_PART || !cache_pass(o->id, pos, len, k))
 		return 0;
 	start = clock_ns();
 	rc = read_store(o, pos, len, direct_fill, &d);
-	if (rc == 0)	/* what the cache would have kept: whole blocks */
-		note_fetch((size_t)((pos + (off_t)len + b - 1) / b * b - pos / b * b),
-			   clock_ns() - start);
+	if (rc == 0)
+		note_fetch(pos, len, clock_ns() - start);
 	return d.got ? (ssize_t)d.got : rc ? rc : -EIO;
 }
 
@@ -557,7 +556,7 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 {
 	size_t cap = conf.cache_bytes / 4, part, len;
 	struct cache_run *mine = NULL, *run;
-	off_t end;
+	off_t end, from;
 	long start;
 	int rc;
 
@@ -583,10 +582,11 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 			submit_part(o, run, 1);
 	}
 	start = clock_ns();
-	len = (size_t)(cache_run_end(mine) - cache_run_start(mine));
+	from = cache_run_start(mine);
+	len = (size_t)(cache_run_end(mine) - from);
 	rc = fetch_run(o, mine);
 	if (rc == 0)
-		note_fetch(len, clock_ns() - start);
+		note_fetch(from, len, clock_ns() - start);
 	return rc;
 }
 

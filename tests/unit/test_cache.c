@@ -317,6 +317,17 @@ static size_t mapped_settled(void)
 	return ss.mapped;
 }
 
+/*
+ * Evicts every page earlier tests left (their spent pages and ghosts
+ * would count in the next), then sets the bound to limit.
+ */
+static void empty_cache(size_t limit)
+{
+	cache_set_limit(0);	/* its least: room for the four pages below */
+	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
+	cache_set_limit(limit);
+}
+
 /* Loads other's pages ahead of a reader until the slabs have no spare buffer. */
 static off_t use_spare(uint64_t other, off_t k, off_t size)
 {
@@ -469,9 +480,7 @@ static void old_ghosts(void)
 	off_t size = 1000 * (off_t)PG, k = 0;
 	uint64_t id = cache_new_id(), other = cache_new_id();
 
-	cache_set_limit(0);	/* no ghost of earlier tests lasts */
-	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
-	cache_set_limit(16 * COST);
+	empty_cache(16 * COST);
 
 	/* fetched again after 15 more pages were evicted: kept */
 	CHECK(fill_run(id, 0, PG, size, 0, on_trial) == (ssize_t)PG);
@@ -507,9 +516,7 @@ static void comebacks(void)
 	off_t size = 1000 * (off_t)PG, k = 0;
 	uint64_t id = cache_new_id(), other = cache_new_id(), once = cache_new_id();
 
-	cache_set_limit(0);
-	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
-	cache_set_limit(16 * COST);
+	empty_cache(16 * COST);
 
 	/* 64 pages never seen before: nothing comes back */
 	for (int i = 0; i < 64; i++)
@@ -548,10 +555,7 @@ static void buffers_on_arrival(void)
 	struct slab_stats ss;
 	size_t mapped, spare;
 
-
-	cache_set_limit(0);
-	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
-	cache_set_limit(4096 * COST);
+	empty_cache(4096 * COST);
 	CHECK(load(id, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);
 	CHECK(cache_copy(id, 0, buf, PG) == PG);
 	use_spare(other, 0, size);
@@ -679,8 +683,7 @@ int main(void)
 	partial_pages();
 	ahead_bytes();
 	/* the next two count on every spent page being theirs */
-	cache_set_limit(0);
-	CHECK(load(cache_new_id(), 0, 4 * PG, 4 * (off_t)PG, 0) == 4 * (ssize_t)PG);
+	empty_cache(0);
 	spent_pages();
 	pages_on_trial();
 	old_ghosts();
