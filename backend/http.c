@@ -56,8 +56,9 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t share_lock = PTHREAD_MUTEX_INITIALIZER;
-static CURL *pool[POOL_MAX];
+static CURL *pool[POOL_MAX];	/* idle handles, the last put back on top */
 static int pool_len;
+static __thread CURL *put_last;	/* compared, never used: it may be gone */
 static CURLSH *share;
 /* the same variables the AWS CLI and curl honour, most specific first */
 static const char *const ca_vars[] = { "AWS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE" };
@@ -144,6 +145,31 @@ static int close_socket(void *u, curl_socket_t s)
 	return close(s);
 }
 
+/*
+ * The handle this thread put back last if it is idle, else the one put
+ * back last by anyone.  A thread's own handle has its receive buffer in
+ * this CPU's caches and its connection's packets arriving here: random
+ * preads from nginx by 4 threads on 2 CPUs, medians of 21 alternating
+ * runs, rose from 0.82 to 0.91 x curl's IOPS (64 KiB) and 0.77 to 0.86
+ * (256 KiB), on less CPU, against taking whichever was put back last.
+ */
+static CURL *take_locked(void)
+{
+	int i = pool_len - 1;
+	CURL *h;
+
+	if (i < 0)
+		return NULL;
+	while (i > 0 && pool[i] != put_last)
+		i--;
+	if (pool[i] != put_last)
+		i = pool_len - 1;
+	h = pool[i];
+	memmove(&pool[i], &pool[i + 1], (size_t)(pool_len - 1 - i) * sizeof(pool[0]));
+	pool_len--;
+	return h;
+}
+
 static CURL *handle_get(void)
 {
 	curl_socket_t *last;
@@ -151,8 +177,7 @@ static CURL *handle_get(void)
 
 	pthread_once(&curl_once, curl_setup_once);
 	pthread_mutex_lock(&pool_lock);
-	if (pool_len > 0)
-		h = pool[--pool_len];
+	h = take_locked();
 	pthread_mutex_unlock(&pool_lock);
 	if (h)
 		return h;
@@ -188,6 +213,7 @@ static void handle_put(CURL *h)
 	pthread_mutex_lock(&pool_lock);
 	if (pool_len < POOL_MAX) {
 		pool[pool_len++] = h;
+		put_last = h;
 		h = NULL;
 	}
 	pthread_mutex_unlock(&pool_lock);

@@ -9,6 +9,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
     readcheck.py kept MOUNTED LOCAL LOG       random preads from a slow server, read twice
     readcheck.py window MOUNTED LOCAL LOG near|far   how wide read-ahead goes
+    readcheck.py threads MOUNTED LOCAL LOG    two threads reading in turn: their connections
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
 """
@@ -16,6 +17,7 @@ import errno
 import os
 import random
 import sys
+import threading
 
 
 def report(name, good, why=""):
@@ -220,6 +222,57 @@ def window_check(mounted, local, log, where):
                most > (2 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
 
 
+def threads_check(mounted, local, log):
+    """Two threads read at once (from a server 20 ms away, so they overlap:
+    two connections), then in turn.  Each keeps the connection it had: a
+    thread gets back the handle it put back last, not whichever handle was
+    put back last (which, taking turns, would be the other thread's)."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    step = (len(want) // 40) & ~0xffff
+    # far apart and falling: nothing looks sequential
+    offs = [[len(want) - (2 * i + t + 1) * step for i in range(8)] for t in range(2)]
+    start = len(open(log).read().splitlines())
+    fds = [os.open(mounted, os.O_RDONLY) for _ in range(2)]
+    both = threading.Barrier(2)
+    turn = [threading.Event(), threading.Event()]
+    ok = [True, True]
+
+    def reader(t):
+        for i, off in enumerate(offs[t]):
+            if i == 0:
+                both.wait()
+            else:
+                turn[t].wait()
+                turn[t].clear()
+            ok[t] = ok[t] and os.pread(fds[t], 4096, off) == want[off:off + 4096]
+            if i == 0:
+                both.wait()
+                if t == 0:
+                    turn[0].set()
+            else:
+                turn[1 - t].set()
+
+    threads = [threading.Thread(target=reader, args=(t,)) for t in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for fd in fds:
+        os.close(fd)
+    gets = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+    conns = [set(), set()]
+    for r in gets:
+        first = int(r[3].split("=")[1].split("-")[0])
+        for t in range(2):
+            if any(off <= first < off + 4096 for off in offs[t][1:]):
+                conns[t].add(r[7])
+    report("two threads reading in turn: bytes", all(ok) and not any(th.is_alive() for th in threads))
+    report("two threads reading in turn keep a connection each",
+           len(conns[0]) == 1 and len(conns[1]) == 1 and conns[0] != conns[1],
+           "connections %s and %s over %d GETs" % (sorted(conns[0]), sorted(conns[1]), len(gets)))
+
+
 def stale_check(mounted, local):
     fd = os.open(mounted, os.O_RDONLY)
     want = open(local, "rb").read(4096)
@@ -256,6 +309,8 @@ def main():
         kept_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "window":
         window_check(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif what == "threads":
+        threads_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":
         stale_check(sys.argv[2], sys.argv[3])
     elif what == "errno":
