@@ -111,24 +111,36 @@ static void test_reserve_and_budget(void)
 	CHECK(first != NULL);
 	if (!first)
 		return;
-	/* the first slab was mapped by the reader; the helper adds two */
+	/*
+	 * The first slab was mapped by the reader.  Half of it taken shows
+	 * that the cache grows: then the helper adds two.  Before, it adds
+	 * none (reads that skip the cache take a few buffers at most).
+	 */
+	usleep(50000);
+	CHECK(mapped() == SLAB && reserve_reaches(0));
+	CHECK(take(PER_SLAB / 2 - 1) == first + (PER_SLAB / 2 - 1) * BLK);
+	usleep(50000);
+	CHECK(mapped() == SLAB && reserve_reaches(0));
+	CHECK(take(1) == first + PER_SLAB / 2 * BLK);
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 3 * SLAB);
 	/* and leaves the CPU to the program and its server (see slab.c) */
 	CHECK(nice_of_thread("cs-slab") == 19);
 
 	/* the rest of the first slab, then a buffer already in memory */
-	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * BLK);
+	CHECK(take(PER_SLAB / 2 - 1) == first + (PER_SLAB - 1) * BLK);
 	b = slab_buffer_get();
 	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
 	CHECK(b && resident(b, BLK) == 1);
+	CHECK(reserve_reaches(1));
 
-	/* one slab short of the budget: the helper fills the reserve again */
+	/* half of that slab taken, one short of the budget: the reserve is filled again */
+	CHECK(take(PER_SLAB / 2) != NULL);
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 4 * SLAB);
 
 	/* at the budget it prepares nothing more, however short the reserve */
-	CHECK(take(2 * PER_SLAB - 1) != NULL);
+	CHECK(take(PER_SLAB + PER_SLAB / 2 - 1) != NULL);
 	usleep(50000);
 	CHECK(reserve_reaches(1));
 	CHECK(mapped() == 4 * SLAB);
