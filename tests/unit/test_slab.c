@@ -177,11 +177,12 @@ static void test_fork(void)
 		slab_set_budget(64 * SLAB);
 		/*
 		 * The parent left 4 slabs mapped, none in reserve, all but 2 buffers in
-		 * the newest.  3 slabs' worth more needs 3 new slabs, from the
-		 * reserve or mapped on the spot; the child's helper then fills the
-		 * reserve: 4 + 3 + 2, each slab counted once.
+		 * the newest.  3 slabs' worth more and half of another need 3 new
+		 * slabs, from the reserve or mapped on the spot; with half of the
+		 * last taken, the child's helper fills the reserve: 4 + 3 + 2,
+		 * each slab counted once.
 		 */
-		if (!take(3 * PER_SLAB) || !reserve_reaches(2))
+		if (!take(3 * PER_SLAB + PER_SLAB / 2 - 1) || !reserve_reaches(2))
 			_exit(1);
 		_exit(mapped() == 9 * SLAB ? 0 : 2);
 	}
