@@ -710,18 +710,6 @@ off_t cache_run_end(const struct cache_run *run)
 	return run->end;
 }
 
-/*
- * Whether a new page of a run on trial is kept as an ordinary page: a
- * ghost found it, and pages come back often enough to pay for their
- * memory.  The share of new pages on trial that ghosts find, averaged
- * over the last few dozen, is how likely a page read is to be read again
- * within a cache's worth of evictions, q; kept, it is read q + q^2 + ...
- * = q / (1 - q) more times, each a fetch saved.  Keeping it costs k
- * fetches, so it pays when q >= k / (1 + k).  Random reads over an object
- * four times the cache come back one time in four and do not pay where
- * keeping 256 KiB costs more than a third of its fetch; a program that
- * reads its data again and again does.
- */
 /* comeback once a new page on trial was found by a ghost, or not */
 static long comeback_after(int found)
 {
@@ -734,6 +722,18 @@ static int pays(long c, long k)
 	return c * (1000 + k) >= 1000 * k;
 }
 
+/*
+ * Whether a new page of a run on trial is kept as an ordinary page: a
+ * ghost found it, and pages come back often enough to pay for their
+ * memory.  The share of new pages on trial that ghosts find, averaged
+ * over the last few dozen, is how likely a page read is to be read again
+ * within a cache's worth of evictions, q; kept, it is read q + q^2 + ...
+ * = q / (1 - q) more times, each a fetch saved.  Keeping it costs k
+ * fetches, so it pays when q >= k / (1 + k).  Random reads over an object
+ * four times the cache come back one time in four and do not pay where
+ * keeping 256 KiB costs more than a third of its fetch; a program that
+ * reads its data again and again does.
+ */
 static int kept_again_locked(const struct page *p, long k)
 {
 	int found = ghost_take(&p->key, p->lo, p->hi);
@@ -755,10 +755,11 @@ int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost)
 {
 	uint64_t first = (uint64_t)off >> CACHE_PAGE_SHIFT;
 	uint64_t last = (uint64_t)(off + (off_t)len - 1) >> CACHE_PAGE_SHIFT;
-	int pass = len > 0;
+	int pass = len > 0, found_kept;
 	uint32_t lo, hi;
 
 	pthread_mutex_lock(&lock);
+	found_kept = pays(comeback_after(1), keep_cost);	/* a page its ghost finds */
 	for (uint64_t i = first; pass && i <= last; i++) {
 		struct page_key k = { id, i };
 		struct page *p = find_locked(id, i);
@@ -768,7 +769,7 @@ int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost)
 		g = ghost_of(&k, lo, hi);
 		pass = !(p && p->lo < hi && lo < p->hi) &&
 		       !(p && p->filling && p->fill_lo < hi && lo < p->fill_hi) &&
-		       !(g && ghost_young(g) && pays(comeback_after(1), keep_cost));
+		       !(found_kept && g && ghost_young(g));
 	}
 	for (uint64_t i = first; pass && i <= last; i++) {
 		struct page_key k = { id, i };

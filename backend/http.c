@@ -150,7 +150,7 @@ static int close_socket(void *u, curl_socket_t s)
  * back last by anyone.  A thread's own handle has its receive buffer in
  * this CPU's caches and its connection's packets arriving here: random
  * preads from nginx by 4 threads on 2 CPUs, medians of 21 alternating
- * runs, rose from 0.82 to 0.91 x curl's IOPS (64 KiB) and 0.77 to 0.86
+ * runs, rose from 0.89 to 0.96 x curl's IOPS (64 KiB) and 0.78 to 0.86
  * (256 KiB), on less CPU, against taking whichever was put back last.
  */
 static CURL *take_locked(void)
