@@ -477,8 +477,7 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
  * what it took.  Across a network a fetch takes milliseconds and keeping
  * costs next to nothing; from a server on the same machine, on a virtual
  * machine where fresh memory traps to the host, keeping 64 KiB cost about
- * as much as fetching it again.  The first fetch timed sets the average:
- * climbing from 0 kept the first ten or so 4 KiB reads of a process.
+ * as much as fetching it again.
  */
 static void note_fetch(off_t off, size_t len, long ns)
 {
@@ -487,7 +486,7 @@ static void note_fetch(off_t off, size_t len, long ns)
 	long ratio = ns > 0 ? blocks * slab_fresh_ns() * 1000 / ns : 0;
 	long avg = atomic_load(&keep_cost);
 
-	atomic_store(&keep_cost, avg == 0 ? ratio : avg + (ratio - avg) / 8);
+	atomic_store(&keep_cost, avg + (ratio - avg) / 8);
 }
 
 /*

@@ -24,12 +24,7 @@
  * ("cs-slab") keeps a reserve of slabs already touched, and readers carve
  * their buffers from those.  The helper stops when the slabs mapped reach
  * the budget (the cache bound): from there buffers are recycled, and the
- * reserve never takes memory beyond what the cache may use.  It starts
- * when half of the slab being carved is taken, which shows the cache
- * growing: random reads that skip the cache (object.c) take a few
- * buffers, and two slabs prepared for them cost 11 ms of CPU (perf) in
- * a run of 10,000 random 4 KiB reads by 4 threads on 2 CPUs, which those
- * reads needed.
+ * reserve never takes memory beyond what the cache may use.
  *
  * The helper runs at nice 19.  Its work is never what anybody waits for
  * (a reader short of a touched slab maps one and faults it itself), and
@@ -179,12 +174,11 @@ char *slab_buffer_get(void)
 		}
 		next = s;
 		left = SLAB_SIZE;
+		top_up_locked();
 	}
 	b = next;
 	next += CACHE_BLOCK_SIZE;
 	left -= CACHE_BLOCK_SIZE;
-	if (left < SLAB_SIZE / 2)
-		top_up_locked();
 out:
 	pthread_mutex_unlock(&lock);
 	return b;

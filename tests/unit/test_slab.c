@@ -111,36 +111,24 @@ static void test_reserve_and_budget(void)
 	CHECK(first != NULL);
 	if (!first)
 		return;
-	/*
-	 * The first slab was mapped by the reader.  Half of it taken shows
-	 * that the cache grows: then the helper adds two.  Before, it adds
-	 * none (reads that skip the cache take a few buffers at most).
-	 */
-	usleep(50000);
-	CHECK(mapped() == SLAB && reserve_reaches(0));
-	CHECK(take(PER_SLAB / 2 - 1) == first + (PER_SLAB / 2 - 1) * BLK);
-	usleep(50000);
-	CHECK(mapped() == SLAB && reserve_reaches(0));
-	CHECK(take(1) == first + PER_SLAB / 2 * BLK);
+	/* the first slab was mapped by the reader; the helper adds two */
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 3 * SLAB);
 	/* and leaves the CPU to the program and its server (see slab.c) */
 	CHECK(nice_of_thread("cs-slab") == 19);
 
 	/* the rest of the first slab, then a buffer already in memory */
-	CHECK(take(PER_SLAB / 2 - 1) == first + (PER_SLAB - 1) * BLK);
+	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * BLK);
 	b = slab_buffer_get();
 	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
 	CHECK(b && resident(b, BLK) == 1);
-	CHECK(reserve_reaches(1));
 
-	/* half of that slab taken, one short of the budget: the reserve is filled again */
-	CHECK(take(PER_SLAB / 2) != NULL);
+	/* one slab short of the budget: the helper fills the reserve again */
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 4 * SLAB);
 
 	/* at the budget it prepares nothing more, however short the reserve */
-	CHECK(take(PER_SLAB + PER_SLAB / 2 - 1) != NULL);
+	CHECK(take(2 * PER_SLAB - 1) != NULL);
 	usleep(50000);
 	CHECK(reserve_reaches(1));
 	CHECK(mapped() == 4 * SLAB);
@@ -177,12 +165,11 @@ static void test_fork(void)
 		slab_set_budget(64 * SLAB);
 		/*
 		 * The parent left 4 slabs mapped, none in reserve, all but 2 buffers in
-		 * the newest.  3 slabs' worth more and half of another need 3 new
-		 * slabs, from the reserve or mapped on the spot; with half of the
-		 * last taken, the child's helper fills the reserve: 4 + 3 + 2,
-		 * each slab counted once.
+		 * the newest.  3 slabs' worth more needs 3 new slabs, from the
+		 * reserve or mapped on the spot; the child's helper then fills the
+		 * reserve: 4 + 3 + 2, each slab counted once.
 		 */
-		if (!take(3 * PER_SLAB + PER_SLAB / 2 - 1) || !reserve_reaches(2))
+		if (!take(3 * PER_SLAB) || !reserve_reaches(2))
 			_exit(1);
 		_exit(mapped() == 9 * SLAB ? 0 : 2);
 	}
