@@ -4,9 +4,9 @@
  *
  * Buffers of CACHE_BLOCK_SIZE are carved from 2 MiB slabs and never given
  * back to the system; a buffer put back is the next one handed out.  While
- * the cache grows, a helper thread makes the next slab ready (mapped and
- * zeroed by the kernel) before a reader needs it.  The cache calls these
- * under its own lock; the helper never takes that lock.
+ * the cache grows past its first slab, a helper thread makes the next slab
+ * ready (mapped and zeroed by the kernel) before a reader needs it.  The
+ * cache calls these under its own lock; the helper never takes that lock.
  */
 #ifndef CLOUDSHIM_SLAB_H
 #define CLOUDSHIM_SLAB_H
