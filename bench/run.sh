@@ -667,6 +667,8 @@ row 4 "openmany via shim, CACHE_MB=256" "$shim_rss MiB" \
 # === row 5: cost outside mounts =====================================================
 # Both sides pinned to one CPU, alternating; the ratio is of the fastest run
 # each (what the calls cost, noise only adds to it), medians in the notes.
+# A third side preloads an empty library: how far apart two runs of the
+# same calls land here, the floor under any difference the shim makes.
 # valgrind, where present, adds the instructions per iteration, which no
 # other load on the machine changes.
 if [ "$QUICK" = 1 ]; then
@@ -676,14 +678,19 @@ else
 	head -c 4096 "$RUNDIR/block" >"$RUNDIR/local.bin"
 	mkdir -p "$RUNDIR/elsewhere"
 	declare -A NS=() INSNS=()
+	# the noise floor: a library with nothing in it, preloaded the same way
+	printf 'int cloudshim_bench_empty;\n' | gcc -shared -fPIC -x c -o "$BIN/empty.so" -
 	r5_pre() {	# the command prefix of a side
-		[ "$1" = plain ] || echo env LD_PRELOAD="$SHIM" \
-			CLOUDSHIM_MOUNTS="/cloudshim-elsewhere=file://$RUNDIR/elsewhere"
+		case $1 in
+		shim) echo env LD_PRELOAD="$SHIM" \
+			CLOUDSHIM_MOUNTS="/cloudshim-elsewhere=file://$RUNDIR/elsewhere" ;;
+		empty) echo env LD_PRELOAD="$BIN/empty.so" ;;
+		esac
 	}
 	pin=()
 	command -v taskset >/dev/null && pin=(taskset -c "$(($(nproc) - 1))")
 	for ((r = 0; r < 9; r++)); do
-		for side in plain shim; do
+		for side in plain shim empty; do
 			# shellcheck disable=SC2046 # the prefix's words
 			run_case "r5_$side" - to_last $(r5_pre "$side") "${pin[@]}" "$BIN/localcalls" \
 				"$RUNDIR/local.bin" "$LOCAL_ITERS"
@@ -706,8 +713,10 @@ else
 	{
 		min_plain=$(printf '%s\n' ${NS[plain]} | sort -g | head -n 1)
 		min_shim=$(printf '%s\n' ${NS[shim]} | sort -g | head -n 1)
+		min_empty=$(printf '%s\n' ${NS[empty]} | sort -g | head -n 1)
 		med_plain=$(fmt '%.0f' "$(median ${NS[plain]})")
 		med_shim=$(fmt '%.0f' "$(median ${NS[shim]})")
+		med_empty=$(fmt '%.0f' "$(median ${NS[empty]})")
 	}
 	ns_plain=$(fmt '%.0f' "$min_plain")
 	ns_shim=$(fmt '%.0f' "$min_shim")
@@ -719,6 +728,9 @@ else
 	row 5 "same with the shim, mount elsewhere" "$ns_shim ns/iter" \
 		"$r5 x no shim" "$(verdict "$r5" '<=' 1.02)" \
 		"${FAIL[r5_shim]:-fastest of 9 (median $med_shim); $(insns shim) instructions/iter}"
+	row 5 "same with an empty library preloaded" "$(fmt '%.0f' "$min_empty") ns/iter" \
+		"$(awk -v a="$min_empty" -v b="$min_plain" 'BEGIN { printf "%.3f", a / b }') x no shim" "-" \
+		"${FAIL[r5_empty]:-the noise floor: no code of its own runs; fastest of 9 (median $med_empty)}"
 fi
 
 # --- the table -----------------------------------------------------------------
