@@ -665,7 +665,7 @@ row 4 "openmany via shim, CACHE_MB=256" "$shim_rss MiB" \
 	"${FAIL[r4_shim]:-bound 256 MiB (+10% = 281.6); $(mibs r4_shim $((MANY * MANY_MB))) MiB/s; $(log_note r4_shim nginx); fetched x$(amp r4_shim $((MANY * MANY_MB * 1048576)))}"
 
 # === row 5: cost outside mounts =====================================================
-# Both sides pinned to one CPU, alternating; the ratio is of the fastest run
+# Every side pinned to one CPU, alternating; the ratio is of the fastest run
 # each (what the calls cost, noise only adds to it), medians in the notes.
 # A third side preloads an empty library: how far apart two runs of the
 # same calls land here, the floor under any difference the shim makes.

@@ -16,6 +16,7 @@
 #define PG CACHE_PAGE_SIZE
 #define BLK ((off_t)CACHE_BLOCK_SIZE)
 #define COST (PG + CACHE_PAGE_RECORD)	/* what a full page counts against the bound */
+#define SLAB ((size_t)2 << 20)		/* what slab.c maps at a time */
 
 /* On trial, kept when fetched again soon whatever the cost (cache_run_set_trial). */
 static void on_trial(struct cache_run *run)
@@ -312,7 +313,7 @@ static size_t mapped_settled(void)
 
 	for (int i = 0; i < 2000; i++) {
 		slab_get_stats(&ss);
-		if (ss.reserved >= 2 || ss.mapped <= ((size_t)2 << 20))
+		if (ss.reserved >= 2 || ss.mapped <= SLAB)
 			break;
 		usleep(1000);
 	}

@@ -136,7 +136,7 @@ static void test_reserve_and_budget(void)
 	CHECK(nice_of_thread("cs-slab") == 19);
 
 	/* the rest of the second, then a buffer from the reserve, already in memory */
-	CHECK(take(PER_SLAB - 1) != NULL);
+	CHECK(b && take(PER_SLAB - 1) == b + (PER_SLAB - 1) * BLK);
 	b = slab_buffer_get();
 	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
 	CHECK(b && resident(b, BLK) == 1);
