@@ -20,9 +20,13 @@
  *   gone     its first fill failed; out of the table; freed by its last
  *            waiter.
  *
- * Readers pin pages for the copy and while they wait on the one condition
- * variable, which is broadcast whenever a fill ends or memory is released,
- * and only when someone is waiting.
+ * Readers pin pages for the copy and while they wait for one.  A reader
+ * waiting for a page marks it and sleeps on `ready`, broadcast when a
+ * marked page's fill ends: with sixteen runs filling pages ahead, a
+ * broadcast for every page woke a sequential reader some fifteen
+ * thousand times a GiB for pages it did not want yet.  Claims waiting
+ * for memory sleep on `freed`, broadcast when memory is released or a
+ * page becomes evictable, and only when someone is waiting.
  *
  * A page's bytes live in 4 KiB block buffers, one per block held or being
  * filled, so a page holding one block costs one block of memory, not a
@@ -70,6 +74,7 @@ struct page {
 	unsigned char gone;
 	unsigned char spent;	/* read through by a scan: evicted first */
 	unsigned char trial;	/* fetched for one read: TRIAL_UNREAD, TRIAL_READ, or 0 */
+	unsigned char waited;	/* a reader sleeps until its fill ends */
 	int err;		/* why the last fill failed, for its waiters */
 	int pins;
 	char *block[BLOCKS];	/* buffers of the blocks held or being filled */
@@ -99,13 +104,14 @@ struct cache_run {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;	/* a waited page's fill ended */
+static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;	/* memory may be there now */
 static struct page *table;
 static struct page *lru_head, *lru_tail;
 static struct page *spent_head;	/* spent pages run from here to the tail */
 static size_t limit = 256UL << 20, used, peak;
 static unsigned long evictions;
-static int waiters;
+static int waiters;		/* claims sleeping on freed */
 static uint64_t next_id = 1;
 
 /*
@@ -219,7 +225,16 @@ static void lru_touch(struct page *p)
 static void wake_locked(void)
 {
 	if (waiters)
-		pthread_cond_broadcast(&changed);
+		pthread_cond_broadcast(&freed);
+}
+
+/* p's fill ended, in bytes or in failure: wakes the readers waiting for it. */
+static void fill_ended_locked(struct page *p)
+{
+	if (p->waited) {
+		p->waited = 0;
+		pthread_cond_broadcast(&ready);
+	}
 }
 
 static size_t first_block(uint32_t in)
@@ -560,12 +575,11 @@ int cache_wait(uint64_t id, off_t off)
 		return 1;
 	}
 	p->pins++;
-	waiters++;
 	while (!p->gone && !holds(p, in) && p->filling) {
-		pthread_cond_wait(&changed, &lock);
+		p->waited = 1;
+		pthread_cond_wait(&ready, &lock);
 		waited = 1;
 	}
-	waiters--;
 	if (holds(p, in))
 		rc = 0;
 	else if (p->gone || (waited && p->err))
@@ -653,7 +667,7 @@ ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size
 		}
 		if (!p && n == 0 && may_wait) {
 			waiters++;
-			pthread_cond_wait(&changed, &lock);
+			pthread_cond_wait(&freed, &lock);
 			waiters--;
 			i--;	/* look again: someone may have claimed it meanwhile */
 			continue;
@@ -806,6 +820,7 @@ static void page_filled(struct page *p, const struct cache_run *run)
 			p->trial = TRIAL_UNREAD;	/* its new blocks are on trial in turn */
 	}
 	p->filling = 0;
+	fill_ended_locked(p);
 	wake_locked();
 	pthread_mutex_unlock(&lock);
 }
@@ -859,6 +874,7 @@ void cache_run_finish(struct cache_run *run, int err)
 
 		p->filling = 0;
 		p->err = err ? err : -EIO;
+		fill_ended_locked(p);
 		unfill_locked(p);
 		if (p->lo < p->hi) {
 			p->pins--;	/* it keeps what it held */
@@ -900,11 +916,13 @@ void cache_after_fork_child(void)
 {
 	struct page *p, *tmp;
 
-	pthread_cond_init(&changed, NULL);
+	pthread_cond_init(&ready, NULL);
+	pthread_cond_init(&freed, NULL);
 	waiters = 0;
 	slab_after_fork_child();
 	HASH_ITER(hh, table, p, tmp) {
-		p->pins = 0;	/* the pinning threads do not exist here */
+		p->pins = 0;	/* the pinning and waiting threads do not exist here */
+		p->waited = 0;
 		if (!p->filling)
 			continue;
 		/* its filler was a thread of the parent's; no one fills it here */

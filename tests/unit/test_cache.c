@@ -74,16 +74,15 @@ static char pat(off_t off)
 	return (char)(off / 1000 * 7 + 1);
 }
 
-/* Fills a claimed run with pat(), in pieces of 3000 bytes. */
-static int fill_pat(struct cache_run *run)
+/* Fills [from, to) of a claimed run with pat(), in pieces of 3000 bytes. */
+static int fill_pat_range(struct cache_run *run, off_t from, off_t to)
 {
 	char buf[3000];
 
 	if (!run)
 		return -1;
-	for (off_t o = cache_run_start(run); o < cache_run_end(run); o += sizeof(buf)) {
-		size_t k = cache_run_end(run) - o < (off_t)sizeof(buf) ?
-			   (size_t)(cache_run_end(run) - o) : sizeof(buf);
+	for (off_t o = from; o < to; o += sizeof(buf)) {
+		size_t k = to - o < (off_t)sizeof(buf) ? (size_t)(to - o) : sizeof(buf);
 
 		for (size_t i = 0; i < k; i++)
 			buf[i] = pat(o + (off_t)i);
@@ -93,7 +92,12 @@ static int fill_pat(struct cache_run *run)
 	return 0;
 }
 
-/* 1 when buf holds pat() for [off, off+len). */
+/* Fills a whole claimed run with pat(). */
+static int fill_pat(struct cache_run *run)
+{
+	return run ? fill_pat_range(run, cache_run_start(run), cache_run_end(run)) : -1;
+}
+
 static int is_pat(const char *buf, off_t off, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -298,6 +302,43 @@ static void partial_pages(void)
 	CHECK(cache_copy(id, 5 * PG + 3 * BLK, buf, PG) == 3 * (size_t)BLK &&
 	      is_pat(buf, 5 * PG + 3 * BLK, 3 * BLK));
 	CHECK(cache_wait(id, 5 * PG + 9 * BLK) == 1);	/* anyone may fetch it again */
+}
+
+/*
+ * Readers wait for the page they want, not for any page: each of them
+ * wakes when its own page lands, however the run's pages and the waiters
+ * interleave, and two readers of one page both wake.
+ */
+static void waiters_per_page(void)
+{
+	off_t size = 10 * (off_t)PG;
+	uint64_t id = cache_new_id();
+	struct waiter w[3] = { { id, PG + 5, 99 }, { id, 3 * PG, 99 }, { id, 4 * PG - 1, 99 } };
+	pthread_t t[3];
+	struct cache_run *run;
+	static char buf[4 * PG];
+	int started = 0;
+
+	CHECK(cache_claim(id, 0, 4 * PG, PG, size, 0, &run) == 4 * (ssize_t)PG);
+	if (!run)
+		return;
+	for (; started < 3; started++)
+		if (pthread_create(&t[started], NULL, wait_for, &w[started]) != 0)
+			break;
+	usleep(20000);		/* likely waiting by now; either way must work */
+	CHECK(fill_pat_range(run, 0, 2 * PG) == 0);
+	if (started > 0) {
+		pthread_join(t[0], NULL);
+		CHECK(w[0].rc == 0);
+	}
+	CHECK(fill_pat_range(run, 2 * PG, 4 * PG) == 0);
+	cache_run_finish(run, 0);
+	for (int i = 1; i < started; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(w[i].rc == 0);
+	}
+	CHECK(started == 3);
+	CHECK(cache_copy(id, 0, buf, sizeof(buf)) == sizeof(buf) && is_pat(buf, 0, sizeof(buf)));
 }
 
 /*
@@ -683,6 +724,7 @@ int main(void)
 
 	small_pages();
 	cache_set_limit(64 * PG);
+	waiters_per_page();
 	partial_pages();
 	ahead_bytes();
 	/* the next two count on every spent page being theirs */
