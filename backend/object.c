@@ -41,6 +41,7 @@
 #define TRIAL_COST	25	/* keeping ÷ fetching, thousandths, that puts reads on trial */
 #define NEAR_WINDOW	((size_t)32 << 20)	/* read-ahead from a server nearby */
 #define NEAR_ANSWER_US	1000			/* a server nearby answers this fast */
+#define NEAR_STREAMS	4			/* parallel reads from a server nearby */
 
 struct obj {
 	char *hkey;
@@ -435,10 +436,27 @@ static void submit_part(struct obj *o, struct cache_run *run, int urgent)
 	fetch_run(o, run);
 }
 
-/* Size of the parallel pieces of a fetch of len bytes. */
-static size_t part_size_for(size_t len)
+static int near(const struct obj *o)
 {
-	size_t part = len / (size_t)(conf.connections > 0 ? conf.connections : 1);
+	return store_answer_us(o->st) < NEAR_ANSWER_US;
+}
+
+/*
+ * Size of the parallel pieces of a fetch of len bytes from o's store.
+ * Parallel streams hide the time a store takes to answer and its rate per
+ * connection; a server nearby has neither to hide, and each stream costs
+ * wakeups and copies on the reader's cores.  From nginx on loopback here,
+ * cat of 1 GiB took 0.65-0.69 s over 16 streams, 0.56-0.64 s over 4 (one
+ * curl stream 0.52-0.61 s).
+ */
+static size_t part_size_for(const struct obj *o, size_t len)
+{
+	int streams = conf.connections > 0 ? conf.connections : 1;
+	size_t part;
+
+	if (near(o) && streams > NEAR_STREAMS)
+		streams = NEAR_STREAMS;
+	part = len / (size_t)streams;
 
 	if (part < MIN_PART)
 		part = MIN_PART;
@@ -448,7 +466,7 @@ static size_t part_size_for(size_t len)
 static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range r)
 {
 	/* sized by the whole window: top-ups are small, their parts need not be */
-	size_t part = part_size_for(pf->window);
+	size_t part = part_size_for(o, pf->window);
 	off_t pos = r.off, end = r.off + (off_t)r.len;
 
 	while (pos < end) {
@@ -562,7 +580,7 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 
 	if (want > cap)
 		want = cap;
-	part = part_size_for(want);
+	part = part_size_for(o, want);
 	end = pos + (off_t)want;
 	while (pos < end) {
 		size_t n = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
@@ -602,7 +620,7 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
  */
 static size_t window_cap(const struct obj *o)
 {
-	if (conf.readahead_max > NEAR_WINDOW && store_answer_us(o->st) < NEAR_ANSWER_US)
+	if (conf.readahead_max > NEAR_WINDOW && near(o))
 		return NEAR_WINDOW;
 	return conf.readahead_max;
 }

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import threading
+import time
 
 
 def report(name, good, why=""):
@@ -197,29 +198,51 @@ def kept_check(mounted, local, log):
            ok and not reqs, "%d requests" % len(reqs))
 
 
+def range_end(field):
+    """One past the last byte of a logged Range header "bytes=A-B", or 0."""
+    if not field.startswith("bytes="):
+        return 0
+    last = field[6:].split("-")[1]
+    return int(last) + 1 if last.isdigit() else 0
+
+
 def window_check(mounted, local, log, where):
-    """A sequential read: from a server that answers within a millisecond
-    (near), read-ahead stays within 32 MiB, which it splits into 16 parts of
-    2 MiB; from one 20 ms away (far), it widens to readahead_mb (128 MiB
-    by default: parts of 8 MiB)."""
+    """A sequential read, paused half way to see how far ahead the shim has
+    asked: from a server that answers within a millisecond (near), no more
+    than 32 MiB, in 4 parallel parts of at most 8 MiB; from one 20 ms away
+    (far), it widens towards readahead_mb (128 MiB by default)."""
     name = "/" + os.path.basename(local)
     start = len(open(log).read().splitlines())
+    size = os.path.getsize(local)
+    half, asked, paused = size // 2, 0, 0
     ok = True
-    with open(mounted, "rb") as f, open(local, "rb") as w:
+    fd = os.open(mounted, os.O_RDONLY)
+    with open(local, "rb") as w:
+        pos = 0
         while True:
-            piece = f.read(128 << 10)
+            if not paused and pos >= half:
+                paused = pos
+                time.sleep(0.5)  # what was asked by now has been answered and logged
+                asked = max((range_end(r[3]) for r in log_lines(log, start, name)
+                             if r[0] == "GET"), default=0)
+            piece = os.read(fd, 128 << 10)
             ok = ok and piece == w.read(128 << 10)
             if not piece:
                 break
+            pos += len(piece)
+    os.close(fd)
     gets = [r for r in log_lines(log, start, name) if r[0] == "GET"]
     most = max((int(r[4]) for r in gets), default=0)
+    ahead = asked - paused
     report("sequential read from a %s server: bytes" % where, ok)
     if where == "near":
-        report("read-ahead from a server nearby stays within 32 MiB: parts of 2 MiB at most",
-               0 < most <= (2 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
+        report("read-ahead from a server nearby stays within 32 MiB",
+               0 < ahead <= (32 << 20), "asked %d bytes past the reader" % ahead)
+        report("read-ahead from a server nearby: 4 parts of it at once, 8 MiB at most",
+               (2 << 20) < most <= (8 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
     else:
-        report("read-ahead from a server far away widens: parts of more than 2 MiB",
-               most > (2 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
+        report("read-ahead from a server far away widens past 32 MiB",
+               ahead > (32 << 20), "asked %d bytes past the reader" % ahead)
 
 
 def threads_check(mounted, local, log):
