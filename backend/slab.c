@@ -35,7 +35,7 @@
  * also times what fresh memory costs the same way the helper does.
  *
  * The helper runs at nice 19.  Its work is never what anybody waits for
- * (a reader short of a touched slab maps one and faults it itself), and
+ * (a reader short of a touched slab maps one and populates it itself), and
  * at the default priority it kept the CPU from the reader and the server
  * answering it: populating a slab takes a millisecond or more here, many
  * requests' time.  Random preads from nginx, medians of 7-9 alternating
@@ -122,6 +122,21 @@ static void make_ready(char *s)
 	touch_timed(s, SLAB_SIZE / CACHE_BLOCK_SIZE, start);
 }
 
+/*
+ * The kernel's half of making slab s ready, for a taker that found no
+ * slab in the reserve (the helper, at nice 19, falls behind read-ahead
+ * that fills a growing cache at hundreds of MB/s): one call instead of a
+ * fault a page.  The host's half, its first-touch trap, is left to the
+ * writes that follow, outside the locks held here.  On the test VM a
+ * fault cost 11.8 us a page, this call 0.65 us and the write after it
+ * 5.9; cat of a 256 MiB object from s3rver, which the cache keeps whole,
+ * went from 0.96-1.02 s to 0.75-0.85 s.
+ */
+static void populate(char *s)
+{
+	madvise(s, SLAB_SIZE, MADV_POPULATE_WRITE);
+}
+
 /* The helper's task: one more slab in the reserve, then the next if short. */
 static void prepare_slab(void *arg)
 {
@@ -184,6 +199,8 @@ char *slab_buffer_get(void)
 			 */
 			if (atomic_load(&fresh_ns) == 0)
 				make_ready(s);
+			else
+				populate(s);
 		} else {
 			goto out;
 		}

@@ -130,6 +130,8 @@ static void test_reserve_and_budget(void)
 	CHECK(take(PER_SLAB - 1) == first + (PER_SLAB - 1) * BLK);
 	b = slab_buffer_get();
 	CHECK(b != NULL && ((uintptr_t)b & (SLAB - 1)) == 0);
+	/* populated whole by the thread that mapped it, in one call, not page by page */
+	CHECK(b && resident(b, SLAB) == 1);
 	CHECK(reserve_reaches(2));
 	CHECK(mapped() == 4 * SLAB);
 	/* and leaves the CPU to the program and its server (see slab.c) */
