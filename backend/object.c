@@ -457,7 +457,6 @@ static size_t part_size_for(const struct obj *o, size_t len)
 	if (near(o) && streams > NEAR_STREAMS)
 		streams = NEAR_STREAMS;
 	part = len / (size_t)streams;
-
 	if (part < MIN_PART)
 		part = MIN_PART;
 	return part < conf.part_size ? part : conf.part_size;
