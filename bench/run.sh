@@ -15,6 +15,10 @@
 #   BENCH_QUICK=1        skip rows 3 (FUSE peers) and 5 (cost outside mounts)
 #   BENCH_RAND_OPS=2000  reads per random-read run (row 2)
 #   BENCH_RAND_REPS=7    runs per row-2 cell, curl and the shim alternating
+#   BENCH_SEQ_REPS=7     runs per row-1 cell, every side alternating (one
+#                        curl stream on loopback ran 1834-2443 MiB/s from
+#                        one full run to the next here: 3 runs left the
+#                        raw ratio to chance)
 #   BENCH_KEEP=1         keep the run directory (access logs, tool logs)
 #   BENCH_LOCAL_ITERS=1000000  calls per run in row 5
 #   BENCH_TMPDIR         where the run directory goes (default /dev/shm when
@@ -64,6 +68,7 @@ SIZE_MB=${BENCH_SIZE_MB:-1024}
 QUICK=${BENCH_QUICK:-0}
 RAND_OPS=${BENCH_RAND_OPS:-2000}
 RAND_REPS=${BENCH_RAND_REPS:-7}
+SEQ_REPS=${BENCH_SEQ_REPS:-7}
 REPS=3
 MNT=/cloudshim-bench # the shim's mount prefix (no such folder exists)
 S3_MB=$((SIZE_MB < 256 ? SIZE_MB : 256))
@@ -71,7 +76,7 @@ MANY=64    # row 4: files ...
 MANY_MB=16 # ... of this size
 LOCAL_ITERS=${BENCH_LOCAL_ITERS:-1000000}
 
-for v in SIZE_MB RAND_OPS RAND_REPS; do
+for v in SIZE_MB RAND_OPS RAND_REPS SEQ_REPS; do
 	case "${!v}" in '' | *[!0-9]* | 0) echo "run.sh: BENCH_$v must be a positive number" >&2; exit 2 ;; esac
 done
 [ -f "$SHIM" ] || { echo "run.sh: $SHIM missing: run make" >&2; exit 1; }
@@ -204,6 +209,13 @@ mibs() {
 	fmt '%.0f' "$(calc "$mb / $t")"
 }
 
+mib_spread() { # KEY MB -> "runs LO-HI MiB/s; ", the spread a median hides
+	# shellcheck disable=SC2086 # a list of numbers
+	printf '%s\n' ${TIMES[$1]:-} | awk -v mb="$2" '{ r = mb / $1 }
+		NR == 1 || r < lo { lo = r } NR == 1 || r > hi { hi = r }
+		END { if (NR > 1) printf "runs %.0f-%.0f MiB/s; ", lo, hi }'
+}
+
 reps_note() { # KEY -> "median of 3" / "1 run"
 	local n
 	# shellcheck disable=SC2086
@@ -322,7 +334,7 @@ settings() {
 say "row 1: sequential reads of $SIZE_MB MiB (raw: 1 curl, 8 parallel; shaped: 16 parallel)"
 check_data r1_raw_shim "$NGINX_URL" "$WWW/obj.bin"
 check_data r1_shp_shim "$NGINX_SHAPED_URL" "$WWW/obj.bin"
-for ((r = 0; r < REPS; r++)); do
+for ((r = 0; r < SEQ_REPS; r++)); do
 	run_case r1_tmpfs - cat "$WWW/obj.bin"
 	run_case r1_raw_curl "$LOG" curl -sf -o /dev/null "$NGINX_URL/obj.bin"
 	run_case r1_raw_par "$LOG" par_curl "$NGINX_URL/obj.bin" 8
@@ -341,11 +353,12 @@ shp_curl=$(mibs r1_shp_curl "$SIZE_MB")
 shp_par=$(mibs r1_shp_par "$SIZE_MB")
 shp_shim=$(mibs r1_shp_shim "$SIZE_MB")
 row 1 "cat, $FSTYPE (same file)" "$tmpfs MiB/s" "" "" "$(reps_note r1_tmpfs); $(cpu_note r1_tmpfs)"
-row 1 "raw: one curl stream" "$raw_curl MiB/s" "" "" "$(reps_note r1_raw_curl); $(cpu_note r1_raw_curl)"
+row 1 "raw: one curl stream" "$raw_curl MiB/s" "" "" \
+	"$(mib_spread r1_raw_curl "$SIZE_MB")$(reps_note r1_raw_curl); $(cpu_note r1_raw_curl)"
 row 1 "raw: 8 parallel ranged curl" "$raw_par MiB/s" "" "" "$(reps_note r1_raw_par); $(cpu_note r1_raw_par)"
 row 1 "raw: shim cat" "$raw_shim MiB/s" \
 	"$(ratio "$raw_shim" "$raw_curl") x one curl" "$(verdict "$(ratio "$raw_shim" "$raw_curl")" '>=' 0.8)" \
-	"${FAIL[r1_raw_shim]:-$(log_note r1_raw_shim nginx); fetched x$(amp r1_raw_shim "$SIZE"); $(cpu_note r1_raw_shim)}"
+	"${FAIL[r1_raw_shim]:-$(mib_spread r1_raw_shim "$SIZE_MB")$(log_note r1_raw_shim nginx); fetched x$(amp r1_raw_shim "$SIZE"); $(cpu_note r1_raw_shim)}"
 row "" "" "" "$(ratio "$raw_shim" "$raw_par") x 8 parallel" "-"
 row "" "" "" "$(ratio "$raw_shim" "$tmpfs") x $FSTYPE" "-"
 row 1 "shaped: one curl stream" "$shp_curl MiB/s" "" "" "$(reps_note r1_shp_curl)"
