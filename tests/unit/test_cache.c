@@ -98,6 +98,7 @@ static int fill_pat(struct cache_run *run)
 	return run ? fill_pat_range(run, cache_run_start(run), cache_run_end(run)) : -1;
 }
 
+/* 1 when buf holds pat() for [off, off+len). */
 static int is_pat(const char *buf, off_t off, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
