@@ -209,11 +209,14 @@ mibs() {
 	fmt '%.0f' "$(calc "$mb / $t")"
 }
 
-mib_spread() { # KEY MB -> "runs LO-HI MiB/s; ", the spread a median hides
+span() { # UNIT, numbers on stdin -> "runs LO-HI UNIT; ", the spread a median hides
+	sort -g | awk -v u="$1" 'NF { if (!n++) lo = $1; hi = $1 }
+		END { if (n > 1) printf "runs %.0f-%.0f %s; ", lo, hi, u }'
+}
+
+mib_spread() { # KEY MB -> the spread of KEY's runs in MiB/s
 	# shellcheck disable=SC2086 # a list of numbers
-	printf '%s\n' ${TIMES[$1]:-} | awk -v mb="$2" '{ r = mb / $1 }
-		NR == 1 || r < lo { lo = r } NR == 1 || r > hi { hi = r }
-		END { if (NR > 1) printf "runs %.0f-%.0f MiB/s; ", lo, hi }'
+	printf '%s\n' ${TIMES[$1]:-} | awk -v mb="$2" 'NF { print mb / $1 }' | span MiB/s
 }
 
 reps_note() { # KEY -> "median of 3" / "1 run"
@@ -387,10 +390,9 @@ iops_of() { # KEY -> median IOPS of its runs, FAILED, or - when none
 	v=$(median ${IOPS[$1]:-} 2>/dev/null) || { echo -; return; }
 	fmt '%.0f' "$v"
 }
-spread() { # KEY -> "runs MIN-MAX IOPS", the lottery each median hides
+spread() { # KEY -> the spread of KEY's runs in IOPS: the lottery each median hides
 	# shellcheck disable=SC2086 # a list of numbers
-	printf '%s\n' ${IOPS[$1]:-} | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
-		END { if (NR > 1) printf "runs %.0f-%.0f IOPS; ", lo, hi }'
+	printf '%s\n' ${IOPS[$1]:-} | span IOPS
 }
 # same_bytes KEY: KEY's reads returned what curl's did (KEY's cell, _curl), or KEY fails
 same_bytes() {
@@ -735,14 +737,15 @@ else
 	ns_shim=$(fmt '%.0f' "$min_shim")
 	[ -z "${FAIL[r5_plain]:-}" ] || ns_plain=FAILED
 	[ -z "${FAIL[r5_shim]:-}" ] || ns_shim=FAILED
-	r5=$(awk -v a="$min_shim" -v b="$min_plain" 'BEGIN { printf "%.3f", a / b }')
+	r5_ratio() { awk -v a="$1" -v b="$min_plain" 'BEGIN { printf "%.3f", a / b }'; }
+	r5=$(r5_ratio "$min_shim")
 	row 5 "open/fstat/read/close, no shim" "$ns_plain ns/iter" "" "" \
 		"fastest of 9 (median $med_plain); $(insns plain) instructions/iter"
 	row 5 "same with the shim, mount elsewhere" "$ns_shim ns/iter" \
 		"$r5 x no shim" "$(verdict "$r5" '<=' 1.02)" \
 		"${FAIL[r5_shim]:-fastest of 9 (median $med_shim); $(insns shim) instructions/iter}"
 	row 5 "same with an empty library preloaded" "$(fmt '%.0f' "$min_empty") ns/iter" \
-		"$(awk -v a="$min_empty" -v b="$min_plain" 'BEGIN { printf "%.3f", a / b }') x no shim" "-" \
+		"$(r5_ratio "$min_empty") x no shim" "-" \
 		"${FAIL[r5_empty]:-the noise floor: no code of its own runs; fastest of 9 (median $med_empty)}"
 fi
 

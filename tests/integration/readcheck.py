@@ -238,7 +238,7 @@ def window_check(mounted, local, log, where):
     if where == "near":
         report("read-ahead from a server nearby stays within 32 MiB",
                0 < ahead <= (32 << 20), "asked %d bytes past the reader" % ahead)
-        report("read-ahead from a server nearby: 4 parts of it at once, 8 MiB at most",
+        report("read-ahead from a server nearby: parts over 2 MiB, 8 MiB at most (32 MiB / 4)",
                (2 << 20) < most <= (8 << 20), "largest GET %d bytes of %d" % (most, len(gets)))
     else:
         report("read-ahead from a server far away widens past 32 MiB",
