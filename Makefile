@@ -14,9 +14,10 @@ CC      ?= cc
 BUILD   ?= build
 SAN     ?=
 
-PKGS    := libcurl libcjson openssl
+# libcurl's headers only: backend/curl_lib.c opens the library at first use
+PKGS    := libcurl libcjson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs libcjson libcrypto 2>/dev/null || echo -lcjson -lcrypto)
 
 # Wrappers are compiled without _FILE_OFFSET_BITS=64 and without fortify so
 # that "open" is emitted as open and "open64" as open64 (see shim/real.h).

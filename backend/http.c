@@ -44,6 +44,7 @@
 
 #include "backend/body.h"
 #include "backend/clock.h"
+#include "backend/curl_lib.h"
 #include "backend/http.h"
 #include "backend/log.h"
 
@@ -100,12 +101,11 @@ static void curl_setup_once(void)
 {
 	struct rlimit rl;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	share = curl_share_init();
-	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock_fn);
-	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock_fn);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	share = curl.share_init();
+	curl.share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock_fn);
+	curl.share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock_fn);
+	curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	for (size_t i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]) && !ca_bundle; i++) {
 		ca_bundle = getenv(ca_vars[i]);
 		if (ca_bundle && !*ca_bundle)
@@ -182,29 +182,29 @@ static CURL *handle_get(void)
 	if (h)
 		return h;
 	last = malloc(sizeof(*last));
-	h = last ? curl_easy_init() : NULL;
+	h = last ? curl.easy_init() : NULL;
 	if (!h) {
 		free(last);
 		return NULL;
 	}
 	*last = CURL_SOCKET_BAD;
-	curl_easy_setopt(h, CURLOPT_PRIVATE, last);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, last);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, last);
-	curl_easy_setopt(h, CURLOPT_SHARE, share);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl.easy_setopt(h, CURLOPT_PRIVATE, last);
+	curl.easy_setopt(h, CURLOPT_OPENSOCKETDATA, last);
+	curl.easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+	curl.easy_setopt(h, CURLOPT_CLOSESOCKETDATA, last);
+	curl.easy_setopt(h, CURLOPT_SHARE, share);
+	curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	/*
 	 * Each handle keeps its receive buffer for life, outside cache_mb:
 	 * 256 KiB reads as fast as 512 KiB did (1.8 GB/s on loopback) and
 	 * keeps 4 MiB less resident with 16 connections.
 	 */
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl.easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
+	curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl.easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 	if (ca_bundle)
-		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
+		curl.easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
 	return h;
 }
 
@@ -220,8 +220,8 @@ static void handle_put(CURL *h)
 	if (h) {
 		curl_socket_t *last = NULL;
 
-		curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&last);
-		curl_easy_cleanup(h);
+		curl.easy_getinfo(h, CURLINFO_PRIVATE, (char **)&last);
+		curl.easy_cleanup(h);
 		free(last);
 	}
 }
@@ -248,7 +248,7 @@ void http_after_fork_child(void)
 	 * cleaning them up could send TLS close_notify on the parent's session.
 	 */
 	for (int i = 0; i < pool_len; i++)
-		if (curl_easy_getinfo(pool[i], CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+		if (curl.easy_getinfo(pool[i], CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
 		    s != CURL_SOCKET_BAD)
 			close(s);
 	pool_len = 0;
@@ -344,7 +344,7 @@ static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
 	if (!x->head_done || x->body_seen || x->resp->length == 0)
 		return 0;
 	x->body_seen = 1;	/* one ACK per answer is enough */
-	if (curl_easy_getinfo(x->h, CURLINFO_PRIVATE, (char **)&last) == CURLE_OK && last &&
+	if (curl.easy_getinfo(x->h, CURLINFO_PRIVATE, (char **)&last) == CURLE_OK && last &&
 	    *last != CURL_SOCKET_BAD)
 		setsockopt(*last, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	return 0;
@@ -406,8 +406,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *p)
 
 		if (end != v && *end == '\0' && secs >= 0)
 			x->retry_after_ms = secs * 1000;
-		else if (curl_getdate(v, NULL) > time(NULL))
-			x->retry_after_ms = (curl_getdate(v, NULL) - time(NULL)) * 1000L;
+		else if (curl.getdate(v, NULL) > time(NULL))
+			x->retry_after_ms = (curl.getdate(v, NULL) - time(NULL)) * 1000L;
 	}
 	return n;
 }
@@ -540,11 +540,11 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *fmt, ...)
 	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
 	if (n >= 0) {
-		nl = curl_slist_append(l, line);
+		nl = curl.slist_append(l, line);
 		free(line);
 	}
 	if (!nl)
-		curl_slist_free_all(l);
+		curl.slist_free_all(l);
 	return nl;
 }
 
@@ -556,7 +556,7 @@ static int build_headers(struct store *st, const struct xfer *x, http_prepare_fn
 	int rc = prepare(st, req, &h);
 
 	if (rc) {
-		curl_slist_free_all(h);
+		curl.slist_free_all(h);
 		return rc;
 	}
 	if (req->len > 0 && !(h = add_header(h, "Range: bytes=%lld-%lld",
@@ -581,22 +581,22 @@ static void set_method(CURL *h, struct xfer *x)
 	if (req->body || req->data || strcmp(req->method, "PUT") == 0 ||
 	    strcmp(req->method, "POST") == 0) {
 		x->sent = 0;
-		curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(h, CURLOPT_READDATA, x);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len(req));
+		curl.easy_setopt(h, CURLOPT_NOBODY, 0L);
+		curl.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl.easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl.easy_setopt(h, CURLOPT_READDATA, x);
+		curl.easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl.easy_setopt(h, CURLOPT_SEEKDATA, x);
+		curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len(req));
 	} else {
 		/* in this order: UPLOAD 0 would turn a HEAD back into a GET */
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 0L);
-		curl_easy_setopt(h, CURLOPT_NOBODY, head ? 1L : 0L);
+		curl.easy_setopt(h, CURLOPT_UPLOAD, 0L);
+		curl.easy_setopt(h, CURLOPT_NOBODY, head ? 1L : 0L);
 	}
 	if (strcmp(req->method, "GET") != 0 && !head)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	else
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+		curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
 }
 
 /* The URL without its query string, which may carry a token. */
@@ -629,8 +629,8 @@ static void note_answer(CURL *h, struct store *st)
 {
 	curl_off_t sent, first;
 
-	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent) == CURLE_OK &&
-	    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK &&
+	if (curl.easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent) == CURLE_OK &&
+	    curl.easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK &&
 	    first >= sent)
 		store_note_answer(st, (long)(first - sent));
 }
@@ -651,37 +651,37 @@ static int attempt(CURL *h, struct xfer *x, http_prepare_fn prepare, long remain
 	x->checked = 0;
 	x->sink_err = 0;
 	x->satisfied = 0;
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl.easy_setopt(h, CURLOPT_URL, req->url);
+	curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	set_method(h, x);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, remaining < 10000 ? remaining : 10000L);
+	curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+	curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl.easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl.easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl.easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining);
+	curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, remaining < 10000 ? remaining : 10000L);
 	x->curl_err[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
-	cc = curl_easy_perform(h);
-	curl_slist_free_all(headers);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl.easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
+	cc = curl.easy_perform(h);
+	curl.slist_free_all(headers);
+	curl.easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 
 	if (x->sink_err)
 		return x->sink_err;
 	if (cc == CURLE_WRITE_ERROR && x->satisfied)
 		cc = CURLE_OK;
 	if (cc != CURLE_OK && is_tls_trust_error(cc)) {
-		report_tls_trust(req, x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
+		report_tls_trust(req, x->curl_err[0] ? x->curl_err : curl.easy_strerror(cc));
 		x->reported = 1;
 		return -EIO;
 	}
 	if (cc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
+		snprintf(why, whylen, "%s", curl.easy_strerror(cc));
 		return 1;
 	}
 	note_answer(h, x->st);
@@ -719,6 +719,8 @@ int http_execute(struct store *st, const struct http_req *req, http_prepare_fn p
 	memset(resp, 0, sizeof(*resp));
 	x.next = req->off;
 	x.end = req->off + (off_t)req->len;
+	if (curl_lib_load())
+		return -EIO;
 	h = handle_get();
 	x.h = h;
 	if (!h)
@@ -831,7 +833,7 @@ int http_read(struct store *st, const char *url, http_prepare_fn prepare,
 
 struct timespec http_resp_mtime(const struct http_resp *resp)
 {
-	time_t t = resp->last_modified[0] ? curl_getdate(resp->last_modified, NULL) : 0;
+	time_t t = resp->last_modified[0] ? curl.getdate(resp->last_modified, NULL) : 0;
 
 	return (struct timespec){ .tv_sec = t > 0 ? t : 0 };
 }

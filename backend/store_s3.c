@@ -36,6 +36,7 @@
 
 #include "backend/aws_config.h"
 #include "backend/body.h"
+#include "backend/curl_lib.h"
 #include "backend/http.h"
 #include "backend/log.h"
 #include "backend/s3_list.h"
@@ -139,7 +140,7 @@ static int append(struct curl_slist **l, const char *name, const char *value)
 
 	if (asprintf(&line, "%s: %s", name, value) < 0)
 		return -ENOMEM;
-	nl = curl_slist_append(*l, line);
+	nl = curl.slist_append(*l, line);
 	free(line);
 	if (!nl)
 		return -ENOMEM;

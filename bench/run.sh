@@ -747,6 +747,31 @@ else
 	row 5 "same with an empty library preloaded" "$(fmt '%.0f' "$min_empty") ns/iter" \
 		"$(r5_ratio "$min_empty") x no shim" "-" \
 		"${FAIL[r5_empty]:-the noise floor: no code of its own runs; fastest of 9 (median $med_empty)}"
+	# Starting a program: what the shim loads before main (libcurl and the
+	# thirty libraries behind it wait for the first request).
+	start_ms() {	# SIDE -> milliseconds per start of /bin/true, through env, 100 starts
+		local t0=$EPOCHREALTIME i pre=()
+		# shellcheck disable=SC2207 # the prefix's words
+		pre=($(r5_pre "$1"))
+		[ "${#pre[@]}" -gt 0 ] || pre=(env)
+		for ((i = 0; i < 100; i++)); do "${pre[@]}" /bin/true; done
+		awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 10 }'
+	}
+	declare -A START=()
+	for ((r = 0; r < 5; r++)); do
+		for side in plain shim; do
+			START[$side]+="$(start_ms "$side") "
+		done
+	done
+	# shellcheck disable=SC2086 # a list of numbers
+	{
+		st_plain=$(printf '%s\n' ${START[plain]} | sort -g | head -n 1)
+		st_shim=$(printf '%s\n' ${START[shim]} | sort -g | head -n 1)
+	}
+	row 5 "start of /bin/true, no shim" "$st_plain ms" "" "" "env /bin/true, fastest of 5 rounds of 100"
+	row 5 "same with the shim, mount elsewhere" "$st_shim ms" \
+		"$(awk -v a="$st_shim" -v b="$st_plain" 'BEGIN { printf "%.2f", a / b }') x no shim" "-" \
+		"libcurl is opened by the first request, not at start"
 fi
 
 # --- the table -----------------------------------------------------------------

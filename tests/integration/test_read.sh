@@ -138,6 +138,11 @@ for m in web tls s3 rgw local; do
 	pycheck dup "/$m/small.txt" "$src/small.txt"
 done
 
+# libcurl and the libraries it brings are opened by the first request
+# (backend/curl_lib.h): a program that never reads a mount never loads them.
+check "no mount used: libcurl not loaded" test "$(shim cat /proc/self/maps | grep -c libcurl)" = 0
+check "a mount read: libcurl loaded" test "$(shim cat /web/small.txt /proc/self/maps | grep -c libcurl)" -gt 0
+
 # ".." out of a mount is a local path, resolved by text: /web is not on this
 # disk, so the kernel could not walk through it, but the shim shows it there
 check "path climbing out of the mount is local" test \
