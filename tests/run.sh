@@ -147,12 +147,14 @@ done
 tally "integration, plain library" tests/integration/test_read.sh "$top/build/libcloudshim.so"
 tally "retries, plain library" tests/integration/test_retry.sh "$top/build/libcloudshim.so"
 # With the ASan runtime preloaded, this system's libcurl dependencies
-# (GnuTLS, p11-kit) leave glibc's locale lock broken before main: Python's
-# start-up and multibyte locales then hang even with an empty ASan library
-# linked to libcurl.  So this pass runs the coreutils checks in the C
-# locale and leaves the Python-driven ones to the plain pass.
+# (GnuTLS, p11-kit) leave glibc's locale lock broken once loaded: Python and
+# bash hung in setlocale at start-up while the shim linked libcurl.  It is
+# opened by the first request now (backend/curl_lib.h), and the read pass
+# runs its Python checks too.  The passes below still leave Python and bash
+# out (the C locale, PY_CHECKS=0 and the rest): test_write.sh has seen a
+# child forked by a shell wait for ever on a lock of libasan's allocator.
 asan_rt=$(cc -print-file-name=libasan.so)
-LC_ALL=C PY_CHECKS=0 ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \
 	tally "integration, ASan+UBSan library" tests/integration/test_read.sh \
 	"$asan_rt $top/build/no_freelocale.so $top/build/asan/libcloudshim.so"
 LC_ALL=C ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:halt_on_error=1 \

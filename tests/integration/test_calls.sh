@@ -179,8 +179,8 @@ esac
 # to tmpfs lands at once, often between the fork and the child's read: the
 # child must then ask the store again, not trust what its parent knew before
 # the upload (the library before failed 5 of 6 such loops; with the store on
-# a disk, whose fsync is slower, it never did). Not under ASan, where bash
-# hangs at start-up (see test_write.sh).
+# a disk, whose fsync is slower, it never did). Not under ASan, where a
+# shell's child can wait for ever on libasan's allocator (see test_write.sh).
 case $SHIM_PRELOAD in
 *libasan*) echo "skip appends read by children: bash under the sanitizer runtime" ;;
 *)

@@ -18,8 +18,8 @@
 #                     the ASan pass)
 #   PROG_RGW=0        skip the radosgw listing checks
 #   PROG_FILE=0       skip the file:// pass
-#   PROG_BASH=0       skip the checks run by bash (it hangs in setlocale under
-#                     the ASan runtime: run.sh's ASan pass needs this)
+#   PROG_BASH=0       skip the checks run by bash (as tests/run.sh does for
+#                     the ASan pass)
 #   PROGCHECK=PATH    the plain progcheck build (default build/progcheck when
 #                     it is newer than its source, else compiled here)
 #   KEEP=1            keep the run directory
@@ -162,8 +162,7 @@ run_both() {
 	fi
 }
 
-# bboth: both, for a command run by bash (PROG_BASH=0 skips it: under the
-# ASan runtime bash hangs at start-up in setlocale, see tests/run.sh)
+# bboth: both, for a command run by bash (PROG_BASH=0 skips it; see tests/run.sh)
 bboth() {
 	[ "${PROG_BASH:-1}" = 1 ] || return 0
 	both "$@"

@@ -213,7 +213,7 @@ check "sqlite3: object is a sound database with every row" sh -c "
 check "sqlite3: no journal left behind" gone db/t.db-journal
 
 # shell redirections in a bash run under the shim (WRITE_BASH=0: not under
-# the ASan runtime, where bash hangs in setlocale at start-up; see run.sh)
+# the ASan runtime, see below and run.sh)
 if [ "${WRITE_BASH:-1}" = 1 ]; then
 check "bash: echo > (builtin)" shim bash -c 'echo hello > /data/redir/echo.txt'
 check "bash: echo >> (builtin)" shim bash -c 'echo again >> /data/redir/echo.txt'
@@ -323,10 +323,10 @@ fi
 pycheck_w ryow /data/ryow
 pycheck_w children /data/kids
 # A shell appends, and each new program it starts sees every line so far.
-# Not under the ASan runtime (WRITE_BASH=0): bash hangs there at start-up,
-# and a shell's child forked while an upload thread held a lock of
-# libasan's allocator waited on it for ever (seen with dash, 2 runs in 12;
-# glibc's malloc is locked across fork).  test_upload covers views there.
+# Not under the ASan runtime (WRITE_BASH=0): a shell's child forked while
+# an upload thread held a lock of libasan's allocator waited on it for ever
+# (seen with dash, 2 runs in 12; glibc's malloc is locked across fork).
+# test_upload covers views there.
 if [ "${WRITE_BASH:-1}" = 1 ]; then
 	appends=$(shim bash -c 'for i in 1 2 3 4 5 6 7 8; do
 		echo "line $i" >> /data/kids/log; wc -l < /data/kids/log; done' 2>&1 | tr '\n' ' ')
