@@ -9,7 +9,7 @@
 #include "backend/curl_lib.h"
 #include "backend/log.h"
 
-/* the soname of libcurl built against OpenSSL, stable since libcurl 7.16 */
+/* the soname of libcurl built against OpenSSL (Debian: libcurl4) */
 #define CURL_SONAME	"libcurl.so.4"
 
 struct curl_lib curl;
