@@ -91,6 +91,10 @@ fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }"; }
 
 nwords() { echo $#; }
 
+fastest() { # NUMBERS -> the least of them
+	printf '%s\n' "$@" | sort -g | head -n 1
+}
+
 median() {
 	[ $# -gt 0 ] || return 1
 	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
@@ -728,9 +732,9 @@ else
 	insns() { awk -v w="${INSNS[$1]:-}" 'BEGIN { split(w, a, " "); if (a[2]) printf "%.0f", (a[2] - a[1]) / 100000; else print "-" }'; }
 	# shellcheck disable=SC2086
 	{
-		min_plain=$(printf '%s\n' ${NS[plain]} | sort -g | head -n 1)
-		min_shim=$(printf '%s\n' ${NS[shim]} | sort -g | head -n 1)
-		min_empty=$(printf '%s\n' ${NS[empty]} | sort -g | head -n 1)
+		min_plain=$(fastest ${NS[plain]})
+		min_shim=$(fastest ${NS[shim]})
+		min_empty=$(fastest ${NS[empty]})
 		med_plain=$(fmt '%.0f' "$(median ${NS[plain]})")
 		med_shim=$(fmt '%.0f' "$(median ${NS[shim]})")
 		med_empty=$(fmt '%.0f' "$(median ${NS[empty]})")
@@ -767,12 +771,12 @@ else
 	done
 	# shellcheck disable=SC2086 # a list of numbers
 	{
-		st_plain=$(printf '%s\n' ${START[plain]} | sort -g | head -n 1)
-		st_shim=$(printf '%s\n' ${START[shim]} | sort -g | head -n 1)
+		st_plain=$(fastest ${START[plain]})
+		st_shim=$(fastest ${START[shim]})
 	}
 	row 5 "start of /bin/true, no shim" "$st_plain ms" "" "" "env /bin/true, fastest of 5 rounds of 100"
 	row 5 "same with the shim, mount elsewhere" "$st_shim ms" \
-		"$(awk -v a="$st_shim" -v b="$st_plain" 'BEGIN { printf "%.2f", a / b }') x no shim" "-" \
+		"$(ratio "$st_shim" "$st_plain") x no shim" "-" \
 		"libcurl is opened by the first request, not at start"
 fi
 

@@ -119,7 +119,7 @@ static void test_reserve_and_budget(void)
 	CHECK(first != NULL);
 	if (!first)
 		return;
-	/* the first slab was mapped and made ready by the reader, every page of it */
+	/* the first slab was mapped and populated whole by the reader, and timed */
 	CHECK(((uintptr_t)first & (SLAB - 1)) == 0 && resident(first, SLAB) == 1);
 	CHECK(slab_fresh_ns() > 0);
 	/* and nothing more: a cache that has not outgrown one slab may never grow */
