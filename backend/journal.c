@@ -41,22 +41,40 @@ static char *string_of(const cJSON *o, const char *name)
 	return cJSON_IsString(it) ? strdup(it->valuestring) : NULL;
 }
 
-/* "upload_id", "part_base" and "parts": [[n, len, etag], ...]. */
+/* One part as JSON: [n, len, etag]; NULL when out of memory. */
+static cJSON *part_json(const struct journal_part *jp)
+{
+	cJSON *p = cJSON_CreateArray();
+
+	if (!p || !cJSON_AddItemToArray(p, cJSON_CreateNumber(jp->n)) ||
+	    !cJSON_AddItemToArray(p, cJSON_CreateNumber((double)jp->len)) ||
+	    !cJSON_AddItemToArray(p, cJSON_CreateString(jp->etag)) ||
+	    cJSON_GetArraySize(p) != 3) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * "upload_id", "part_base" and, last in the entry (journal_append_part
+ * counts on it), "parts": [[n, len, etag], ...].
+ */
 static int add_parts(cJSON *o, const struct journal_entry *e)
 {
-	cJSON *parts = cJSON_AddArrayToObject(o, "parts");
+	cJSON *parts;
 
-	if (!parts || !cJSON_AddStringToObject(o, "upload_id", e->upload_id) ||
-	    !cJSON_AddNumberToObject(o, "part_base", (double)e->part_base))
+	if (!cJSON_AddStringToObject(o, "upload_id", e->upload_id) ||
+	    !cJSON_AddNumberToObject(o, "part_base", (double)e->part_base) ||
+	    !(parts = cJSON_AddArrayToObject(o, "parts")))
 		return -ENOMEM;
 	for (int i = 0; i < e->nparts; i++) {
-		cJSON *p = cJSON_CreateArray();
+		cJSON *p = part_json(&e->parts[i]);
 
-		if (!p || !cJSON_AddItemToArray(parts, p) ||
-		    !cJSON_AddItemToArray(p, cJSON_CreateNumber(e->parts[i].n)) ||
-		    !cJSON_AddItemToArray(p, cJSON_CreateNumber((double)e->parts[i].len)) ||
-		    !cJSON_AddItemToArray(p, cJSON_CreateString(e->parts[i].etag)))
+		if (!p || !cJSON_AddItemToArray(parts, p)) {
+			cJSON_Delete(p);
 			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -168,25 +186,54 @@ int journal_rewrite(int fd, const struct journal_entry *e)
 }
 
 /*
+ * The entry's text ends "...]]}" or "...[]}" (parts last, then the
+ * spaces journal_rewrite may leave): the new part goes in before the
+ * final "]}".  One small write however many parts the entry has.
+ */
+int journal_append_part(int fd, const struct journal_part *jp)
+{
+	char tail[64], *item = NULL, *text = NULL;
+	cJSON *p = part_json(jp);
+	struct stat sb;
+	ssize_t n = -1;
+	off_t at;
+	int rc = -EINVAL;
+
+	if (p && fstat(fd, &sb) == 0) {
+		at = sb.st_size > (off_t)sizeof(tail) ? sb.st_size - (off_t)sizeof(tail) : 0;
+		n = pread(fd, tail, (size_t)(sb.st_size - at), at);
+	}
+	while (n > 0 && tail[n - 1] == ' ')
+		n--;
+	if (n >= 3 && tail[n - 2] == ']' && tail[n - 1] == '}' &&
+	    (tail[n - 3] == ']' || tail[n - 3] == '[')) {
+		item = cJSON_PrintUnformatted(p);
+		rc = -ENOMEM;
+	}
+	if (item && asprintf(&text, "%s%s]}", tail[n - 3] == ']' ? "," : "", item) >= 0) {
+		size_t len = strlen(text);
+
+		at += n - 2;
+		rc = pwrite(fd, text, len, at) == (ssize_t)len ? 0 : errno ? -errno : -EIO;
+	}
+	free(text);
+	free(item);
+	cJSON_Delete(p);
+	return rc;
+}
+
+/*
  * Buffers here are on the heap: these run on upload workers, whose stacks
  * are small.
  */
-int journal_read(const char *file, struct journal_entry *e)
+int journal_read_fd(int fd, struct journal_entry *e)
 {
 	char *buf = malloc(JOURNAL_MAX + 1);
-	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n = -1;
+	ssize_t n = buf ? pread(fd, buf, JOURNAL_MAX, 0) : -1;
 	cJSON *o = NULL, *it;
 
 	memset(e, 0, sizeof(*e));
 	e->size = -1;
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	if (buf)
-		n = read(fd, buf, JOURNAL_MAX);
-	close(fd);
 	if (n >= 0) {
 		buf[n] = '\0';
 		o = cJSON_Parse(buf);
@@ -212,6 +259,21 @@ int journal_read(const char *file, struct journal_entry *e)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int journal_read(const char *file, struct journal_entry *e)
+{
+	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		memset(e, 0, sizeof(*e));
+		e->size = -1;
+		return rc;
+	}
+	rc = journal_read_fd(fd, e);
+	close(fd);
+	return rc;
 }
 
 void journal_free(struct journal_entry *e)

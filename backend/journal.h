@@ -3,11 +3,14 @@
  * journal.h - the record of staged files not yet in the store.
  *
  * Every staged file has a journal entry beside it, a small JSON file:
- * the program's path, the store URL and key, and once an upload failed,
- * the size, MD5 and error (and the parts of a multipart upload the store
- * already holds, where they hold bytes the kept file no longer has).  A failed upload moves both into the recovery
- * directory; `cloudshim sync` reads the entries there and uploads again.
- * Entries hold no secret: credentials come from the configuration.
+ * the program's path, the store URL and key; the parts of its multipart
+ * upload whose bytes were dropped from staging, recorded before they
+ * go, so that the file of a program killed meanwhile can still be
+ * completed; and once an upload failed, the size, MD5 and error (with
+ * the parts the store already holds).  A failed upload moves both into
+ * the recovery directory; `cloudshim sync` reads the entries there and
+ * uploads again.  Entries hold no secret: credentials come from the
+ * configuration.
  */
 #ifndef CLOUDSHIM_JOURNAL_H
 #define CLOUDSHIM_JOURNAL_H
@@ -31,10 +34,11 @@ struct journal_entry {
 	char *error;		/* NULL until an upload failed */
 	int unlinked;		/* its name went while it was open: it has no key */
 	/*
-	 * A failed upload some of whose bytes were dropped from staging, and
-	 * exist only in the parts of its multipart upload: the upload, its
-	 * part layout (backend/partplan.h) and the parts the store holds.
-	 * The kept file has holes where those parts' bytes were.
+	 * A file some of whose bytes were dropped from staging, and exist
+	 * only in the parts of its multipart upload: the upload, its part
+	 * layout (backend/partplan.h) and the parts the store holds (in a
+	 * staging entry, those dropped; in a kept one, all it has).  The
+	 * file has holes where dropped parts' bytes were.
 	 */
 	char *upload_id;	/* NULL: every byte is in the kept file */
 	off_t part_base;
@@ -51,8 +55,21 @@ int journal_write(const char *file, const struct journal_entry *e);
  */
 int journal_rewrite(int fd, const struct journal_entry *e);
 
+/*
+ * Adds jp to the parts of the entry open as fd, which journal_rewrite
+ * wrote with an upload: one small write in place, its lock kept.  0 or
+ * -errno (-EINVAL: the entry has no parts list to add to).
+ */
+int journal_append_part(int fd, const struct journal_part *jp);
+
 /* Reads file into e (free with journal_free).  0, -ENOENT or -EINVAL. */
 int journal_read(const char *file, struct journal_entry *e);
+
+/*
+ * The same from the entry open as fd, which stays open: closing any
+ * descriptor of the entry would drop this process's lock on it.
+ */
+int journal_read_fd(int fd, struct journal_entry *e);
 void journal_free(struct journal_entry *e);
 
 /*
