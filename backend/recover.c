@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend/journal.h"
+#include "backend/partplan.h"
 #include "backend/recover.h"
 #include "backend/upload.h"
 
@@ -45,17 +46,86 @@ static int lock_entry(const char *file)
 
 enum outcome { SENT, FAILED, SKIPPED, LEFT };	/* LEFT: a live program's, not counted */
 
+static int by_number(const void *a, const void *b)
+{
+	const struct journal_part *x = a, *y = b;
+
+	return (x->n > y->n) - (x->n < y->n);
+}
+
+static off_t part_end(const struct journal_entry *e, const struct journal_part *p)
+{
+	return partplan_start(e->part_base, p->n) + p->len;
+}
+
+/* Whether [from, to) of fd is all hole. */
+static int all_hole(int fd, off_t from, off_t to)
+{
+	off_t data = lseek(fd, from, SEEK_DATA);
+
+	return data < 0 ? errno == ENXIO : data >= to;
+}
+
+/*
+ * The parts a killed program's entry records as dropped from staging
+ * are trusted where the staged file has a hole: a part whose bytes are
+ * still there (the program was killed before they went, or wrote there
+ * again after a cut) is sent again from them.  Keeps those in e, in
+ * order; returns whether they explain every hole of fd (size bytes).
+ */
+static int trust_recorded(struct journal_entry *e, int fd, off_t size)
+{
+	off_t off = 0;
+	int kept = 0, i = 0;
+
+	if (!e->upload_id || e->part_base <= 0)
+		return 0;
+	qsort(e->parts, (size_t)e->nparts, sizeof(*e->parts), by_number);
+	for (int k = 0; k < e->nparts; k++) {
+		struct journal_part *p = &e->parts[k];
+		int gone = p->n >= 1 && p->len > 0 && part_end(e, p) <= size &&
+			   all_hole(fd, partplan_start(e->part_base, p->n), part_end(e, p));
+
+		if (!gone || (kept && e->parts[kept - 1].n == p->n)) {
+			free(p->etag);
+			continue;
+		}
+		e->parts[kept++] = *p;
+	}
+	e->nparts = kept;
+	while (off < size) {
+		off_t hole = lseek(fd, off, SEEK_HOLE), data;
+
+		if (hole < 0 || hole >= size)
+			return hole >= 0;
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0)
+			data = size;	/* ENXIO: a hole to the end */
+		for (off = hole; off < data; off = part_end(e, &e->parts[i])) {
+			while (i < e->nparts && part_end(e, &e->parts[i]) <= off)
+				i++;
+			if (i == e->nparts || partplan_start(e->part_base, e->parts[i].n) > off)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /*
  * An entry in the staging directory that no process holds: its program
  * was killed (SIGKILL, the OOM killer) before it sent the file.  Its
  * bytes go up as they were, as a local disk keeps what a killed program
- * wrote, unless they may lack parts streaming dropped (fewer blocks than
- * bytes), or the file was unlinked while open (then it goes).  0: send it.
+ * wrote, with the parts its entry records as dropped from staging where
+ * their bytes are gone (trust_recorded; they are in the store, and
+ * upload_resume completes the multipart upload), unless it has holes no
+ * recorded part explains, or the file was unlinked while open (then it
+ * goes).  0: send it.
  */
-static int orphan_check(const struct journal_entry *e, const char *file, const char *data,
+static int orphan_check(struct journal_entry *e, const char *file, const char *data,
 			int fd, FILE *out, enum outcome *why)
 {
 	struct stat sb;
+	int explained;
 
 	if (fstat(fd, &sb) != 0) {
 		*why = LEFT;
@@ -68,11 +138,16 @@ static int orphan_check(const struct journal_entry *e, const char *file, const c
 		*why = LEFT;
 		return -1;
 	}
-	if ((off_t)sb.st_blocks * 512 < sb.st_size) {
+	explained = trust_recorded(e, fd, sb.st_size);
+	if (!explained && (off_t)sb.st_blocks * 512 < sb.st_size) {
 		fprintf(out, "skipped %s: its program ended while it was streamed, and parts "
 			"dropped from staging may be missing; the rest stays in %s\n", e->path, data);
 		*why = SKIPPED;
 		return -1;
+	}
+	if (!e->nparts) {	/* every byte is staged: a plain upload */
+		free(e->upload_id);
+		e->upload_id = NULL;
 	}
 	return 0;
 }

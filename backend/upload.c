@@ -137,6 +137,7 @@ struct upload *upload_new(const struct upload_req *req)
 	u->exclusive = req->exclusive;
 	u->fd = req->fd;
 	u->hold_fd = req->hold_fd;
+	u->journal_fd = -1;
 	u->snapshot = req->snapshot;
 	u->base = part_base;
 	u->scan = u->drop_scan = 1;
@@ -180,8 +181,7 @@ static off_t part_want(const struct upload *u, int n)
 
 /* ---- the end of an upload ------------------------------------------------ */
 
-/* The parts the store holds, for a journal entry: e->parts, e->nparts. */
-static int record_parts(const struct upload *u, struct journal_entry *e)
+int upload_record_parts(const struct upload *u, struct journal_entry *e, int dropped_only)
 {
 	/* a resumed entry had some: these replace them */
 	for (int i = 0; i < e->nparts; i++)
@@ -189,15 +189,18 @@ static int record_parts(const struct upload *u, struct journal_entry *e)
 	free(e->parts);
 	free(e->upload_id);
 	e->upload_id = NULL;
+	e->parts = NULL;
 	e->nparts = 0;
-	e->parts = calloc((size_t)(u->nparts ? u->nparts : 1), sizeof(*e->parts));
+	if (dropped_only && !u->dropped)
+		return 0;
+	e->parts = calloc((size_t)(u->cap ? u->cap : 1), sizeof(*e->parts));
 	if (!e->parts || !(e->upload_id = strdup(u->upload_id)))
 		return -ENOMEM;
 	e->part_base = u->base;
-	for (int n = 1; n <= u->nparts && n <= u->cap; n++) {
+	for (int n = 1; n <= u->cap && (dropped_only || n <= u->nparts); n++) {
 		const struct part *p = &u->parts[n - 1];
 
-		if (p->state != PART_IN && p->state != PART_DROPPED)
+		if (p->state != PART_DROPPED && (dropped_only || p->state != PART_IN))
 			continue;
 		e->parts[e->nparts] = (struct journal_part){ n, p->len, strdup(p->etag) };
 		if (!e->parts[e->nparts++].etag)
@@ -214,7 +217,7 @@ static void keep_for_recovery(struct upload *u)
 	int rc = journal_read(u->journal, &e);
 
 	if (rc == 0 && u->dropped)
-		rc = record_parts(u, &e);
+		rc = upload_record_parts(u, &e, 0);
 	if (rc == 0)
 		rc = recovery_dir ? journal_keep(recovery_dir, u->staged, u->journal, &e, strerror(-u->rc), &kept)
 				  : -ENOMEM;

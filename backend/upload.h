@@ -40,6 +40,7 @@ struct upload_req {
 	const char *staged;	/* the staged file's own path, removed when durable */
 	const char *journal;	/* its journal entry, removed when durable */
 	int hold_fd;		/* closed when the upload ends (-1: none) */
+	int journal_fd;		/* a stream's: below */
 	int exclusive;		/* create only: -EEXIST if the key exists */
 	int snapshot;		/* fsync: the staged file stays, and is not kept on failure */
 };
@@ -70,6 +71,10 @@ void upload_put(struct upload *u);
  * Streams.  upload_stream opens one for a staged file being written
  * (req->fd passes to it; hold_fd and snapshot are ignored).  The writer
  * calls the others, one at a time, for every change of the file's bytes.
+ * req->journal_fd is its journal entry, open for reading and writing
+ * until the stream is sealed (the caller's to close; -1: none): before a
+ * part's bytes are dropped from staging, the entry records the part, so
+ * that `cloudshim sync` can complete the file if its program is killed.
  */
 struct upload *upload_stream(const struct upload_req *req);
 

@@ -42,6 +42,7 @@ struct upload {
 	struct store *st;
 	char *key, *path, *staged, *journal;
 	int fd, hold_fd;
+	int journal_fd;			/* stream: its entry, open, where drops are recorded (-1: none) */
 	int exclusive, snapshot;
 	off_t base;			/* part layout (backend/partplan.h) */
 	off_t size;			/* final once sealed */
@@ -57,6 +58,8 @@ struct upload {
 	int dropped;			/* parts dropped from the staged file */
 	off_t bytes_in;			/* in the store: parts in or dropped */
 	int no_punch;			/* the staging file system cannot punch holes */
+	int recorded;			/* stream: its entry lists the parts dropped */
+	int unrecorded;			/* stream: recording a drop failed (said once) */
 	off_t settled;			/* stream: written in one run from 0 */
 	off_t released;			/* stream: settled parts below may go */
 	off_t paced;			/* stream: settled at the pacer's last look */
@@ -98,6 +101,13 @@ void upload_stream_after_fork_child(void);
 void upload_stream_pace(long tick_ms, off_t rate, off_t hold);
 
 /* The rest with upload_lock held. */
+
+/*
+ * u's multipart upload and the parts the store holds (with dropped_only,
+ * those dropped from staging; none at all: no upload) into e, replacing
+ * what e had.  0 or -ENOMEM.
+ */
+int upload_record_parts(const struct upload *u, struct journal_entry *e, int dropped_only);
 
 /* Room for parts 1..n: 0 or -ENOMEM. */
 int upload_ensure_parts(struct upload *u, int n);

@@ -23,8 +23,9 @@
  * soon as it ends, a slow writer's within a tick of being written.
  * When the staging file system is short of space, the writer drops the
  * parts the store holds (holes punched in the staged file; only the
- * writer punches, so no write can land in a part while it goes), and
- * with none to drop, waits for a part in flight.  upload_seal ends the
+ * writer punches, so no write can land in a part while it goes), each
+ * recorded in the file's journal entry first, and with none to drop,
+ * waits for a part in flight.  upload_seal ends the
  * stream; sharing the file with another process gives it up
  * (upload_stream_share), unless something was dropped already.
  */
@@ -63,6 +64,7 @@ struct upload *upload_stream(const struct upload_req *req)
 	if (!u)
 		return NULL;
 	u->hold_fd = -1;
+	u->journal_fd = req->journal_fd;
 	u->snapshot = 0;
 	u->hold = fstatvfs(u->fd, &v) == 0 ? (off_t)(v.f_blocks * v.f_frsize / HOLD_SHARE) : 0;
 	pthread_mutex_lock(&upload_lock);
@@ -232,6 +234,51 @@ void upload_stream_after_fork_child(void)
 /* ---- space -------------------------------------------------------------------- */
 
 /*
+ * Records in u's journal entry the parts it dropped from staging, before
+ * the bytes of the latest, part n, go: a program killed afterwards leaves
+ * what `cloudshim sync` needs to complete its file (recover.c).  Part n
+ * is added to the list the entry has (one small write); the first drop,
+ * n 0 (the list changed otherwise), or a failure before writes the list
+ * whole.  Not under the lock.  Failing costs only that: sync sends again
+ * the parts whose bytes are still staged, and reports a file with holes
+ * no part recorded explains.
+ */
+static void record_drops(struct upload *u, int n)
+{
+	struct journal_part jp = { n, 0, NULL };
+	struct journal_entry e;
+	int rc = -EINVAL;
+
+	if (u->journal_fd < 0)
+		return;
+	if (n > 0 && u->recorded) {
+		pthread_mutex_lock(&upload_lock);
+		jp.len = u->parts[n - 1].len;
+		jp.etag = strdup(u->parts[n - 1].etag);
+		pthread_mutex_unlock(&upload_lock);
+		rc = jp.etag ? journal_append_part(u->journal_fd, &jp) : -ENOMEM;
+		free(jp.etag);
+	}
+	if (rc != 0) {
+		rc = journal_read_fd(u->journal_fd, &e);
+		if (rc == 0) {
+			pthread_mutex_lock(&upload_lock);
+			rc = upload_record_parts(u, &e, 1);
+			pthread_mutex_unlock(&upload_lock);
+		}
+		if (rc == 0)
+			rc = journal_rewrite(u->journal_fd, &e);
+		journal_free(&e);
+	}
+	if (rc && !u->unrecorded)
+		log_warn("%s: its staging entry cannot record the parts dropped from staging"
+			 " (%s); if the program is killed, `cloudshim sync` cannot complete it",
+			 u->path, strerror(-rc));
+	u->unrecorded |= rc != 0;
+	u->recorded = rc == 0;
+}
+
+/*
  * The staging file system is short of space: drop the parts the store
  * holds, and with none to drop, release what the pacer held and wait
  * for one in flight, or for the multipart upload to be begun (until then
@@ -270,6 +317,7 @@ static void relieve(struct upload *u)
 			u->parts[n - 1].state = PART_DROPPED;
 			u->dropped++;
 			pthread_mutex_unlock(&upload_lock);
+			record_drops(u, n);
 			rc = fallocate(u->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 			pthread_mutex_lock(&upload_lock);
 			if (rc != 0) {
@@ -278,6 +326,10 @@ static void relieve(struct upload *u)
 				u->parts[n - 1].state = PART_IN;
 				u->dropped--;
 				u->no_punch = 1;
+				/* its bytes stay, and may change: not the store's part any more */
+				pthread_mutex_unlock(&upload_lock);
+				record_drops(u, 0);
+				pthread_mutex_lock(&upload_lock);
 			}
 			continue;
 		}
@@ -314,9 +366,10 @@ void upload_stream_wrote(struct upload *u, off_t off, off_t len)
 
 void upload_stream_truncated(struct upload *u, off_t size)
 {
-	int cut = partplan_index(u->base, size);
+	int cut = partplan_index(u->base, size), dropped;
 
 	pthread_mutex_lock(&upload_lock);
+	dropped = u->dropped;
 	if (size > partplan_start(u->base, cut))
 		resend(u, cut, cut);		/* cut short inside: send again */
 	else
@@ -342,7 +395,10 @@ void upload_stream_truncated(struct upload *u, off_t size)
 		u->released = size;
 	if (u->paced > size)
 		u->paced = size;
+	dropped -= u->dropped;
 	pthread_mutex_unlock(&upload_lock);
+	if (dropped)		/* what comes past the cut is new: not those parts */
+		record_drops(u, 0);
 }
 
 int upload_stream_holes(struct upload *u)

@@ -171,7 +171,7 @@ struct upload *staged_stream(struct mount *m, const char *key, const char *path,
 {
 	struct upload_req req = {
 		.st = m->st, .key = key, .path = path, .fd = fd_private_dup(s->own_fd),
-		.staged = s->data, .journal = s->journal, .hold_fd = -1,
+		.staged = s->data, .journal = s->journal, .hold_fd = -1, .journal_fd = s->lock_fd,
 	};
 
 	/* without a stream the file is only staged whole, as any other */

@@ -20,7 +20,8 @@
 #
 # Streams: 2 GiB written by dd through a 256 MiB staging tmpfs, a zip archive
 # whose headers are patched after their parts went, and a 120 MiB file through
-# a 64 MiB staging tmpfs while the store goes down (the tmpfs mounts need root).
+# a 64 MiB staging tmpfs while the store goes down, and again with its writer
+# killed (SIGKILL) instead (the tmpfs mounts need root).
 #
 # Environment:
 #   PY_CHECKS=0   skip the checks run by python3 (tests/run.sh's ASan pass)
@@ -599,6 +600,44 @@ assert e["size"] == 121 << 20, e["size"]' "$entry"
 	info "stream cut: cloudshim sync: exit $rc: $(head -c 300 "$RUN/sync-stream.out" | tr '\n' '|')"
 	check "stream cut: sync exit status 0" test "$rc" = 0
 	check "stream cut: sync completes it, byte-identical" same_obj stream/cut.bin "$EXP/streamed.bin"
+
+	# The same writer killed (SIGKILL, as the OOM killer does) with parts
+	# dropped: its staging entry recorded them before their bytes went, and
+	# `cloudshim sync` completes the file with the bytes still staged.
+	gen 82 $((121 << 20)) >"$EXP/killed.bin"
+	CLOUDSHIM_STAGING_DIR=$SMALL64/s HOLD_MODE=streamed via_gate hold_start killed \
+		/data/stream/killed.bin 82 $((120 << 20))
+	for _ in $(seq 600); do
+		grep -qx written "$RUN/hold.killed.out" && break
+		kill -0 "${HOLD_PID[killed]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	check "stream killed: writer ready" grep -qx written "$RUN/hold.killed.out"
+	entry=$(grep -lF '"/data/stream/killed.bin"' "$SMALL64"/s/*.json 2>/dev/null | head -n 1)
+	check "stream killed: its staging entry" test -n "$entry"
+	# the writer itself, whose pid the entry's name carries (w-PID-...):
+	# HOLD_PID is a subshell running timeout(1) running it
+	pid=$(basename "$entry" | sed -n 's/^w-\([0-9]*\)-.*/\1/p')
+	check "stream killed: SIGKILL sent to the writer" kill -KILL "${pid:-none}"
+	hold_end killed
+	check "stream killed: the writer died of SIGKILL" test "$HOLD_RC" = $((128 + 9))
+	check "stream killed: its staging entry is left" test -f "$entry"
+	if [ -n "$entry" ]; then
+		check "stream killed: the entry records the parts dropped" $PY -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e.get("upload_id") and e.get("parts") and e["part_base"] > 0, e' "$entry"
+		check "stream killed: the staged file has holes where they were" test \
+			"$(($(stat -c %b "${entry%.json}") * 512))" -lt $((121 << 20))
+	fi
+	CLOUDSHIM_STAGING_DIR=$SMALL64/s via_gate "$CLOUDSHIM" sync >"$RUN/sync-killed.out" 2>&1
+	rc=$?
+	info "stream killed: cloudshim sync: exit $rc: $(head -c 300 "$RUN/sync-killed.out" | tr '\n' '|')"
+	check "stream killed: sync exit status 0" test "$rc" = 0
+	check "stream killed: sync says it sent the killed program's file" \
+		grep -q "sent /data/stream/killed.bin .*killed" "$RUN/sync-killed.out"
+	check "stream killed: sync completes it, byte-identical" same_obj stream/killed.bin "$EXP/killed.bin"
+	check "stream killed: nothing left in the staging directory" test -z "$(staged_in "$SMALL64/s")"
 	umount "$SMALL64" && smallmnt=
 elif [ "${PY_CHECKS:-1}" = 1 ]; then
 	check "mount a 64 MiB tmpfs for the stream cut" false

@@ -11,14 +11,17 @@
  * as `make test` does); a write into a dropped part
  * gives ENOSPC; truncation; a stream that shrinks back to one PUT; a
  * failed stream kept with its parts, and `cloudshim sync` resuming a
- * multipart upload from a kept entry; a writer that runs short of space
- * while the store is still beginning the multipart upload waits for it.
+ * multipart upload from a kept entry; the parts dropped recorded in the
+ * staging entry, and sync completing the file of a writer killed with
+ * parts dropped; a writer that runs short of space while the store is
+ * still beginning the multipart upload waits for it.
  * Run under ThreadSanitizer too.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend/engine.h"
@@ -63,13 +67,60 @@ static int stage(const char *dir, const char *name, const char *key, char *data,
 	return open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
 }
 
+/* A stream of the staged file fd; drops are recorded through journal_fd (-1: not). */
+static struct upload *stream_with(struct store *st, const char *key, int fd, const char *data,
+				  const char *journal, int journal_fd)
+{
+	struct upload_req req = { .st = st, .key = key, .path = key, .fd = dup(fd),
+				  .staged = data, .journal = journal, .hold_fd = -1,
+				  .journal_fd = journal_fd };
+
+	return upload_stream(&req);
+}
+
 static struct upload *stream_of(struct store *st, const char *key, int fd, const char *data,
 				const char *journal)
 {
-	struct upload_req req = { .st = st, .key = key, .path = key, .fd = dup(fd),
-				  .staged = data, .journal = journal, .hold_fd = -1 };
+	return stream_with(st, key, fd, data, journal, -1);
+}
 
-	return upload_stream(&req);
+/*
+ * The parts journal records as dropped (in the order they were dropped,
+ * not always by number) are exactly the parts of the staged file fd that
+ * are holes, and there is at least one.
+ */
+static int drops_recorded(const char *journal, int fd)
+{
+	static char listed[1024];
+	struct journal_entry e;
+	struct stat sb;
+	int ok, holes = 0;
+
+	if (journal_read(journal, &e) != 0 || fstat(fd, &sb) != 0)
+		return 0;
+	memset(listed, 0, sizeof(listed));
+	ok = e.upload_id && e.part_base == BASE;
+	for (int k = 0; ok && k < e.nparts; k++) {
+		const struct journal_part *p = &e.parts[k];
+
+		ok = p->n >= 1 && p->n < (int)sizeof(listed) && !listed[p->n] &&
+		     p->len == partplan_size(BASE, p->n) && p->etag[0];
+		if (ok)
+			listed[p->n] = 1;
+	}
+	for (int n = 1; ok && partplan_start(BASE, n) < sb.st_size; n++) {
+		off_t start = partplan_start(BASE, n), end = start + partplan_size(BASE, n);
+		off_t data = lseek(fd, start, SEEK_DATA);
+		int hole = end <= sb.st_size && (data < 0 || data >= end);
+
+		holes += hole;
+		ok = hole == listed[n];
+	}
+	ok = ok && holes > 0 && holes == e.nparts;
+	if (!ok)
+		printf("# %s: %d parts recorded, %d holes\n", journal, e.nparts, holes);
+	journal_free(&e);
+	return ok;
 }
 
 /* Writes [off, off+len) of seed's pattern in 1 MiB writes, as a writer would. */
@@ -240,7 +291,8 @@ static void test_stream_short_of_space(struct store *st)
 {
 	char data[256], journal[256];
 	int fd = stage(small, "s-big", "big.bin", data, journal), ok = 1;
-	struct upload *u = stream_of(st, "big.bin", fd, data, journal);
+	int jfd = open(journal, O_RDWR);
+	struct upload *u = stream_with(st, "big.bin", fd, data, journal, jfd);
 	struct statvfs v;
 	static unsigned char buf[1 << 20];
 	off_t off;
@@ -259,8 +311,11 @@ static void test_stream_short_of_space(struct store *st)
 	CHECK(upload_stream_check(u, 10, 5) == -ENOSPC);
 	CHECK(upload_stream_check(u, BASE + 7, 0) == -ENOSPC);
 	CHECK(upload_stream_check(u, 120 * MiB - 10, 5) == 0);
+	/* each part dropped was recorded in the entry before its bytes went */
+	CHECK(drops_recorded(journal, fd));
 	close(fd);
 	CHECK(seal_and_wait(u) == 0);
+	close(jfd);
 	CHECK(stored_right("big.bin", 120 * MiB, 2, 0, NULL));
 	CHECK(access(data, F_OK) != 0);
 }
@@ -471,6 +526,113 @@ static void test_stream_failure_kept(struct store *st)
 	upload_drain();
 }
 
+/*
+ * A program killed while its file streamed through the small staging
+ * file system, parts of it dropped already: a child that kills itself.
+ * Started first, while this process has no thread, so that the child may
+ * start its own (ThreadSanitizer); its pid, once it is dead.
+ */
+static pid_t killed_writer(struct store *st)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char name[64], data[256], journal[256];
+		int fd, jfd;
+		struct upload *u;
+
+		snprintf(name, sizeof(name), "w-%d-killed", (int)getpid());
+		fd = stage(small, name, "killed.bin", data, journal);
+		jfd = open(journal, O_RDWR);
+		u = stream_with(st, "killed.bin", fd, data, journal, jfd);
+		upload_stream_pace(10, 1, 0);	/* a burst: space must release it */
+		if (!u || write_pattern(u, fd, 14, 0, 60 * MiB) != 0 || !upload_stream_holes(u))
+			_exit(1);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	return pid;
+}
+
+/*
+ * What the killed writer left: `cloudshim sync` completes the file from
+ * the parts its entry recorded and the bytes staged.
+ */
+static void test_stream_killed(struct store *st, pid_t pid)
+{
+	char data[256], journal[256];
+	struct recover_result r;
+	struct journal_entry e;
+	int fd;
+
+	snprintf(data, sizeof(data), "%s/w-%d-killed", small, (int)pid);
+	snprintf(journal, sizeof(journal), "%s/w-%d-killed.json", small, (int)pid);
+	fd = open(data, O_RDONLY);
+	CHECK(fd >= 0 && drops_recorded(journal, fd));
+	close(fd);
+	CHECK(journal_read(journal, &e) == 0 && !e.error && e.size == -1);
+	journal_free(&e);
+	r = recover_orphans(small, &st, 1, stdout);
+	CHECK(r.sent == 1 && r.failed == 0 && r.skipped == 0);
+	CHECK(stored_right("killed.bin", 60 * MiB, 14, 0, NULL));
+	CHECK(access(data, F_OK) != 0 && access(journal, F_OK) != 0);
+	CHECK(upload_drain() == 0);
+	CHECK(parts_in_store() == 0);
+}
+
+/*
+ * A killed program's entry that records two parts dropped, only the
+ * first of them a hole: the second's bytes are still staged (killed
+ * between the record and the drop, or written again after a cut), and
+ * the store's copy of it is stale.  Sync sends it again from staging.
+ */
+static void test_orphan_part_still_staged(struct store *st)
+{
+	static unsigned char buf[1 << 20];
+	char data[256], journal[256], *id = NULL, etag[2][STORE_ETAG_MAX];
+	struct journal_part parts[2];
+	struct journal_entry e = { .path = "staged.bin", .url = url, .key = "staged.bin", .size = -1 };
+	struct recover_result r;
+	struct store_body body;
+	int fd, zero;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	CHECK(pid > 0 && waitpid(pid, NULL, 0) == pid);	/* a pid nobody has */
+	snprintf(data, sizeof(data), "%s/w-%d-staged", small, (int)pid);
+	snprintf(journal, sizeof(journal), "%s/w-%d-staged.json", small, (int)pid);
+	fd = open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	zero = open("/dev/zero", O_RDONLY);
+	for (off_t off = 0; off < 3 * BASE; off += MiB) {
+		pattern_fill(buf, sizeof(buf), 8, off);
+		CHECK(pwrite(fd, buf, MiB, off) == MiB);
+	}
+	CHECK(store_mpu_begin(st, "staged.bin", &id) == 0);
+	body = (struct store_body){ fd, 0, BASE };
+	CHECK(store_mpu_part(st, "staged.bin", id, 1, &body, etag[0]) == 0);
+	body = (struct store_body){ zero, 0, BASE };	/* not what is staged */
+	CHECK(store_mpu_part(st, "staged.bin", id, 2, &body, etag[1]) == 0);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, BASE) == 0);
+	close(zero);
+	close(fd);
+	parts[0] = (struct journal_part){ 2, BASE, etag[1] };	/* in the order dropped */
+	parts[1] = (struct journal_part){ 1, BASE, etag[0] };
+	e.upload_id = id;
+	e.part_base = BASE;
+	e.parts = parts;
+	e.nparts = 2;
+	CHECK(journal_write(journal, &e) == 0);
+	free(id);
+	r = recover_orphans(small, &st, 1, stdout);
+	CHECK(r.sent == 1 && r.failed == 0 && r.skipped == 0);
+	CHECK(stored_right("staged.bin", 3 * BASE, 8, 0, NULL));
+	CHECK(access(data, F_OK) != 0 && access(journal, F_OK) != 0);
+}
+
 /* sync of an entry whose first parts are in the store already: resumed. */
 static void test_resume(struct store *st)
 {
@@ -520,6 +682,7 @@ int main(void)
 	struct engine_conf ec;
 	struct store *st;
 	char err[256], cmd[1024];
+	pid_t killed;
 
 	test_partplan();
 	snprintf(root, sizeof(root), "/tmp/cloudshim-stream-XXXXXX");
@@ -547,7 +710,9 @@ int main(void)
 		printf("FAIL store_open: %s\n", err);
 		return 1;
 	}
+	killed = killed_writer(st);
 	test_stream_waiter_priority(st);
+	test_stream_killed(st, killed);
 	test_stream_sends_early(st);
 	test_stream_burst_held(st);
 	test_stream_hold_share(st);
@@ -557,6 +722,7 @@ int main(void)
 	test_stream_shrinks(st);
 	test_stream_failure_kept(st);
 	test_resume(st);
+	test_orphan_part_still_staged(st);
 	CHECK(upload_drain() >= 1);	/* the lost stream's failure counts */
 	store_close(st);
 	umount(small);
