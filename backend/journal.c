@@ -196,7 +196,7 @@ int journal_append_part(int fd, const struct journal_part *jp)
 	cJSON *p = part_json(jp);
 	struct stat sb;
 	ssize_t n = -1;
-	off_t at;
+	off_t at = 0;
 	int rc = -EINVAL;
 
 	if (p && fstat(fd, &sb) == 0) {
