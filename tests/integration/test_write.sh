@@ -564,19 +564,24 @@ fi
 # and `cloudshim sync` completes its multipart upload once the store is back.
 SMALL64=$RUN/stage64
 mkdir -p "$SMALL64"
+# stream_start TAG KEY SEED: `writecheck.py streamed` writes 121 MiB of SEED's bytes
+# to /data/KEY through the 64 MiB staging tmpfs and holds the file open (hold_start);
+# waits until it says "written", and counts the checks it made on the way
+stream_start() {
+	CLOUDSHIM_STAGING_DIR=$SMALL64/s HOLD_MODE=streamed via_gate hold_start "$1" \
+		"/data/$2" "$3" $((120 << 20))
+	for _ in $(seq 600); do
+		grep -qx written "$RUN/hold.$1.out" && break
+		kill -0 "${HOLD_PID[$1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -E "^(ok|FAIL) " "$RUN/hold.$1.out" | count_py
+}
 if [ "${PY_CHECKS:-1}" = 1 ] && mount -t tmpfs -o size=64m,mode=0700 tmpfs "$SMALL64"; then
 	smallmnt=$SMALL64
 	gen 81 $((121 << 20)) >"$EXP/streamed.bin"
 	gate_set up
-	CLOUDSHIM_STAGING_DIR=$SMALL64/s HOLD_MODE=streamed via_gate hold_start streamed \
-		/data/stream/cut.bin 81 $((120 << 20))
-	# its checks come before it says "written"
-	for _ in $(seq 600); do
-		grep -qx written "$RUN/hold.streamed.out" && break
-		kill -0 "${HOLD_PID[streamed]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -E "^(ok|FAIL) " "$RUN/hold.streamed.out" | count_py
+	stream_start streamed stream/cut.bin 81
 	check "stream cut: writer ready" grep -qx written "$RUN/hold.streamed.out"
 	gate_set down
 	hold_end streamed
@@ -605,13 +610,7 @@ assert e["size"] == 121 << 20, e["size"]' "$entry"
 	# dropped: its staging entry recorded them before their bytes went, and
 	# `cloudshim sync` completes the file with the bytes still staged.
 	gen 82 $((121 << 20)) >"$EXP/killed.bin"
-	CLOUDSHIM_STAGING_DIR=$SMALL64/s HOLD_MODE=streamed via_gate hold_start killed \
-		/data/stream/killed.bin 82 $((120 << 20))
-	for _ in $(seq 600); do
-		grep -qx written "$RUN/hold.killed.out" && break
-		kill -0 "${HOLD_PID[killed]}" 2>/dev/null || break
-		sleep 0.1
-	done
+	stream_start killed stream/killed.bin 82
 	check "stream killed: writer ready" grep -qx written "$RUN/hold.killed.out"
 	entry=$(grep -lF '"/data/stream/killed.bin"' "$SMALL64"/s/*.json 2>/dev/null | head -n 1)
 	check "stream killed: its staging entry" test -n "$entry"
