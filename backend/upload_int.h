@@ -100,14 +100,14 @@ void upload_stream_after_fork_child(void);
  */
 void upload_stream_pace(long tick_ms, off_t rate, off_t hold);
 
-/* The rest with upload_lock held. */
-
 /*
  * u's multipart upload and the parts the store holds (with dropped_only,
  * those dropped from staging; none at all: no upload) into e, replacing
- * what e had.  0 or -ENOMEM.
+ * what e had; with upload_lock held, unless u is over.  0 or -ENOMEM.
  */
 int upload_record_parts(const struct upload *u, struct journal_entry *e, int dropped_only);
+
+/* The rest with upload_lock held. */
 
 /* Room for parts 1..n: 0 or -ENOMEM. */
 int upload_ensure_parts(struct upload *u, int n);
