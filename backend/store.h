@@ -179,10 +179,10 @@ int store_mpu_abort(struct store *st, const char *key, const char *upload_id);
 int store_delete(struct store *st, const char *key);
 
 /*
- * Copies from to to inside the store (S3: CopyObject), replacing what was
- * at to.  A source over STORE_PUT_MAX gives -EFBIG: S3 copies those only
- * part by part (UploadPartCopy), which is not done here.  Copying a key to
- * itself changes nothing and gives its metadata.
+ * Copies from to to inside the store (S3: CopyObject, or for a source
+ * over STORE_PUT_MAX, a multipart upload of part copies pinned to the
+ * source's ETag), replacing what was at to.  Copying a key to itself
+ * changes nothing and gives its metadata.
  */
 int store_copy(struct store *st, const char *from, const char *to, struct store_meta *meta);
 

@@ -597,8 +597,6 @@ static int file_copy(struct store *st, const char *from, const char *to,
 	rc = fstat(b.fd, &sb) == 0 ? 0 : -errno;
 	if (rc == 0 && !S_ISREG(sb.st_mode))
 		rc = S_ISDIR(sb.st_mode) ? -EISDIR : -ENOENT;
-	if (rc == 0 && sb.st_size > STORE_PUT_MAX)
-		rc = -EFBIG;	/* as S3's CopyObject */
 	b.len = sb.st_size;
 	if (rc == 0)
 		rc = put_bodies(st, to, &b, 1, 0, meta);

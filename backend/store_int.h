@@ -57,6 +57,12 @@ extern const struct store_driver store_file_driver;
 extern const struct store_driver store_http_driver;
 extern const struct store_driver store_s3_driver;
 
+/*
+ * Tests: S3 copies over max bytes go part by part, the parts laid out
+ * from base (backend/partplan.h); 0: the defaults (5 GiB, 512 MiB).
+ */
+void store_s3_copy_limits(off_t max, off_t base);
+
 /* Joins prefix and key with exactly one '/' between them, into a new string. */
 char *store_join_key(const char *prefix, const char *key);
 

@@ -39,6 +39,7 @@
 #include "backend/curl_lib.h"
 #include "backend/http.h"
 #include "backend/log.h"
+#include "backend/partplan.h"
 #include "backend/s3_list.h"
 #include "backend/s3_xml.h"
 #include "backend/sigv4.h"
@@ -697,6 +698,94 @@ static char *copy_source(const struct s3_priv *sp, const char *key)
 	return src;
 }
 
+/*
+ * A copy over copy_max goes part by part (UploadPartCopy), laid out by
+ * partplan from copy_base: 512 MiB parts, doubling every 1,000, take the
+ * largest object S3 keeps (5 TiB) in fewer than 10,000 parts, none over
+ * the 5 GiB a part copy takes.  Tests lower both.
+ */
+static off_t copy_max = STORE_PUT_MAX;
+static off_t copy_base = (off_t)512 << 20;
+
+void store_s3_copy_limits(off_t max, off_t base)
+{
+	copy_max = max > 0 ? max : STORE_PUT_MAX;
+	copy_base = base > 0 ? base : (off_t)512 << 20;
+}
+
+/* The ETag of a copy's answer (CopyObjectResult, CopyPartResult), quoted as HEAD has it. */
+static int copied_etag(const struct http_resp *resp, char etag[STORE_ETAG_MAX])
+{
+	char t[STORE_ETAG_MAX - 2];
+
+	if (s3_xml_text(resp->body ? resp->body : "", resp->body_len, "ETag", t, sizeof(t)) != 0)
+		return -EIO;
+	/* radosgw leaves out the quotes */
+	snprintf(etag, STORE_ETAG_MAX, t[0] == '"' ? "%s" : "\"%s\"", t);
+	return 0;
+}
+
+/* Part n of upload id of to: bytes [off, off+len) of from, as m saw it. */
+static int copy_part(struct store *st, const char *from, const struct store_meta *m,
+		     const char *to, const char *id, int n, off_t off, off_t len,
+		     char etag[STORE_ETAG_MAX])
+{
+	struct s3_priv *sp = st->priv;
+	char prefix[32], range[64], *url, *src = copy_source(sp, from);
+	struct http_field fields[3] = {
+		{ "x-amz-copy-source", src },
+		{ "x-amz-copy-source-range", range },
+		/* the version stat saw, or the part fails: never two versions mixed */
+		{ "x-amz-copy-source-if-match", m->etag },
+	};
+	struct http_req req = { .method = "PUT", .fields = fields, .nfields = m->etag[0] ? 3 : 2,
+				.retry_2xx = retry_2xx, .extra_ms = (long)(len >> 20) * 1000L };
+	struct http_resp resp = { 0 };
+	int rc = -ENOMEM;
+
+	snprintf(prefix, sizeof(prefix), "partNumber=%d&", n);
+	snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)off, (long long)(off + len - 1));
+	url = upload_url(sp, to, prefix, id);
+	if (url && src) {
+		req.url = url;
+		rc = run(st, &req, "part copy", to, &resp);
+	}
+	if (rc == 0)
+		rc = copied_etag(&resp, etag);
+	http_resp_free(&resp);
+	free(url);
+	free(src);
+	return rc;
+}
+
+/* A copy of from (m) too large for CopyObject: one multipart upload of to. */
+static int copy_parts(struct store *st, const char *from, const struct store_meta *m,
+		      const char *to, struct store_meta *meta)
+{
+	int n = partplan_count(copy_base, m->size), rc;
+	char (*etags)[STORE_ETAG_MAX], *id = NULL;
+
+	if (n < 0)
+		return n;
+	etags = calloc((size_t)n, sizeof(*etags));
+	if (!etags)
+		return -ENOMEM;
+	rc = s3_mpu_begin(st, to, &id);
+	for (int i = 1; rc == 0 && i <= n; i++) {
+		off_t off = partplan_start(copy_base, i), len = partplan_size(copy_base, i);
+
+		rc = copy_part(st, from, m, to, id, i, off, len < m->size - off ? len : m->size - off,
+			       etags[i - 1]);
+	}
+	if (rc == 0)
+		rc = s3_mpu_complete(st, to, id, etags, n, meta);
+	if (rc && id)
+		s3_mpu_abort(st, to, id);
+	free(id);
+	free(etags);
+	return rc;
+}
+
 static int s3_copy(struct store *st, const char *from, const char *to, struct store_meta *meta)
 {
 	struct s3_priv *sp = st->priv;
@@ -710,8 +799,8 @@ static int s3_copy(struct store *st, const char *from, const char *to, struct st
 
 	/* the size first: CopyObject takes 5 GiB at most, and time by size */
 	rc = s3_stat(st, from, &m);
-	if (rc == 0 && m.size > STORE_PUT_MAX)
-		rc = -EFBIG;
+	if (rc == 0 && m.size > copy_max)
+		return copy_parts(st, from, &m, to, meta);
 	if (rc)
 		return rc;
 	url = object_url(sp, to);
@@ -732,10 +821,8 @@ static int s3_copy(struct store *st, const char *from, const char *to, struct st
 		if (s3_xml_text(b, resp.body_len, "LastModified", t, sizeof(t)) == 0 &&
 		    s3_time_parse(t, &meta->mtime) == 0)
 			meta->mtime.tv_nsec = 0;
-		if (s3_xml_text(b, resp.body_len, "ETag", t, sizeof(t)) != 0)
+		if (copied_etag(&resp, meta->etag) != 0)
 			rc = s3_stat(st, to, meta);
-		else	/* radosgw leaves out the quotes HEAD has */
-			snprintf(meta->etag, sizeof(meta->etag), t[0] == '"' ? "%s" : "\"%s\"", t);
 	}
 	http_resp_free(&resp);
 	free(url);

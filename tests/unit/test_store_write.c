@@ -34,6 +34,7 @@
 #include "backend/clock.h"
 #include "backend/s3_xml.h"
 #include "backend/store.h"
+#include "backend/store_int.h"
 #include "tests/unit/check.h"
 
 #define MiB	(1 << 20)
@@ -500,6 +501,29 @@ static void test_delete(struct store *st, const struct server *sv)
 	blob_free(&b);
 }
 
+/*
+ * A copy too large for CopyObject (5 GiB; here, lowered to 6 MiB) goes
+ * part by part: a multipart upload of UploadPartCopy parts (5 MiB here).
+ */
+static void test_copy_parts(struct store *st)
+{
+	struct blob b = blob_make(13 * MiB + 3, 6);
+	struct store_body body = whole(&b);
+	struct store_meta m;
+
+	CHECK(store_put(st, "copy/big", &body, 0, NULL) == 0);
+	store_s3_copy_limits(6 * MiB, 5 * MiB);
+	reset_requests();
+	CHECK(store_copy(st, "copy/big", "copy/bigger", &m) == 0);
+	/* HEAD, begin, 3 part copies, complete, and the HEAD complete makes */
+	CHECK(n_head == 2 && n_post == 2 && n_put == 3 && requests() == 7);
+	CHECK(m.kind == STORE_FILE && m.size == 13 * MiB + 3 && stat_agrees(st, "copy/bigger", &m));
+	CHECK(holds(st, "copy/bigger", b.data, b.len));
+	CHECK(store_copy(st, "copy/none", "copy/x", &m) == -ENOENT);
+	store_s3_copy_limits(0, 0);
+	blob_free(&b);
+}
+
 static void test_copy(struct store *st, const struct server *sv)
 {
 	struct blob b = blob_make(MiB + 7, 5);
@@ -519,6 +543,8 @@ static void test_copy(struct store *st, const struct server *sv)
 	CHECK(store_stat(st, "copy/x", &m) == -ENOENT);
 	CHECK(store_copy(st, "copy/src", "copy/src", &m) == 0 && same_meta(&m, &src));
 	CHECK(store_copy(st, "copy/src", "copy/dst", NULL) == 0);
+	if (sv->is_s3)
+		test_copy_parts(st);
 
 	if (!sv->copy_any_key) {
 		printf("skipped: copies of keys with + ? # & (%s decodes x-amz-copy-source "
