@@ -276,16 +276,24 @@ int journal_read(const char *file, struct journal_entry *e)
 	return rc;
 }
 
+void journal_clear_parts(struct journal_entry *e)
+{
+	free(e->upload_id);
+	for (int i = 0; i < e->nparts; i++)
+		free(e->parts[i].etag);
+	free(e->parts);
+	e->upload_id = NULL;
+	e->parts = NULL;
+	e->nparts = 0;
+}
+
 void journal_free(struct journal_entry *e)
 {
 	free(e->path);
 	free(e->url);
 	free(e->key);
 	free(e->error);
-	free(e->upload_id);
-	for (int i = 0; i < e->nparts; i++)
-		free(e->parts[i].etag);
-	free(e->parts);
+	journal_clear_parts(e);
 	memset(e, 0, sizeof(*e));
 }
 

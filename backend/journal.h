@@ -72,6 +72,9 @@ int journal_read(const char *file, struct journal_entry *e);
 int journal_read_fd(int fd, struct journal_entry *e);
 void journal_free(struct journal_entry *e);
 
+/* Forgets e's multipart upload and parts (upload_id NULL). */
+void journal_clear_parts(struct journal_entry *e);
+
 /*
  * Moves a failed upload's staged bytes (data) and its entry (file) into
  * dir, created 0700 if needed, recording size, MD5 and error.  On return

@@ -183,14 +183,7 @@ static off_t part_want(const struct upload *u, int n)
 
 int upload_record_parts(const struct upload *u, struct journal_entry *e, int dropped_only)
 {
-	/* a resumed entry had some: these replace them */
-	for (int i = 0; i < e->nparts; i++)
-		free(e->parts[i].etag);
-	free(e->parts);
-	free(e->upload_id);
-	e->upload_id = NULL;
-	e->parts = NULL;
-	e->nparts = 0;
+	journal_clear_parts(e);		/* a resumed entry had some: these replace them */
 	if (dropped_only && !u->dropped)
 		return 0;
 	e->parts = calloc((size_t)(u->cap ? u->cap : 1), sizeof(*e->parts));
