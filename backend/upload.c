@@ -202,6 +202,26 @@ int upload_record_parts(const struct upload *u, struct journal_entry *e, int dro
 	return 0;
 }
 
+/*
+ * fsync completed the multipart upload of a stream that dropped parts,
+ * and the file stays staged: the parts its entry recorded (upload_stream.c)
+ * belong to an upload that is over, which `cloudshim sync` must not try
+ * to resume should the program be killed now.  The entry forgets them;
+ * its holes then say the file cannot be sent again whole.  The stream's
+ * writer waits for this upload, so its descriptor of the entry is open.
+ */
+static void forget_dropped(struct upload *u)
+{
+	struct journal_entry e;
+
+	if (journal_read_fd(u->journal_fd, &e) != 0)
+		return;
+	journal_clear_parts(&e);
+	if (journal_rewrite(u->journal_fd, &e) != 0)
+		log_warn("%s: its staging entry still names the upload fsync completed", u->path);
+	journal_free(&e);
+}
+
 /* The failed upload's bytes go to the recovery directory, loudly. */
 static void keep_for_recovery(struct upload *u)
 {
@@ -268,6 +288,8 @@ static void finish(struct upload *u, int rc)
 		if (!u->snapshot) {
 			unlink(u->staged);
 			unlink(u->journal);
+		} else if (u->dropped && u->journal_fd >= 0) {
+			forget_dropped(u);
 		}
 	} else if (u->snapshot && !u->dropped) {
 		log_warn("%s: could not be made durable (%s); it stays staged", u->path,

@@ -72,9 +72,11 @@ void upload_put(struct upload *u);
  * (req->fd passes to it; hold_fd and snapshot are ignored).  The writer
  * calls the others, one at a time, for every change of the file's bytes.
  * req->journal_fd is its journal entry, open for reading and writing
- * until the stream is sealed (the caller's to close; -1: none): before a
- * part's bytes are dropped from staging, the entry records the part, so
- * that `cloudshim sync` can complete the file if its program is killed.
+ * until the stream is sealed, or for a seal by fsync (snapshot) until its
+ * upload ended (the caller's to close; -1: none): before a part's bytes
+ * are dropped from staging, the entry records the part, so that
+ * `cloudshim sync` can complete the file if its program is killed; once
+ * fsync completed the upload, the entry forgets them again.
  */
 struct upload *upload_stream(const struct upload_req *req);
 

@@ -284,20 +284,6 @@ void stage_rehold(struct staged *s)
 	}
 }
 
-void stage_stream_done(struct staged *s)
-{
-	struct journal_entry e;
-
-	if (s->lock_fd < 0 || journal_read_fd(s->lock_fd, &e) != 0)
-		return;
-	if (e.upload_id) {
-		journal_clear_parts(&e);
-		if (journal_rewrite(s->lock_fd, &e) != 0)
-			log_warn("%s: its staging entry still names the upload fsync completed", e.path);
-	}
-	journal_free(&e);
-}
-
 void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path)
 {
 	struct journal_entry e = { .path = (char *)path, .url = (char *)store_url(m->st),

@@ -81,13 +81,6 @@ void stage_rehold(struct staged *s);
  * it, `cloudshim sync`, and other processes looking (stage_peers.c).
  */
 void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path);
-
-/*
- * fsync completed s's stream: the parts its entry recorded as dropped
- * belong to an upload that is over, which `cloudshim sync` must not try
- * to resume; the entry forgets them.
- */
-void stage_stream_done(struct staged *s);
 /* The staging directory ("" when writes are off). */
 const char *stage_dir_path(void);
 /*

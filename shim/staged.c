@@ -848,8 +848,6 @@ static int sync_stream(struct staged *s, const struct stat *sb)
 	upload_put(sealed);
 	s->holes = holes;	/* no write can be taken now: it would be lost */
 	s->kept = rc && holes;	/* in the recovery directory, with its parts */
-	if (rc == 0 && holes)
-		stage_stream_done(s);
 	if (rc == 0)
 		mark_synced(s, sb);
 	return rc;

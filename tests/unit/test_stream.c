@@ -321,6 +321,37 @@ static void test_stream_short_of_space(struct store *st)
 }
 
 /*
+ * fsync of a stream that dropped parts (a seal as a snapshot) completes
+ * its upload, and the file stays staged: its entry forgets the parts, so
+ * that sync never tries to resume an upload that is over.
+ */
+static void test_stream_synced_forgets_drops(struct store *st)
+{
+	char data[256], journal[256];
+	int fd = stage(small, "s-synced", "synced.bin", data, journal);
+	int jfd = open(journal, O_RDWR);
+	struct upload *u = stream_with(st, "synced.bin", fd, data, journal, jfd), *sealed;
+	struct journal_entry e;
+
+	upload_stream_pace(10, 1, 0);
+	CHECK(write_pattern(u, fd, 15, 0, 60 * MiB) == 0);
+	upload_stream_pace(0, 0, 0);
+	CHECK(drops_recorded(journal, fd));
+	upload_seal(u, -1, 1, &sealed);
+	CHECK(sealed && upload_wait(sealed) == 0);
+	upload_put(sealed);
+	CHECK(stored_right("synced.bin", 60 * MiB, 15, 0, NULL));
+	CHECK(access(data, F_OK) == 0);		/* a snapshot: still staged */
+	CHECK(journal_read(journal, &e) == 0 && !e.upload_id && e.nparts == 0);
+	CHECK(e.path && strcmp(e.path, "synced.bin") == 0);
+	journal_free(&e);
+	close(jfd);
+	close(fd);
+	unlink(data);
+	unlink(journal);
+}
+
+/*
  * A store slow to begin a multipart upload: its begin returns only once
  * the small staging file system is full, or two seconds after it ran
  * short of space.  A writer not held back meanwhile fills it: ENOSPC.
@@ -717,6 +748,7 @@ int main(void)
 	test_stream_burst_held(st);
 	test_stream_hold_share(st);
 	test_stream_short_of_space(st);
+	test_stream_synced_forgets_drops(st);
 	test_stream_slow_begin(st);
 	test_stream_truncate(st);
 	test_stream_shrinks(st);
