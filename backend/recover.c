@@ -145,10 +145,8 @@ static int orphan_check(struct journal_entry *e, const char *file, const char *d
 		*why = SKIPPED;
 		return -1;
 	}
-	if (!e->nparts) {	/* every byte is staged: a plain upload */
-		free(e->upload_id);
-		e->upload_id = NULL;
-	}
+	if (!e->nparts)		/* every byte is staged: a plain upload */
+		journal_clear_parts(e);
 	return 0;
 }
 

@@ -725,13 +725,13 @@ static int copied_etag(const struct http_resp *resp, char etag[STORE_ETAG_MAX])
 	return 0;
 }
 
-/* Part n of upload id of to: bytes [off, off+len) of from, as m saw it. */
-static int copy_part(struct store *st, const char *from, const struct store_meta *m,
+/* Part n of upload id of to: bytes [off, off+len) of src (copy_source), as m saw it. */
+static int copy_part(struct store *st, const char *src, const struct store_meta *m,
 		     const char *to, const char *id, int n, off_t off, off_t len,
 		     char etag[STORE_ETAG_MAX])
 {
 	struct s3_priv *sp = st->priv;
-	char prefix[32], range[64], *url, *src = copy_source(sp, from);
+	char prefix[32], range[64], *url;
 	struct http_field fields[3] = {
 		{ "x-amz-copy-source", src },
 		{ "x-amz-copy-source-range", range },
@@ -746,7 +746,7 @@ static int copy_part(struct store *st, const char *from, const struct store_meta
 	snprintf(prefix, sizeof(prefix), "partNumber=%d&", n);
 	snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)off, (long long)(off + len - 1));
 	url = upload_url(sp, to, prefix, id);
-	if (url && src) {
+	if (url) {
 		req.url = url;
 		rc = run(st, &req, "part copy", to, &resp);
 	}
@@ -754,7 +754,6 @@ static int copy_part(struct store *st, const char *from, const struct store_meta
 		rc = copied_etag(&resp, etag);
 	http_resp_free(&resp);
 	free(url);
-	free(src);
 	return rc;
 }
 
@@ -763,18 +762,17 @@ static int copy_parts(struct store *st, const char *from, const struct store_met
 		      const char *to, struct store_meta *meta)
 {
 	int n = partplan_count(copy_base, m->size), rc;
-	char (*etags)[STORE_ETAG_MAX], *id = NULL;
+	char (*etags)[STORE_ETAG_MAX], *id = NULL, *src;
 
 	if (n < 0)
 		return n;
 	etags = calloc((size_t)n, sizeof(*etags));
-	if (!etags)
-		return -ENOMEM;
-	rc = s3_mpu_begin(st, to, &id);
+	src = copy_source(st->priv, from);
+	rc = etags && src ? s3_mpu_begin(st, to, &id) : -ENOMEM;
 	for (int i = 1; rc == 0 && i <= n; i++) {
 		off_t off = partplan_start(copy_base, i), len = partplan_size(copy_base, i);
 
-		rc = copy_part(st, from, m, to, id, i, off, len < m->size - off ? len : m->size - off,
+		rc = copy_part(st, src, m, to, id, i, off, len < m->size - off ? len : m->size - off,
 			       etags[i - 1]);
 	}
 	if (rc == 0)
@@ -782,6 +780,7 @@ static int copy_parts(struct store *st, const char *from, const struct store_met
 	if (rc && id)
 		s3_mpu_abort(st, to, id);
 	free(id);
+	free(src);
 	free(etags);
 	return rc;
 }
