@@ -744,7 +744,7 @@ static int start_upload(struct vfile *vf, struct staged *s, int fd, int hold_fd,
 	return upload_start(&req, u);
 }
 
-/* The file is as fsync left it: sending it again would send the same bytes. */
+/* The file is as fsync left it (see stamp_for_sync): sending it again would send the same bytes. */
 static int unchanged_since_sync(const struct staged *s)
 {
 	struct stat sb;
@@ -828,7 +828,36 @@ int staged_close(struct vfile *vf)
 	return staged_let_go(vf, s);
 }
 
-/* The staged file's size and time, as fsync makes them durable. */
+/*
+ * Stamps the staged file, before fsync reads it, with a time no write
+ * gives it: its mtime less a nanosecond; *sb then carries the stamp.
+ * unchanged_since_sync compares against this stamp, never against the
+ * time the last write set: a kernel with coarse timestamps (Linux before
+ * 6.13, Debian 12's 6.1 among them) gives every write in one clock tick,
+ * 4 ms there, the same mtime, so a write of the same size just after
+ * fsync would leave the file looking as fsync sent it, and neither the
+ * next fsync nor close would send it.  A write after the stamp, by any
+ * process or call, sets the clock's time, later than the stamp; one
+ * between fstat and the stamp is in the bytes read after it.  -errno when
+ * the file cannot be stamped: then the sync must not count.
+ */
+static int stamp_for_sync(const struct staged *s, struct stat *sb)
+{
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, sb->st_mtim };
+
+	if (t[1].tv_nsec > 0) {
+		t[1].tv_nsec--;
+	} else {
+		t[1].tv_sec--;
+		t[1].tv_nsec = 999999999;
+	}
+	if (REAL(futimens)(s->own_fd, t) != 0)
+		return -errno;
+	sb->st_mtim = t[1];
+	return 0;
+}
+
+/* The staged file's size and stamp, as fsync made them durable. */
 static void mark_synced(struct staged *s, const struct stat *sb)
 {
 	s->synced = 1;
@@ -837,10 +866,11 @@ static void mark_synced(struct staged *s, const struct stat *sb)
 }
 
 /* fsync of a streamed file: its stream completes now, and the file goes on unstreamed. */
-static int sync_stream(struct staged *s, const struct stat *sb)
+static int sync_stream(struct staged *s, struct stat *sb)
 {
 	struct upload *u = s->stream, *sealed;
 	int holes = upload_stream_holes(u), rc;
+	int stamped = stamp_for_sync(s, sb) == 0;
 
 	s->stream = NULL;
 	upload_seal(u, -1, 1, &sealed);
@@ -848,7 +878,26 @@ static int sync_stream(struct staged *s, const struct stat *sb)
 	upload_put(sealed);
 	s->holes = holes;	/* no write can be taken now: it would be lost */
 	s->kept = rc && holes;	/* in the recovery directory, with its parts */
-	if (rc == 0)
+	if (rc == 0 && stamped)
+		mark_synced(s, sb);
+	return rc;
+}
+
+/* fsync of a file staged whole: an upload of what it holds now; it stays staged. */
+static int sync_snapshot(struct vfile *vf, struct staged *s, struct stat *sb)
+{
+	struct upload *u;
+	int fd = fd_private_dup(s->own_fd), stamped, rc;
+
+	if (fd < 0)
+		return fd;
+	stamped = stamp_for_sync(s, sb) == 0;
+	rc = start_upload(vf, s, fd, -1, 1, &u);
+	if (rc == 0) {
+		rc = upload_wait(u);
+		upload_put(u);
+	}
+	if (rc == 0 && stamped)
 		mark_synced(s, sb);
 	return rc;
 }
@@ -856,9 +905,8 @@ static int sync_stream(struct staged *s, const struct stat *sb)
 int staged_sync(struct vfile *vf)
 {
 	struct staged *s;
-	struct upload *u;
 	struct stat sb;
-	int fd, rc, shared;
+	int rc, shared;
 
 	pthread_mutex_lock(&vf->lock);	/* no change is told to a stream meanwhile */
 	s = vf->stg;
@@ -881,15 +929,8 @@ int staged_sync(struct vfile *vf)
 		rc = 0;
 	else if (s->holes)
 		rc = -EIO;	/* changed unseen: see send_last */
-	else if ((fd = fd_private_dup(s->own_fd)) < 0)
-		rc = fd;
-	else if ((rc = start_upload(vf, s, fd, -1, 1, &u)) == 0) {
-		/* a snapshot: the staged file and its entry stay */
-		rc = upload_wait(u);
-		upload_put(u);
-		if (rc == 0)
-			mark_synced(s, &sb);
-	}
+	else
+		rc = sync_snapshot(vf, s, &sb);
 	if (shared)
 		pthread_mutex_unlock(&shared_sync_lock);
 	pthread_mutex_unlock(&vf->lock);

@@ -427,6 +427,18 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	hold_end fsync
 	check "fsync: after more writes and close, the whole file" same_obj dur/fsync.bin "$EXP/fsync.bin"
 
+	# Writes within one clock tick of an fsync leave the mtime where it was
+	# on Linux before 6.13; sametick makes that happen on any kernel.
+	gen 64 $((3 * (1 << 20))) >"$EXP/sametick.all"
+	HOLD_MODE=sametick hold_start tick /data/dur/sametick.bin 64 $((1 << 20)) "$STAGE"
+	check "same tick: fsync after an overwrite returns ($HOLD_LINE)" test "$HOLD_LINE" = synced
+	check "same tick: fsync sent the overwrite" same_obj dur/sametick.bin \
+		<(tail -c +$(((1 << 20) + 1)) "$EXP/sametick.all" | head -c $((1 << 20)))
+	hold_end tick
+	check "same tick: close returns 0 ($HOLD_LINE)" test "$HOLD_LINE" = "closed rc=0"
+	check "same tick: close sent the overwrite after fsync" same_obj dur/sametick.bin \
+		<(tail -c $((1 << 20)) "$EXP/sametick.all")
+
 	gen 62 $((2 * (3 << 20))) >"$EXP/syncclose.bin"
 	CLOUDSHIM_SYNC_CLOSE=1 hold_start sc /data/dur/syncclose.bin 62 $((3 << 20)) close
 	check "SYNC_CLOSE=1: close returns 0 ($HOLD_LINE)" test "${HOLD_LINE% *}" = "closed rc=0"

@@ -24,6 +24,13 @@ and leaves the objects for test_write.sh to read back with another client.
                                            line, close, say "closed rc=N", exit;
                                            HOW=wait-fsync: the same, with an fsync (said as
                                            for HOW=fsync) before the close
+    writecheck.py sametick PATH SEED SIZE STAGEDIR
+                                           as a kernel with coarse timestamps does when writes
+                                           come within one clock tick: write SIZE bytes, fsync,
+                                           overwrite them, put back the staged file's mtime as
+                                           the first write left it, fsync, say "synced", wait
+                                           for a line; overwrite again the same way, close, say
+                                           "closed rc=N"
     writecheck.py natives DIR EXPECT       writev, posix_fallocate, ftruncate and a shared
                                            writable mapping on staged files
     writecheck.py twoopens DIR EXPECT      two opens for writing of one path in one process
@@ -527,6 +534,35 @@ def hold(path, seed, size, how):
         sys.stdin.readline()
 
 
+def sametick(path, seed, size, stagedir):
+    data = pattern(seed, 3 * size)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    mine = "w-%d-" % os.getpid()
+    staged = [os.path.join(stagedir, n) for n in os.listdir(stagedir)
+              if n.startswith(mine) and not n.endswith(".json")]
+    if len(staged) != 1:
+        print("FAIL sametick: one staged file of ours expected, found %r" % staged, flush=True)
+        return
+    os.write(fd, data[:size])
+    tick = os.stat(staged[0]).st_mtime_ns	# what a write in this tick sets
+
+    def overwrite(n):
+        os.pwrite(fd, data[n * size:(n + 1) * size], 0)
+        os.utime(staged[0], ns=(tick, tick))
+
+    os.fsync(fd)
+    overwrite(1)
+    os.fsync(fd)
+    print("synced", flush=True)
+    sys.stdin.readline()
+    overwrite(2)
+    try:
+        os.close(fd)
+        print("closed rc=0", flush=True)
+    except OSError as e:
+        print("closed rc=%d %s" % (e.errno, errno.errorcode.get(e.errno, "?")), flush=True)
+
+
 def natives(d, expect):
     import mmap
     os.makedirs(d, exist_ok=True)
@@ -844,6 +880,8 @@ def main():
         errno_all(args[0], int(args[1]), args[2] if len(args) > 2 else None)
     elif what == "hold":
         hold(args[0], int(args[1]), int(args[2]), args[3])
+    elif what == "sametick":
+        sametick(args[0], int(args[1]), int(args[2]), args[3])
     elif what == "threads":
         threads(args[0], int(args[1]), int(args[2]))
     elif what == "excl":
