@@ -32,6 +32,8 @@ struct pool_task {
 	struct pool_task *next;
 };
 
+#define POOL_TOGETHER_MAX 16	/* threads of one pool_run_together */
+
 static void (*thread_hook)(void);
 
 void pool_configure(struct pool *p, int threads)
@@ -147,6 +149,45 @@ static int grow_locked(struct pool *p, int *count, void *(*fn)(void *))
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return *count;
+}
+
+struct together {
+	pool_task_fn fn;
+	void *arg;
+};
+
+static void *run_together(void *arg)
+{
+	const struct together *t = arg;
+
+	pthread_setname_np(pthread_self(), "cs-together");
+	if (thread_hook)
+		thread_hook();
+	t->fn(t->arg);
+	return NULL;
+}
+
+void pool_run_together(int n, pool_task_fn fn, void *arg)
+{
+	struct together t = { fn, arg };
+	pthread_t tid[POOL_TOGETHER_MAX];
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int started = 0;
+
+	if (n > POOL_TOGETHER_MAX)
+		n = POOL_TOGETHER_MAX;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* inherited by the threads */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	while (started < n - 1 && pthread_create(&tid[started], &attr, run_together, &t) == 0)
+		started++;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fn(arg);
+	while (started > 0)
+		pthread_join(tid[--started], NULL);
 }
 
 int pool_submit(struct pool *p, pool_task_fn fn, void *arg, int urgent)

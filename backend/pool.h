@@ -68,6 +68,15 @@ int pool_submit(struct pool *p, pool_task_fn fn, void *arg, int urgent);
 void pool_rush(struct pool *p, int on);
 
 /*
+ * Runs fn(arg) on n threads at once, the caller's one of them, and returns
+ * when every run has returned: for work a caller waits for that takes its
+ * pieces from a queue of its own (fn must do all that is left, alone if
+ * no other thread could start).  The threads are started for the call,
+ * block every signal, and are gone when it returns.
+ */
+void pool_run_together(int n, pool_task_fn fn, void *arg);
+
+/*
  * fork: the lock is held across it; the child has no workers and forgets
  * the queue (its tasks point at state the child drops: they leak).
  */

@@ -40,6 +40,7 @@
 #include "backend/http.h"
 #include "backend/log.h"
 #include "backend/partplan.h"
+#include "backend/pool.h"
 #include "backend/s3_list.h"
 #include "backend/s3_xml.h"
 #include "backend/sigv4.h"
@@ -704,6 +705,8 @@ static char *copy_source(const struct s3_priv *sp, const char *key)
  * largest object S3 keeps (5 TiB) in fewer than 10,000 parts, none over
  * the 5 GiB a part copy takes.  Tests lower both.
  */
+#define COPY_STREAMS	4	/* part copies in flight at once */
+
 static off_t copy_max = STORE_PUT_MAX;
 static off_t copy_base = (off_t)512 << 20;
 
@@ -757,10 +760,44 @@ static int copy_part(struct store *st, const char *src, const struct store_meta 
 	return rc;
 }
 
-/* A copy of from (m) too large for CopyObject: one multipart upload of to. */
+/* The part copies of one copy_parts, taken in turn by the threads that send them. */
+struct part_copies {
+	struct store *st;
+	const char *src, *to, *id;
+	const struct store_meta *m;
+	char (*etags)[STORE_ETAG_MAX];
+	int n;
+	atomic_int next;	/* the next part to send, from 1 */
+	atomic_int rc;		/* the first failure: no part is sent after it */
+};
+
+static void send_part_copies(void *arg)
+{
+	struct part_copies *pc = arg;
+	int i;
+
+	while (atomic_load(&pc->rc) == 0 && (i = atomic_fetch_add(&pc->next, 1)) <= pc->n) {
+		off_t off = partplan_start(copy_base, i), len = partplan_size(copy_base, i);
+		int rc = copy_part(pc->st, pc->src, pc->m, pc->to, pc->id, i, off,
+				   len < pc->m->size - off ? len : pc->m->size - off,
+				   pc->etags[i - 1]);
+		int none = 0;
+
+		if (rc)
+			atomic_compare_exchange_strong(&pc->rc, &none, rc);
+	}
+}
+
+/*
+ * A copy of from (m) too large for CopyObject: one multipart upload of to,
+ * COPY_STREAMS part copies at a time.  The store does the copying; each
+ * part takes it seconds (512 MiB), while this side only waits, so parts
+ * one after another made a 6 GiB rename take twelve of those waits.
+ */
 static int copy_parts(struct store *st, const char *from, const struct store_meta *m,
 		      const char *to, struct store_meta *meta)
 {
+	struct part_copies pc = { .st = st, .to = to, .m = m, .next = 1 };
 	int n = partplan_count(copy_base, m->size), rc;
 	char (*etags)[STORE_ETAG_MAX], *id = NULL, *src;
 
@@ -769,11 +806,13 @@ static int copy_parts(struct store *st, const char *from, const struct store_met
 	etags = calloc((size_t)n, sizeof(*etags));
 	src = copy_source(st->priv, from);
 	rc = etags && src ? s3_mpu_begin(st, to, &id) : -ENOMEM;
-	for (int i = 1; rc == 0 && i <= n; i++) {
-		off_t off = partplan_start(copy_base, i), len = partplan_size(copy_base, i);
-
-		rc = copy_part(st, src, m, to, id, i, off, len < m->size - off ? len : m->size - off,
-			       etags[i - 1]);
+	if (rc == 0) {
+		pc.src = src;
+		pc.id = id;
+		pc.etags = etags;
+		pc.n = n;
+		pool_run_together(n < COPY_STREAMS ? n : COPY_STREAMS, send_part_copies, &pc);
+		rc = atomic_load(&pc.rc);
 	}
 	if (rc == 0)
 		rc = s3_mpu_complete(st, to, id, etags, n, meta);

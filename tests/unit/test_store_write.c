@@ -61,6 +61,42 @@ static void corrupt_once(void)
 		abort();
 }
 
+/*
+ * Request number meet_first (from reset_requests) waits, 10 s at most, for
+ * the next to start: met says whether it came meanwhile, which only
+ * requests sent side by side do.
+ */
+static pthread_mutex_t meet_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t meet_next = PTHREAD_COND_INITIALIZER;
+static int meet_first, started, met;
+
+static void meet(void)
+{
+	struct timespec until;
+	int me;
+
+	pthread_mutex_lock(&meet_lock);
+	me = ++started;
+	if (meet_first && me == meet_first) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		while (started == me &&
+		       pthread_cond_timedwait(&meet_next, &meet_lock, &until) == 0)
+			;
+		met = started > me;
+	} else if (meet_first && me == meet_first + 1) {
+		pthread_cond_broadcast(&meet_next);
+	}
+	pthread_mutex_unlock(&meet_lock);
+}
+
+static void meet_at(int first)
+{
+	pthread_mutex_lock(&meet_lock);
+	meet_first = first;
+	pthread_mutex_unlock(&meet_lock);
+}
+
 static CURLcode (*real_perform)(CURL *);
 
 static CURLcode counted_perform(CURL *h)
@@ -68,6 +104,7 @@ static CURLcode counted_perform(CURL *h)
 	char *method = NULL;
 	CURLcode rc;
 
+	meet();
 	corrupt_once();
 	rc = real_perform(h);
 	curl.easy_getinfo(h, CURLINFO_EFFECTIVE_METHOD, &method);
@@ -96,6 +133,9 @@ static void count_requests(void)
 
 static void reset_requests(void)
 {
+	pthread_mutex_lock(&meet_lock);
+	started = met = 0;
+	pthread_mutex_unlock(&meet_lock);
 	atomic_store(&n_put, 0);
 	atomic_store(&n_post, 0);
 	atomic_store(&n_delete, 0);
@@ -514,9 +554,14 @@ static void test_copy_parts(struct store *st)
 	CHECK(store_put(st, "copy/big", &body, 0, NULL) == 0);
 	store_s3_copy_limits(6 * MiB, 5 * MiB);
 	reset_requests();
+	meet_at(3);		/* the first part copy waits for the second */
 	CHECK(store_copy(st, "copy/big", "copy/bigger", &m) == 0);
+	meet_at(0);
 	/* HEAD, begin, 3 part copies, complete, and the HEAD complete makes */
 	CHECK(n_head == 2 && n_post == 2 && n_put == 3 && requests() == 7);
+	pthread_mutex_lock(&meet_lock);
+	CHECK(met);		/* the part copies went out side by side */
+	pthread_mutex_unlock(&meet_lock);
 	CHECK(m.kind == STORE_FILE && m.size == 13 * MiB + 3 && stat_agrees(st, "copy/bigger", &m));
 	CHECK(holds(st, "copy/bigger", b.data, b.len));
 	CHECK(store_copy(st, "copy/none", "copy/x", &m) == -ENOENT);
