@@ -439,6 +439,19 @@ if [ "${PY_CHECKS:-1}" = 1 ]; then
 	check "same tick: close sent the overwrite after fsync" same_obj dur/sametick.bin \
 		<(tail -c $((1 << 20)) "$EXP/sametick.all")
 
+	# and what fsync made durable is not sent again: not by a second
+	# fsync, not by the close (through the fault proxy, which logs each request)
+	CLOUDSHIM_ENDPOINT=$PROXY/pass check "fsync twice, close: program ran" shim $PY -c '
+import os
+fd = os.open("/data/dur/synced.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b"synced once\n")
+os.fsync(fd)
+os.fsync(fd)
+os.close(fd)'
+	check "fsync twice, close: the object" obj_is dur/synced.txt "synced once"
+	check "fsync twice, close: one PUT, by the first fsync" test \
+		"$(grep -cP "\tPUT\t/pass/$S3_BUCKET/w/dur/synced.txt\t" "$RUN/proxy.log")" = 1
+
 	gen 62 $((2 * (3 << 20))) >"$EXP/syncclose.bin"
 	CLOUDSHIM_SYNC_CLOSE=1 hold_start sc /data/dur/syncclose.bin 62 $((3 << 20)) close
 	check "SYNC_CLOSE=1: close returns 0 ($HOLD_LINE)" test "${HOLD_LINE% *}" = "closed rc=0"
