@@ -29,6 +29,13 @@ off_t partplan_start(off_t base, int n)
 	return start + (off_t)(n - 1 - done) * partplan_size(base, done + 1);
 }
 
+off_t partplan_len(off_t base, int n, off_t size)
+{
+	off_t start = partplan_start(base, n), len = partplan_size(base, n);
+
+	return size - start < len ? size - start : len;
+}
+
 int partplan_index(off_t base, off_t off)
 {
 	off_t start = 0;

@@ -18,6 +18,9 @@
 /* The size of part n (from 1). */
 off_t partplan_size(off_t base, int n);
 
+/* The bytes of part n in an object of size bytes: a whole part, or its tail. */
+off_t partplan_len(off_t base, int n, off_t size);
+
 /* The offset where part n (from 1) starts. */
 off_t partplan_start(off_t base, int n);
 

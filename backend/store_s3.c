@@ -705,8 +705,6 @@ static char *copy_source(const struct s3_priv *sp, const char *key)
  * largest object S3 keeps (5 TiB) in fewer than 10,000 parts, none over
  * the 5 GiB a part copy takes.  Tests lower both.
  */
-#define COPY_STREAMS	4	/* part copies in flight at once */
-
 static off_t copy_max = STORE_PUT_MAX;
 static off_t copy_base = (off_t)512 << 20;
 
@@ -760,6 +758,8 @@ static int copy_part(struct store *st, const char *src, const struct store_meta 
 	return rc;
 }
 
+#define COPY_STREAMS	4	/* part copies in flight at once */
+
 /* The part copies of one copy_parts, taken in turn by the threads that send them. */
 struct part_copies {
 	struct store *st;
@@ -777,10 +777,9 @@ static void send_part_copies(void *arg)
 	int i;
 
 	while (atomic_load(&pc->rc) == 0 && (i = atomic_fetch_add(&pc->next, 1)) <= pc->n) {
-		off_t off = partplan_start(copy_base, i), len = partplan_size(copy_base, i);
-		int rc = copy_part(pc->st, pc->src, pc->m, pc->to, pc->id, i, off,
-				   len < pc->m->size - off ? len : pc->m->size - off,
-				   pc->etags[i - 1]);
+		int rc = copy_part(pc->st, pc->src, pc->m, pc->to, pc->id, i,
+				   partplan_start(copy_base, i),
+				   partplan_len(copy_base, i, pc->m->size), pc->etags[i - 1]);
 		int none = 0;
 
 		if (rc)
@@ -797,7 +796,6 @@ static void send_part_copies(void *arg)
 static int copy_parts(struct store *st, const char *from, const struct store_meta *m,
 		      const char *to, struct store_meta *meta)
 {
-	struct part_copies pc = { .st = st, .to = to, .m = m, .next = 1 };
 	int n = partplan_count(copy_base, m->size), rc;
 	char (*etags)[STORE_ETAG_MAX], *id = NULL, *src;
 
@@ -807,10 +805,9 @@ static int copy_parts(struct store *st, const char *from, const struct store_met
 	src = copy_source(st->priv, from);
 	rc = etags && src ? s3_mpu_begin(st, to, &id) : -ENOMEM;
 	if (rc == 0) {
-		pc.src = src;
-		pc.id = id;
-		pc.etags = etags;
-		pc.n = n;
+		struct part_copies pc = { .st = st, .src = src, .to = to, .id = id, .m = m,
+					  .etags = etags, .n = n, .next = 1 };
+
 		pool_run_together(n < COPY_STREAMS ? n : COPY_STREAMS, send_part_copies, &pc);
 		rc = atomic_load(&pc.rc);
 	}

@@ -174,9 +174,7 @@ int upload_ensure_parts(struct upload *u, int n)
 /* The size part n has in the object: a whole part, or the tail of a sealed file. */
 static off_t part_want(const struct upload *u, int n)
 {
-	off_t start = partplan_start(u->base, n), size = partplan_size(u->base, n);
-
-	return u->sealed && u->size - start < size ? u->size - start : size;
+	return u->sealed ? partplan_len(u->base, n, u->size) : partplan_size(u->base, n);
 }
 
 /* ---- the end of an upload ------------------------------------------------ */

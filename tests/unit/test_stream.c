@@ -207,6 +207,8 @@ static void test_partplan(void)
 		CHECK(partplan_index(base, start) == n);
 		CHECK(partplan_index(base, start + partplan_size(base, n) - 1) == n);
 	}
+	CHECK(partplan_len(base, 1, 3 * base) == base && partplan_len(base, 3, 3 * base) == base);
+	CHECK(partplan_len(base, 2, base + 7) == 7 && partplan_len(base, 1001, 1000 * base + 5) == 5);
 	CHECK(partplan_count(base, 0) == 0 && partplan_count(base, 1) == 1);
 	CHECK(partplan_count(base, base) == 1 && partplan_count(base, base + 1) == 2);
 	/* S3's largest object, 5 TiB, in at most 10,000 parts; no part over 5 GiB */
