@@ -866,11 +866,10 @@ static void mark_synced(struct staged *s, const struct stat *sb)
 }
 
 /* fsync of a streamed file: its stream completes now, and the file goes on unstreamed. */
-static int sync_stream(struct staged *s, struct stat *sb)
+static int sync_stream(struct staged *s)
 {
 	struct upload *u = s->stream, *sealed;
 	int holes = upload_stream_holes(u), rc;
-	int stamped = stamp_for_sync(s, sb) == 0;
 
 	s->stream = NULL;
 	upload_seal(u, -1, 1, &sealed);
@@ -878,25 +877,31 @@ static int sync_stream(struct staged *s, struct stat *sb)
 	upload_put(sealed);
 	s->holes = holes;	/* no write can be taken now: it would be lost */
 	s->kept = rc && holes;	/* in the recovery directory, with its parts */
-	if (rc == 0 && stamped)
-		mark_synced(s, sb);
 	return rc;
 }
 
 /* fsync of a file staged whole: an upload of what it holds now; it stays staged. */
-static int sync_snapshot(struct vfile *vf, struct staged *s, struct stat *sb)
+static int sync_snapshot(struct vfile *vf, struct staged *s)
 {
 	struct upload *u;
-	int fd = fd_private_dup(s->own_fd), stamped, rc;
+	int fd = fd_private_dup(s->own_fd), rc;
 
 	if (fd < 0)
 		return fd;
-	stamped = stamp_for_sync(s, sb) == 0;
 	rc = start_upload(vf, s, fd, -1, 1, &u);
 	if (rc == 0) {
 		rc = upload_wait(u);
 		upload_put(u);
 	}
+	return rc;
+}
+
+/* fsync's upload of s (sb: as it is now), streamed or whole; durable as stamped once sent. */
+static int sync_send(struct vfile *vf, struct staged *s, struct stat *sb)
+{
+	int stamped = stamp_for_sync(s, sb) == 0;
+	int rc = s->stream ? sync_stream(s) : sync_snapshot(vf, s);
+
 	if (rc == 0 && stamped)
 		mark_synced(s, sb);
 	return rc;
@@ -923,14 +928,12 @@ int staged_sync(struct vfile *vf)
 	drop_given_up_stream(s);
 	if (REAL(fstat)(s->own_fd, &sb) != 0)
 		rc = -errno;
-	else if (s->stream)
-		rc = sync_stream(s, &sb);
-	else if (!shared && unchanged_since_sync(s))
+	else if (!s->stream && !shared && unchanged_since_sync(s))
 		rc = 0;
-	else if (s->holes)
+	else if (!s->stream && s->holes)
 		rc = -EIO;	/* changed unseen: see send_last */
 	else
-		rc = sync_snapshot(vf, s, &sb);
+		rc = sync_send(vf, s, &sb);
 	if (shared)
 		pthread_mutex_unlock(&shared_sync_lock);
 	pthread_mutex_unlock(&vf->lock);
