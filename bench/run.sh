@@ -49,8 +49,9 @@
 #   3  rclone mount (http remote, nginx) and s3fs (s3rver) vs the shim on the
 #      same server
 #   4  peak RSS of 64 files open and read round-robin vs the cache bound
-#   5  open/fstat/read/close on a local file with and without the shim (pinned,
-#      fastest of 9 each; instructions per iteration when valgrind is there)
+#   5  open/fstat/read/close on a local file with and without the shim, beside
+#      four pass-through wrappers and an empty library (all at once on one
+#      CPU, 9 rounds; instructions per iteration when valgrind is there)
 #
 # Notes columns: "GET" counts and sizes come from the servers' access logs,
 # "conns" is the number of distinct connections, "in flight" the summed
@@ -686,36 +687,55 @@ row 4 "openmany via shim, CACHE_MB=256" "$shim_rss MiB" \
 	"${FAIL[r4_shim]:-bound 256 MiB (+10% = 281.6); $(mibs r4_shim $((MANY * MANY_MB))) MiB/s; $(log_note r4_shim nginx); fetched x$(amp r4_shim $((MANY * MANY_MB * 1048576)))}"
 
 # === row 5: cost outside mounts =====================================================
-# Every side pinned to one CPU, alternating; the ratio is of the fastest run
-# each (what the calls cost, noise only adds to it), medians in the notes.
-# A third side preloads an empty library: how far apart two runs of the
-# same calls land here, the floor under any difference the shim makes.
+# Each round runs every side at once, pinned to the same CPU, and takes each
+# one's own CPU time per iteration; the ratio is the median over the rounds
+# of each round's ratio.  Run one after another, the sides could not be told
+# apart here: this VM's speed drifts by a third between runs seconds apart
+# (5.7-7.9 us per iteration in consecutive runs of the same side), while
+# sides sharing a CPU at once meet the same drift.  Two more sides say what
+# the machine itself charges: an empty library preloaded (the noise floor:
+# no code of its own runs) and bench/forward.c, which wraps the four calls
+# and only passes them on (what interposing costs at all: on a kernel with
+# page-table isolation and no PCID, every system call empties the TLB, and
+# each page a wrapper touches is a TLB miss again after each call).
 # valgrind, where present, adds the instructions per iteration, which no
 # other load on the machine changes.
 if [ "$QUICK" = 1 ]; then
 	row 5 "open/fstat/read/close, local" "skipped" "" "" "BENCH_QUICK=1"
 else
-	say "row 5: $LOCAL_ITERS local open/fstat/read/close, 9 alternating runs each"
+	say "row 5: $LOCAL_ITERS local open/fstat/read/close, 9 rounds of 4 sides at once"
 	head -c 4096 "$RUNDIR/block" >"$RUNDIR/local.bin"
 	mkdir -p "$RUNDIR/elsewhere"
-	declare -A NS=() INSNS=()
-	# the noise floor: a library with nothing in it, preloaded the same way
 	printf 'int cloudshim_bench_empty;\n' | gcc -shared -fPIC -x c -o "$BIN/empty.so" -
+	gcc "${CFLAGS_BENCH[@]}" -shared -fPIC -o "$BIN/forward.so" "$ROOT/bench/forward.c" -ldl
+	R5_SIDES=(plain shim forward empty)
+	declare -A R5=() INSNS=()
 	r5_pre() {	# the command prefix of a side
 		case $1 in
 		shim) echo env LD_PRELOAD="$SHIM" \
 			CLOUDSHIM_MOUNTS="/cloudshim-elsewhere=file://$RUNDIR/elsewhere" ;;
+		forward) echo env LD_PRELOAD="$BIN/forward.so" ;;
 		empty) echo env LD_PRELOAD="$BIN/empty.so" ;;
 		esac
 	}
 	pin=()
 	command -v taskset >/dev/null && pin=(taskset -c "$(($(nproc) - 1))")
 	for ((r = 0; r < 9; r++)); do
-		for side in plain shim empty; do
+		pids=()
+		for side in "${R5_SIDES[@]}"; do
+			echo "== r5_$side round $r" >>"$ERRLOG"
 			# shellcheck disable=SC2046 # the prefix's words
-			run_case "r5_$side" - to_last $(r5_pre "$side") "${pin[@]}" "$BIN/localcalls" \
-				"$RUNDIR/local.bin" "$LOCAL_ITERS"
-			NS[$side]+="$(sed -n 's/.*ns_per_iter=\([0-9.]*\).*/\1/p' "$RUNDIR/last.out") "
+			$(r5_pre "$side") "${pin[@]}" "$BIN/localcalls" "$RUNDIR/local.bin" \
+				"$LOCAL_ITERS" >"$RUNDIR/r5_$side.out" 2>>"$ERRLOG" &
+			pids+=($!)
+		done
+		i=0
+		for side in "${R5_SIDES[@]}"; do
+			wait "${pids[$i]}" || FAIL[r5_$side]="exit $?: $(tail -n 1 "$ERRLOG" | cut -c1-80)"
+			i=$((i + 1))
+		done
+		for side in "${R5_SIDES[@]}"; do
+			R5[$side]+="$(sed -n 's/.*cpu_ns_per_iter=\([0-9.]*\).*/\1/p' "$RUNDIR/r5_$side.out") "
 		done
 	done
 	if command -v valgrind >/dev/null; then
@@ -730,29 +750,39 @@ else
 	fi
 	# per iteration, without start-up: (I(100001) - I(1)) / 100000
 	insns() { awk -v w="${INSNS[$1]:-}" 'BEGIN { split(w, a, " "); if (a[2]) printf "%.0f", (a[2] - a[1]) / 100000; else print "-" }'; }
-	# shellcheck disable=SC2086
-	{
-		min_plain=$(fastest ${NS[plain]})
-		min_shim=$(fastest ${NS[shim]})
-		min_empty=$(fastest ${NS[empty]})
-		med_plain=$(fmt '%.0f' "$(median ${NS[plain]})")
-		med_shim=$(fmt '%.0f' "$(median ${NS[shim]})")
-		med_empty=$(fmt '%.0f' "$(median ${NS[empty]})")
+	# SIDE -> "MEDIAN LO HI" of its per-round ratios to plain
+	r5_ratios() {
+		awk -v s="${R5[$1]}" -v p="${R5[plain]}" 'BEGIN {
+			n = split(s, a, " "); split(p, b, " ")
+			for (i = 1; i <= n; i++) r[i] = a[i] / b[i]
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+			printf "%.3f %.3f %.3f", (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2, r[1], r[n] }'
 	}
-	ns_plain=$(fmt '%.0f' "$min_plain")
-	ns_shim=$(fmt '%.0f' "$min_shim")
-	[ -z "${FAIL[r5_plain]:-}" ] || ns_plain=FAILED
-	[ -z "${FAIL[r5_shim]:-}" ] || ns_shim=FAILED
-	r5_ratio() { awk -v a="$1" -v b="$min_plain" 'BEGIN { printf "%.3f", a / b }'; }
-	r5=$(r5_ratio "$min_shim")
-	row 5 "open/fstat/read/close, no shim" "$ns_plain ns/iter" "" "" \
-		"fastest of 9 (median $med_plain); $(insns plain) instructions/iter"
-	row 5 "same with the shim, mount elsewhere" "$ns_shim ns/iter" \
-		"$r5 x no shim" "$(verdict "$r5" '<=' 1.02)" \
-		"${FAIL[r5_shim]:-fastest of 9 (median $med_shim); $(insns shim) instructions/iter}"
-	row 5 "same with an empty library preloaded" "$(fmt '%.0f' "$min_empty") ns/iter" \
-		"$(r5_ratio "$min_empty") x no shim" "-" \
-		"${FAIL[r5_empty]:-the noise floor: no code of its own runs; fastest of 9 (median $med_empty)}"
+	r5_ns() { # shellcheck disable=SC2086 # a list of numbers
+		fmt '%.0f' "$(median ${R5[$1]})"; }
+	r5_failed=
+	for side in "${R5_SIDES[@]}"; do
+		[ -z "${FAIL[r5_$side]:-}" ] || r5_failed=${FAIL[r5_$side]}
+	done
+	if [ -n "$r5_failed" ]; then
+		row 5 "open/fstat/read/close, local" "FAILED" "" "" "$r5_failed"
+	else
+		read -r r5 r5_lo r5_hi <<<"$(r5_ratios shim)"
+		read -r r5f r5f_lo r5f_hi <<<"$(r5_ratios forward)"
+		read -r r5e r5e_lo r5e_hi <<<"$(r5_ratios empty)"
+		row 5 "open/fstat/read/close, no shim" "$(r5_ns plain) ns/iter" "" "" \
+			"CPU time, median of 9 rounds; $(insns plain) instructions/iter"
+		row 5 "same with the shim, mount elsewhere" "$(r5_ns shim) ns/iter" \
+			"$r5 x no shim" "$(verdict "$r5" '<=' 1.02)" \
+			"median of 9 rounds' ratios (rounds $r5_lo-$r5_hi); $(insns shim) instructions/iter"
+		row 5 "same with four pass-through wrappers" "$(r5_ns forward) ns/iter" \
+			"$r5f x no shim" "-" \
+			"bench/forward.c: what interposing costs here (rounds $r5f_lo-$r5f_hi)"
+		row 5 "same with an empty library preloaded" "$(r5_ns empty) ns/iter" \
+			"$r5e x no shim" "-" \
+			"the noise floor: no code of its own runs (rounds $r5e_lo-$r5e_hi)"
+	fi
 	# Starting a program: what the shim loads before main (libcurl and the
 	# thirty libraries behind it wait for the first request).
 	start_ms() {	# SIDE -> milliseconds per start of /bin/true, through env, 100 starts
