@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * climbcheck.c - paths that enter a mount only by climbing with ".." from
- * outside it (/etc/../data/x).  open, fopen, stat and access give such a
- * path to the kernel first when no mount's path is on the local disk, and
- * to the shim only if the kernel fails (shim/mount.h, mount_local_first):
+ * outside it (/etc/../data/x).  open, fopen, stat, access and the calls
+ * that change a path (mkdir, unlink, chmod...) give such a path to the
+ * kernel first when no mount's path is on the local disk, and to the shim
+ * only if the kernel fails (shim/mount.h, mount_local_first):
  * the object must still be reached, a local path's errno must be the
  * kernel's, and where a local symbolic link takes the path elsewhere the
  * kernel's answer stands.  A path that climbs out of a mount reaches the
@@ -222,6 +223,25 @@ static void check_out_calls(const char *label, const char *via, const char *dir)
 #undef AT
 }
 
+/*
+ * The calls that change a path, on paths that climb into the mount from
+ * "/etc": the kernel fails them (or, present, would act on the local
+ * file), and each must act on the object instead.
+ */
+static void check_in_calls(const char *label, const char *mnt)
+{
+	char path[4096], obj[4096];
+
+	snprintf(path, sizeof(path), "/etc/..%s/climbed", mnt);
+	snprintf(obj, sizeof(obj), "%s/climbed", mnt);
+	report_call(label, "mkdir", mkdir(path, 0755) == 0 && is(obj, S_IFDIR), path);
+	report_call(label, "rmdir", rmdir(path) == 0 && is(obj, 0), path);
+	snprintf(path, sizeof(path), "/etc/..%s/climbed.txt", mnt);
+	snprintf(obj, sizeof(obj), "%s/climbed.txt", mnt);
+	report_call(label, "chmod", put(obj, "x\n") == 0 && chmod(path, 0644) == 0, path);
+	report_call(label, "unlink", unlink(path) == 0 && is(obj, 0), path);
+}
+
 /* "../" n times. */
 static char *ups(int n)
 {
@@ -275,6 +295,7 @@ int main(int argc, char **argv)
 	check_lookups("climbing in from /etc", path, object_len);
 	snprintf(path, sizeof(path), "/etc/..%s/nope", mnt);
 	check_errno("climbing in to a missing object: ENOENT", path, ENOENT);
+	check_in_calls("climbing in from /etc", mnt);
 
 	/* through a local file: the kernel says ENOTDIR, the text reaches the mount */
 	snprintf(local, sizeof(local), "%s/file", scratch);
