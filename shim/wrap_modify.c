@@ -70,10 +70,16 @@ static int on_path(int dirfd, const char *path, enum op op, int *handled, char *
 	return rc;
 }
 
-/* otherwise is the kernel's call on path (see KERNEL_OR_SHIM) */
+/* otherwise is the kernel's call on path, which may become the path resolved by text */
 #define ON_PATH(dirfd, path, op, otherwise) \
-	KERNEL_OR_SHIM(dirfd, path, (int)ret_or_fail(on_path(dirfd, path, op, &handled_, local_)), \
-		       otherwise)
+	do { \
+		char local_[PATH_MAX]; \
+		int handled_, rc_ = on_path(dirfd, path, op, &handled_, local_); \
+		if (handled_) \
+			return (int)ret_or_fail(rc_); \
+		path = kernel_path(path, local_); \
+		return (otherwise); \
+	} while (0)
 
 /* Descriptor calls that change nothing a store keeps: *handled, 0 or -errno. */
 static int on_fd(int fd, int *handled)

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * climbcheck.c - paths that enter a mount only by climbing with ".." from
- * outside it (/etc/../data/x).  open, fopen, stat, access and the calls
- * that change a path (mkdir, unlink, chmod...) give such a path to the
- * kernel first when no mount's path is on the local disk, and to the shim
- * only if the kernel fails (shim/mount.h, mount_local_first):
+ * outside it (/etc/../data/x).  open, fopen, stat and access give such a
+ * path to the kernel first when no mount's path is on the local disk, and
+ * to the shim only if the kernel fails (shim/mount.h, mount_local_first):
  * the object must still be reached, a local path's errno must be the
  * kernel's, and where a local symbolic link takes the path elsewhere the
  * kernel's answer stands.  A path that climbs out of a mount reaches the
@@ -225,13 +224,18 @@ static void check_out_calls(const char *label, const char *via, const char *dir)
 
 /*
  * The calls that change a path, on paths that climb into the mount from
- * "/etc": the kernel fails them (or, present, would act on the local
- * file), and each must act on the object instead.
+ * "/etc": each must act on the store, never on the local disk (where the
+ * kernel would make the mount's own directory).
  */
 static void check_in_calls(const char *label, const char *mnt)
 {
 	char path[4096], obj[4096];
 
+	/* the kernel could make it: the mount's path is not on the disk, its parent is */
+	snprintf(path, sizeof(path), "/etc/..%s", mnt);
+	errno = 0;
+	report_call(label, "mkdir of the mount itself: EEXIST",
+		    mkdir(path, 0755) == -1 && errno == EEXIST, path);
 	snprintf(path, sizeof(path), "/etc/..%s/climbed", mnt);
 	snprintf(obj, sizeof(obj), "%s/climbed", mnt);
 	report_call(label, "mkdir", mkdir(path, 0755) == 0 && is(obj, S_IFDIR), path);
