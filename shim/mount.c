@@ -435,11 +435,13 @@ int mount_fd_link_fd(const char *path)
 	return fd;
 }
 
-int mount_local_first(int dirfd, const char *path)
+int mount_local_first(int dirfd, const char *path, int creates)
 {
 	const char *rest;
 
 	if (!atomic_load_explicit(&local_first, memory_order_relaxed) || !path)
+		return 0;
+	if (creates && climbs(path))
 		return 0;
 	if (path[0] != '/')
 		return dirfd == AT_FDCWD && !atomic_load_explicit(&cwd_near_mount, memory_order_relaxed);

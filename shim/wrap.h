@@ -88,7 +88,8 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 
 /*
  * The body of a wrapper of a call on (dirfd, path) that returns a type,
- * failure when it fails.  When the kernel may take the path first
+ * failure when it fails; creates says whether the kernel's call may
+ * create the path.  When the kernel may take the path first
  * (mount_local_first) the kernel's call runs, and the shim's only if it
  * fails (and the shim is not the caller: guard); else the shim's if the
  * path is mounted, the kernel's if not.  shim is an expression that sets
@@ -102,12 +103,12 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
  * call has emptied the TLB (page-table isolation).  That was 0.5 % of an
  * open/fstat/read/close loop here, a quarter of what the shim costs it.
  */
-#define KERNEL_OR_SHIM_AS(type, failure, dirfd, path, shim, kernel) \
+#define KERNEL_OR_SHIM_AS(type, failure, dirfd, path, creates, shim, kernel) \
 	do { \
 		char *local_; \
 		type rc_; \
 		int handled_, errno_ = 0; \
-		if (mount_local_first(dirfd, path)) { \
+		if (mount_local_first(dirfd, path, creates)) { \
 			if ((rc_ = (kernel)) != (failure) || guard_busy()) \
 				return rc_; \
 			errno_ = errno; \
@@ -125,8 +126,8 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 	} while (0)
 
 /* The same for the calls that return an int, -1 when they fail. */
-#define KERNEL_OR_SHIM(dirfd, path, shim, kernel) \
-	KERNEL_OR_SHIM_AS(int, -1, dirfd, path, shim, kernel)
+#define KERNEL_OR_SHIM(dirfd, path, creates, shim, kernel) \
+	KERNEL_OR_SHIM_AS(int, -1, dirfd, path, creates, shim, kernel)
 
 /*
  * The registries of directory streams (wrap_dir.c), spawn file actions

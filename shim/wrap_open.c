@@ -254,7 +254,8 @@ EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_, local_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, flags & O_CREAT,
+		       open_at(AT_FDCWD, path, flags, &handled_, local_),
 		       REAL(open)(path, flags, mode));
 }
 
@@ -263,7 +264,8 @@ EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(AT_FDCWD, path, open_at(AT_FDCWD, path, flags, &handled_, local_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, flags & O_CREAT,
+		       open_at(AT_FDCWD, path, flags, &handled_, local_),
 		       REAL(open64)(path, flags, mode));
 }
 
@@ -272,7 +274,8 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_, local_),
+	KERNEL_OR_SHIM(dirfd, path, flags & O_CREAT,
+		       open_at(dirfd, path, flags, &handled_, local_),
 		       REAL(openat)(dirfd, path, flags, mode));
 }
 
@@ -281,7 +284,8 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	KERNEL_OR_SHIM(dirfd, path, open_at(dirfd, path, flags, &handled_, local_),
+	KERNEL_OR_SHIM(dirfd, path, flags & O_CREAT,
+		       open_at(dirfd, path, flags, &handled_, local_),
 		       REAL(openat64)(dirfd, path, flags, mode));
 }
 

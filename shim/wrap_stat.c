@@ -78,7 +78,7 @@ static int stat_at(int dirfd, const char *path, struct stat *sb, int flags, int 
 }
 
 #define STAT_AT(dirfd, path, sb, flags, otherwise) \
-	KERNEL_OR_SHIM(dirfd, path, \
+	KERNEL_OR_SHIM(dirfd, path, 0, \
 		       stat_at(dirfd, path, (struct stat *)(sb), flags, &handled_, local_), otherwise)
 
 /*
@@ -216,7 +216,7 @@ int shim_statx(int dirfd, const char *path, int flags, unsigned mask, struct sta
 
 EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
-	KERNEL_OR_SHIM(dirfd, path, shim_statx(dirfd, path, flags, mask, stx, &handled_, local_),
+	KERNEL_OR_SHIM(dirfd, path, 0, shim_statx(dirfd, path, flags, mask, stx, &handled_, local_),
 		       REAL(statx)(dirfd, path, flags, mask, stx));
 }
 
@@ -236,14 +236,14 @@ static int access_at(int dirfd, const char *path, int mode, int *handled, char *
 
 EXPORT int access(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, 0, access_at(AT_FDCWD, path, mode, &handled_, local_),
 		       REAL(access)(path, mode));
 }
 
 /* glibc's eaccess answers through an internal fstatat: wrapped itself. */
 EXPORT int euidaccess(const char *path, int mode)
 {
-	KERNEL_OR_SHIM(AT_FDCWD, path, access_at(AT_FDCWD, path, mode, &handled_, local_),
+	KERNEL_OR_SHIM(AT_FDCWD, path, 0, access_at(AT_FDCWD, path, mode, &handled_, local_),
 		       REAL(euidaccess)(path, mode));
 }
 
@@ -254,6 +254,6 @@ EXPORT int eaccess(const char *path, int mode)
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	KERNEL_OR_SHIM(dirfd, path, access_at(dirfd, path, mode, &handled_, local_),
+	KERNEL_OR_SHIM(dirfd, path, 0, access_at(dirfd, path, mode, &handled_, local_),
 		       REAL(faccessat)(dirfd, path, mode, flags));
 }

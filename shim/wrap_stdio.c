@@ -184,7 +184,8 @@ static FILE *fopen_at(const char *path, const char *mode, int *handled, char *bu
 /* fopen by real, or by the shim (wrap.h). */
 static FILE *fopen_either(const char *path, const char *mode, real_fopen_fn real)
 {
-	KERNEL_OR_SHIM_AS(FILE *, NULL, AT_FDCWD, path, fopen_at(path, mode, &handled_, local_),
+	KERNEL_OR_SHIM_AS(FILE *, NULL, AT_FDCWD, path, mode[0] != 'r',
+			  fopen_at(path, mode, &handled_, local_),
 			  real(path, mode));
 }
 

@@ -45,6 +45,8 @@ shim "$TOOLS/rawcalls" /calls/obj.bin "$RUN/store/obj.bin" | count_py
 mkdir -p "$RUN/absent" "$RUN/present" "$RUN/shadow"
 echo "the local file under the mount path" >"$RUN/shadow/obj.bin"
 climb=/cloudshim-climb-$$
+# what a shim that lets the kernel create it would leave on the disk
+trap '"$top/tests/servers/nginx.sh" stop "$RUN/nginx" >/dev/null 2>&1; rm -rf "$RUN" "$climb"' EXIT
 CLOUDSHIM_MOUNTS="$climb=file://$RUN/store" \
 	shim "$TOOLS/climbcheck" absent "$climb" "$RUN/store/obj.bin" "$RUN/absent" | count_py
 CLOUDSHIM_MOUNTS="$RUN/shadow=file://$RUN/store" \

@@ -236,6 +236,15 @@ static void check_in_calls(const char *label, const char *mnt)
 	errno = 0;
 	report_call(label, "mkdir of the mount itself: EEXIST",
 		    mkdir(path, 0755) == -1 && errno == EEXIST, path);
+	errno = 0;
+	report_call(label, "open O_CREAT of the mount itself: EISDIR",
+		    open(path, O_WRONLY | O_CREAT, 0644) == -1 && errno == EISDIR, path);
+	errno = 0;
+	report_call(label, "creat of the mount itself: EISDIR",
+		    creat(path, 0644) == -1 && errno == EISDIR, path);
+	errno = 0;
+	report_call(label, "fopen \"w\" of the mount itself: EISDIR",
+		    !fopen(path, "w") && errno == EISDIR, path);
 	snprintf(path, sizeof(path), "/etc/..%s/climbed", mnt);
 	snprintf(obj, sizeof(obj), "%s/climbed", mnt);
 	report_call(label, "mkdir", mkdir(path, 0755) == 0 && is(obj, S_IFDIR), path);
