@@ -64,22 +64,22 @@ static int on_path(int dirfd, const char *path, enum op op, int *handled, char *
 	case OP_TOUCH_LINK:
 		rc = path_wants_dir(path) ? on_dir_path(m, key, op) : mutate_exists(m, key);
 		break;
-	default:	rc = -EPERM; break;
+	default:	/* a link or device file: the store can hold none, but a name is taken */
+		rc = mutate_exists(m, key);
+		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? -EPERM : rc;
+		break;
 	}
 	guard_leave();
 	return rc;
 }
 
-/* otherwise is the kernel's call on path, which may become the path resolved by text */
+/*
+ * otherwise is the kernel's call on path (see KERNEL_OR_SHIM): a path no
+ * mount can hold reaches the kernel without the shim's search for "..".
+ */
 #define ON_PATH(dirfd, path, op, otherwise) \
-	do { \
-		char local_[PATH_MAX]; \
-		int handled_, rc_ = on_path(dirfd, path, op, &handled_, local_); \
-		if (handled_) \
-			return (int)ret_or_fail(rc_); \
-		path = kernel_path(path, local_); \
-		return (otherwise); \
-	} while (0)
+	KERNEL_OR_SHIM(dirfd, path, (op) == OP_MKDIR || (op) == OP_NOLINK, \
+		       (int)ret_or_fail(on_path(dirfd, path, op, &handled_, local_)), otherwise)
 
 /* Descriptor calls that change nothing a store keeps: *handled, 0 or -errno. */
 static int on_fd(int fd, int *handled)

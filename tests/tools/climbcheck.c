@@ -245,6 +245,12 @@ static void check_in_calls(const char *label, const char *mnt)
 	errno = 0;
 	report_call(label, "fopen \"w\" of the mount itself: EISDIR",
 		    !fopen(path, "w") && errno == EISDIR, path);
+	errno = 0;
+	report_call(label, "symlink at the mount itself: EEXIST",
+		    symlink("/etc", path) == -1 && errno == EEXIST, path);
+	errno = 0;
+	report_call(label, "mkfifo at the mount itself: EEXIST",
+		    mkfifo(path, 0644) == -1 && errno == EEXIST, path);
 	snprintf(path, sizeof(path), "/etc/..%s/climbed", mnt);
 	snprintf(obj, sizeof(obj), "%s/climbed", mnt);
 	report_call(label, "mkdir", mkdir(path, 0755) == 0 && is(obj, S_IFDIR), path);
