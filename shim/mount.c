@@ -318,8 +318,7 @@ static const char *next_climb(const char *path, const char *from)
 	return NULL;
 }
 
-/* path has a ".." component: a path that climbs may end anywhere */
-static int climbs(const char *path)
+int mount_path_climbs(const char *path)
 {
 	return next_climb(path, path) != NULL;
 }
@@ -441,7 +440,7 @@ int mount_local_first(int dirfd, const char *path, int creates)
 
 	if (!atomic_load_explicit(&local_first, memory_order_relaxed) || !path)
 		return 0;
-	if (creates && climbs(path))
+	if (creates && mount_path_climbs(path))
 		return 0;
 	if (path[0] != '/')
 		return dirfd == AT_FDCWD && !atomic_load_explicit(&cwd_near_mount, memory_order_relaxed);
@@ -517,7 +516,7 @@ struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf, 
 	if (path[0] == '/') {
 		int whole;
 
-		if (first_component_matches(path) || climbs(path))
+		if (first_component_matches(path) || mount_path_climbs(path))
 			;	/* the path itself */
 		else if (fd_links_possible() && through_fd_link(path, base, &whole) &&
 			 (follow || !whole))
@@ -525,7 +524,7 @@ struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf, 
 		else
 			return NULL;
 	} else if (dirfd == AT_FDCWD) {
-		if (!atomic_load(&cwd_near_mount) && !climbs(path))
+		if (!atomic_load(&cwd_near_mount) && !mount_path_climbs(path))
 			return NULL;
 		pthread_mutex_lock(&cwd_lock);
 		memcpy(base, cwd, strlen(cwd) + 1);

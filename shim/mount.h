@@ -50,12 +50,16 @@ struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf,
  * mount_resolve would put under a mount, unless a local symbolic link
  * takes the path elsewhere, where the kernel is right to go.  So a call
  * may go to the kernel first and ask mount_resolve only if the kernel
- * fails: local paths skip the search for "..".  Not so for a call that
+ * fails and the path climbs: local paths skip the search for "..", and
+ * their failures (ENOENT on a search path) the shim altogether.  Not so for a call that
  * creates (creates != 0) on a path that climbs: the kernel would succeed
  * and create, on the local disk, what mount_resolve puts under a mount
  * (/etc/../MOUNT makes a local MOUNT).
  */
 int mount_local_first(int dirfd, const char *path, int creates);
+
+/* path has a ".." component: a path that climbs may end anywhere. */
+int mount_path_climbs(const char *path);
 
 /*
  * 1 when path is the link the kernel keeps for a mounted descriptor

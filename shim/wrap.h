@@ -91,7 +91,8 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
  * failure when it fails; creates says whether the kernel's call may
  * create the path.  When the kernel may take the path first
  * (mount_local_first) the kernel's call runs, and the shim's only if it
- * fails (and the shim is not the caller: guard); else the shim's if the
+ * fails on a path that climbs (no other can reach a mount from there) and
+ * the shim is not the caller (guard); else the shim's if the
  * path is mounted, the kernel's if not.  shim is an expression that sets
  * handled_ to whether the path was mounted and fills local_ as
  * mount_resolve fills its buffer: a path that climbs out of a mount
@@ -109,7 +110,8 @@ static inline struct mount *route_following(int dirfd, const char *path, char *b
 		type rc_; \
 		int handled_, errno_ = 0; \
 		if (mount_local_first(dirfd, path, creates)) { \
-			if ((rc_ = (kernel)) != (failure) || guard_busy()) \
+			if ((rc_ = (kernel)) != (failure) || guard_busy() || \
+			    !mount_path_climbs(path)) \
 				return rc_; \
 			errno_ = errno; \
 		} \
