@@ -56,20 +56,16 @@ static ssize_t readlink_at(int dirfd, const char *path, char *out, size_t len, i
 
 EXPORT ssize_t readlink(const char *path, char *out, size_t len)
 {
-	char buf[PATH_MAX];
-	int handled;
-	ssize_t rc = readlink_at(AT_FDCWD, path, out, len, &handled, buf);
-
-	return handled ? rc : REAL(readlink)(kernel_path(path, buf), out, len);
+	KERNEL_OR_SHIM_AS(ssize_t, -1, AT_FDCWD, path, 0,
+			  readlink_at(AT_FDCWD, path, out, len, &handled_, local_),
+			  REAL(readlink)(path, out, len));
 }
 
 EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
 {
-	char buf[PATH_MAX];
-	int handled;
-	ssize_t rc = readlink_at(dirfd, path, out, len, &handled, buf);
-
-	return handled ? rc : REAL(readlinkat)(dirfd, kernel_path(path, buf), out, len);
+	KERNEL_OR_SHIM_AS(ssize_t, -1, dirfd, path, 0,
+			  readlink_at(dirfd, path, out, len, &handled_, local_),
+			  REAL(readlinkat)(dirfd, path, out, len));
 }
 
 EXPORT ssize_t __readlink_chk(const char *path, char *out, size_t len, size_t outlen)

@@ -61,16 +61,10 @@ static long on_fd(int fd, enum xop op, int *handled)
 	return rc;
 }
 
+/* kernel is the call on path (see KERNEL_OR_SHIM), which no xattr call creates */
 #define XATTR_PATH(path, follow, op, type, kernel) \
-	do { \
-		char local_[PATH_MAX]; \
-		int handled_; \
-		long rc_ = on_path(path, follow, op, &handled_, local_); \
-		if (handled_) \
-			return (type)ret_or_fail(rc_); \
-		path = kernel_path(path, local_); \
-		return (kernel); \
-	} while (0)
+	KERNEL_OR_SHIM_AS(type, (type)-1, AT_FDCWD, path, 0, \
+			  (type)ret_or_fail(on_path(path, follow, op, &handled_, local_)), kernel)
 
 #define XATTR_FD(fd, op, type, kernel) \
 	do { \

@@ -229,7 +229,7 @@ static void check_out_calls(const char *label, const char *via, const char *dir)
  */
 static void check_in_calls(const char *label, const char *mnt)
 {
-	char path[4096], obj[4096];
+	char path[4096], obj[4096], got[64];
 
 	/* the kernel could make it: the mount's path is not on the disk, its parent is */
 	snprintf(path, sizeof(path), "/etc/..%s", mnt);
@@ -258,6 +258,12 @@ static void check_in_calls(const char *label, const char *mnt)
 	snprintf(path, sizeof(path), "/etc/..%s/climbed.txt", mnt);
 	snprintf(obj, sizeof(obj), "%s/climbed.txt", mnt);
 	report_call(label, "chmod", put(obj, "x\n") == 0 && chmod(path, 0644) == 0, path);
+	errno = 0;
+	report_call(label, "lgetxattr: ENODATA, as the shim says of a mounted file",
+		    lgetxattr(path, "user.cloudshim", NULL, 0) == -1 && errno == ENODATA, path);
+	errno = 0;
+	report_call(label, "readlink: EINVAL, a mounted file is no link",
+		    readlink(path, got, sizeof(got)) == -1 && errno == EINVAL, path);
 	report_call(label, "unlink", unlink(path) == 0 && is(obj, 0), path);
 }
 
