@@ -51,10 +51,10 @@ struct mount *mount_resolve(int dirfd, const char *path, int follow, char *buf,
  * takes the path elsewhere, where the kernel is right to go.  So a call
  * may go to the kernel first and ask mount_resolve only if the kernel
  * fails and the path climbs: local paths skip the search for "..", and
- * their failures (ENOENT on a search path) the shim altogether.  Not so for a call that
- * creates (creates != 0) on a path that climbs: the kernel would succeed
- * and create, on the local disk, what mount_resolve puts under a mount
- * (/etc/../MOUNT makes a local MOUNT).
+ * their failures (ENOENT along a search path) skip the shim altogether.
+ * Not so for a call that creates (creates != 0) on a path that climbs:
+ * the kernel would succeed and create, on the local disk, what
+ * mount_resolve puts under a mount (/etc/../MOUNT makes a local MOUNT).
  */
 int mount_local_first(int dirfd, const char *path, int creates);
 
