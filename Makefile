@@ -14,10 +14,11 @@ CC      ?= cc
 BUILD   ?= build
 SAN     ?=
 
-# libcurl's headers only: backend/curl_lib.c opens the library at first use
+# libcurl's and libcrypto's headers only: backend/curl_lib.c and
+# backend/crypto_lib.c open the libraries at first use
 PKGS    := libcurl libcjson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcjson libcrypto 2>/dev/null || echo -lcjson -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 
 # Wrappers are compiled without _FILE_OFFSET_BITS=64 and without fortify so
 # that "open" is emitted as open and "open64" as open64 (see shim/real.h).
@@ -55,6 +56,9 @@ all: $(BUILD)/libcloudshim.so $(BUILD)/cloudshim
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# ThreadSanitizer's runtime calls __cxa_atexit before it is set up (shim/wrap_atexit.c)
+$(BUILD)/obj/shim/wrap_atexit.o: CFLAGS += -fno-sanitize=thread
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^

@@ -15,9 +15,8 @@
 #include <sys/auxv.h>
 #endif
 
-#include <openssl/evp.h>
-
 #include "backend/body.h"
+#include "backend/crypto_lib.h"
 
 #define CHUNK	(256u << 10)
 
@@ -39,14 +38,14 @@ ssize_t body_read(const struct store_body *b, off_t pos, void *buf, size_t n)
 
 static void to_base64(const unsigned char *md, char out[BODY_MD5_SIZE])
 {
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	crypto.EVP_EncodeBlock((unsigned char *)out, md, 16);
 }
 
 /* The digest md of the body into out (*outlen bytes), read once with pread. */
 static int body_digest(const struct store_body *b, const EVP_MD *md, unsigned char *out,
 		       unsigned *outlen)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = crypto.EVP_MD_CTX_new();
 	char *buf = malloc(CHUNK);
 	off_t pos = 0;
 	int rc = 0;
@@ -55,7 +54,7 @@ static int body_digest(const struct store_body *b, const EVP_MD *md, unsigned ch
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (!EVP_DigestInit_ex(ctx, md, NULL)) {
+	if (!crypto.EVP_DigestInit_ex(ctx, md, NULL)) {
 		rc = -EIO;
 		goto out;
 	}
@@ -66,25 +65,27 @@ static int body_digest(const struct store_body *b, const EVP_MD *md, unsigned ch
 			rc = (int)n;
 			goto out;
 		}
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+		if (!crypto.EVP_DigestUpdate(ctx, buf, (size_t)n)) {
 			rc = -EIO;
 			goto out;
 		}
 		pos += n;
 	}
-	if (!EVP_DigestFinal_ex(ctx, out, outlen))
+	if (!crypto.EVP_DigestFinal_ex(ctx, out, outlen))
 		rc = -EIO;
 out:
 	free(buf);
-	EVP_MD_CTX_free(ctx);
+	crypto.EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
 int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	int rc = body_digest(b, EVP_md5(), md, NULL);
+	int rc = crypto_lib_load();
 
+	if (rc == 0)
+		rc = body_digest(b, crypto.EVP_md5(), md, NULL);
 	if (rc == 0)
 		to_base64(md, out);
 	return rc;
@@ -92,14 +93,16 @@ int body_md5(const struct store_body *b, char out[BODY_MD5_SIZE])
 
 int body_sha256(const struct store_body *b, unsigned char out[BODY_SHA256_SIZE])
 {
-	return body_digest(b, EVP_sha256(), out, NULL);
+	int rc = crypto_lib_load();
+
+	return rc ? rc : body_digest(b, crypto.EVP_sha256(), out, NULL);
 }
 
 int mem_md5(const void *data, size_t len, char out[BODY_MD5_SIZE])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 
-	if (!EVP_Digest(data, len, md, NULL, EVP_md5(), NULL))
+	if (crypto_lib_load() || !crypto.EVP_Digest(data, len, md, NULL, crypto.EVP_md5(), NULL))
 		return -EIO;
 	to_base64(md, out);
 	return 0;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "backend/crypto_lib.h"
 #include "backend/curl_lib.h"
 #include "backend/log.h"
 
@@ -19,7 +20,16 @@ static int load_rc = -EIO;
 static void load(void)
 {
 	struct curl_lib c;
-	void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *lib;
+
+	/*
+	 * libcurl's OpenSSL would register its exit handler, which tears
+	 * OpenSSL down before the uploads that run at exit: initialised
+	 * first, without one (shim/wrap_atexit.c drops it in any case).
+	 */
+	if (crypto_lib_load())
+		return;
+	lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 
 	if (!lib) {
 		log_error("cannot load %s (%s): no request can be made", CURL_SONAME, dlerror());

@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/crypto_lib.h"
 #include "backend/journal.h"
 
 #define JOURNAL_MAX (4 << 20)	/* 10,000 parts fit */
@@ -299,23 +299,27 @@ void journal_free(struct journal_entry *e)
 
 int journal_md5(int fd, char hex[33])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *buf = malloc(COPY_BUF), md[EVP_MAX_MD_SIZE];
+	EVP_MD_CTX *ctx;
+	unsigned char *buf, md[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
 	off_t off = 0;
 	ssize_t n;
 
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
-		EVP_MD_CTX_free(ctx);
+	if (crypto_lib_load())
+		return -EIO;
+	ctx = crypto.EVP_MD_CTX_new();
+	buf = malloc(COPY_BUF);
+	if (!ctx || !buf || !crypto.EVP_DigestInit_ex(ctx, crypto.EVP_md5(), NULL)) {
+		crypto.EVP_MD_CTX_free(ctx);
 		free(buf);
 		return -ENOMEM;
 	}
 	while ((n = pread(fd, buf, COPY_BUF, off)) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		crypto.EVP_DigestUpdate(ctx, buf, (size_t)n);
 		off += n;
 	}
-	EVP_DigestFinal_ex(ctx, md, &len);
-	EVP_MD_CTX_free(ctx);
+	crypto.EVP_DigestFinal_ex(ctx, md, &len);
+	crypto.EVP_MD_CTX_free(ctx);
 	free(buf);
 	if (n < 0)
 		return -errno;

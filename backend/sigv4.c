@@ -5,8 +5,8 @@
  * canonical_uri(), canonical_query() and the canonical header helpers
  * append to a growable string (struct sbuf) that carries a sticky error,
  * so builders append freely and the result is checked once.  Hashing and
- * HMAC come from libcrypto.  Nothing here logs, reads the clock or keeps
- * state between calls.
+ * HMAC come from libcrypto (crypto_lib.h, opened by the first of them).
+ * Nothing else here logs, reads the clock or keeps state between calls.
  */
 #include "backend/sigv4.h"
 
@@ -17,9 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "backend/crypto_lib.h"
 
 #define SCOPE_TERMINATOR	"aws4_request"
 #define SHA256_LEN		32
@@ -491,7 +489,8 @@ static int hmac_sha256(const void *key, size_t klen, const void *msg,
 
 	if (klen > INT_MAX)
 		return -EINVAL;
-	if (!HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &n) ||
+	if (crypto_lib_load() ||
+	    !crypto.HMAC(crypto.EVP_sha256(), key, (int)klen, msg, mlen, out, &n) ||
 	    n != SHA256_LEN)
 		return -EIO;
 	return 0;
@@ -504,7 +503,8 @@ int sigv4_sha256_hex(const void *buf, size_t len, char out[SIGV4_HEX_SIZE])
 
 	if ((!buf && len) || !out)
 		return -EINVAL;
-	if (EVP_Digest(buf ? buf : "", len, md, &n, EVP_sha256(), NULL) != 1 ||
+	if (crypto_lib_load() ||
+	    crypto.EVP_Digest(buf ? buf : "", len, md, &n, crypto.EVP_sha256(), NULL) != 1 ||
 	    n != SHA256_LEN)
 		return -EIO;
 	sigv4_hex(md, SHA256_LEN, out);
@@ -657,7 +657,7 @@ int sigv4_signing_key(const char *secret_access_key,
 	memcpy(k0, "AWS4", 4);
 	memcpy(k0 + 4, secret_access_key, slen + 1);
 	err = hmac_sha256(k0, slen + 4, sc->amz_date, 8, a);
-	OPENSSL_cleanse(k0, slen + 4);
+	explicit_bzero(k0, slen + 4);
 	free(k0);
 
 	/* kRegion, kService, kSigning: each keyed by the one before. */
@@ -670,8 +670,8 @@ int sigv4_signing_key(const char *secret_access_key,
 	}
 	if (!err)
 		memcpy(key, a, SIGV4_KEY_SIZE);
-	OPENSSL_cleanse(a, sizeof a);
-	OPENSSL_cleanse(b, sizeof b);
+	explicit_bzero(a, sizeof a);
+	explicit_bzero(b, sizeof b);
 	return err;
 }
 
@@ -700,7 +700,7 @@ static int sign_canonical(const char *creq, const struct sigv4_scope *sc,
 		err = sigv4_signing_key(secret, sc, key);
 	if (!err)
 		err = sigv4_signature(key, sts, sig);
-	OPENSSL_cleanse(key, sizeof key);
+	explicit_bzero(key, sizeof key);
 	free(sts);
 	return err;
 }

@@ -19,7 +19,7 @@
  *
  * Secrets: the secret key and the signing key are wiped from every buffer
  * this module allocates before it is freed.  Treat the signing key buffer
- * you pass in the same way (OPENSSL_cleanse or explicit_bzero).
+ * you pass in the same way (explicit_bzero).
  */
 #ifndef CLOUDSHIM_SIGV4_H
 #define CLOUDSHIM_SIGV4_H

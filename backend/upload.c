@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -78,12 +77,6 @@ static char *recovery_dir;
 
 void upload_configure(const struct engine_conf *ec)
 {
-	/*
-	 * Uploads run at exit, after atexit handlers registered later than
-	 * ours: OpenSSL's own would have torn it down by then (Content-MD5,
-	 * SigV4 and TLS need it), so it must register none.
-	 */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	part_base = (off_t)ec->part_size > STORE_PART_MIN ? (off_t)ec->part_size : STORE_PART_MIN;
 	pool_configure(&upload_pool, ec->connections);
 	free(recovery_dir);

@@ -807,7 +807,7 @@ else
 	row 5 "start of /bin/true, no shim" "$st_plain ms" "" "" "env /bin/true, fastest of 5 rounds of 100"
 	row 5 "same with the shim, mount elsewhere" "$st_shim ms" \
 		"$(ratio "$st_shim" "$st_plain") x no shim" "-" \
-		"libcurl is opened by the first request, not at start"
+		"libcurl and libcrypto are opened at first use, not at start"
 fi
 
 # --- the table -----------------------------------------------------------------

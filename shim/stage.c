@@ -2,7 +2,6 @@
 /*
  * stage.c - the staging directory, staged files and who holds them.
  */
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "backend/crypto_lib.h"
 #include "backend/journal.h"
 #include "backend/log.h"
 #include "backend/sharedgen.h"
@@ -154,14 +154,15 @@ static void claim_name(const struct mount *m, const char *key, char *out, size_t
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
 	char hex[17] = "";
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = crypto_lib_load() ? NULL : crypto.EVP_MD_CTX_new();
 
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_DigestUpdate(ctx, store_url(m->st), strlen(store_url(m->st)) + 1);
-		EVP_DigestUpdate(ctx, key, strlen(key));
-		EVP_DigestFinal_ex(ctx, md, &len);
+	if (ctx && crypto.EVP_DigestInit_ex(ctx, crypto.EVP_sha256(), NULL)) {
+		crypto.EVP_DigestUpdate(ctx, store_url(m->st), strlen(store_url(m->st)) + 1);
+		crypto.EVP_DigestUpdate(ctx, key, strlen(key));
+		crypto.EVP_DigestFinal_ex(ctx, md, &len);
 	}
-	EVP_MD_CTX_free(ctx);
+	if (ctx)
+		crypto.EVP_MD_CTX_free(ctx);
 	for (unsigned i = 0; i < 8 && i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	snprintf(out, n, "%s/x-%s", stage_dir, hex);

@@ -263,7 +263,7 @@ fi
 # === the object is complete when the writer has exited =============================
 if [ "${PY_CHECKS:-1}" = 1 ]; then
 	n=0
-	for how in close-exit exit-open _exit-open _Exit-open stdio-exit; do
+	for how in close-exit exit-open _exit-open _Exit-open stdio-exit openssl-exit-open; do
 		n=$((n + 1))
 		gen $((50 + n)) $((6 << 20)) >"$EXP/exit-$how.bin"
 		check "exit at once ($how): program ran" shim $PY "$WC" exitnow \

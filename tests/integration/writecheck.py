@@ -179,6 +179,15 @@ def checkpoint(d, expect):
 
 def exitnow(path, seed, size, how):
     data = pattern(seed, size)
+    if how.startswith("openssl-"):
+        # The program's own OpenSSL, up before the shim needs it: OpenSSL
+        # then registers its exit handler, which must not run before the
+        # shim's uploads at exit (shim/wrap_atexit.c).
+        import hashlib
+        import ssl
+        hashlib.md5(data[:64]).hexdigest()
+        ssl.create_default_context()
+        how = how[len("openssl-"):]
     if how == "stdio-exit":
         f = open(path, "wb")
         f.write(data)		# buffered, never closed: exit flushes it
