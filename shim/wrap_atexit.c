@@ -5,9 +5,10 @@
  * At exit a process uploads what it wrote (staged_exit, registered first
  * so that it runs last), on threads that need libcrypto for Content-MD5,
  * SigV4 and TLS.  OpenSSL registers OPENSSL_cleanup with atexit the first
- * time it is initialised without OPENSSL_INIT_NO_ATEXIT: by libcurl, or by
- * the program itself (Python's hashlib and ssl), maybe after the shim's
- * handler, and so to run before it and free what the uploads still use.
+ * time it is initialised without OPENSSL_INIT_NO_ATEXIT, which the shim
+ * never does but a program may, before the shim first needs libcrypto
+ * (Python's hashlib and ssl): registered after the shim's handler, it
+ * would run before it and free what the uploads still use.
  * atexit in a shared library is __cxa_atexit with that library's
  * __dso_handle, so the registration is recognised here and dropped:
  * OpenSSL stays up until the process ends, which no program can tell.
@@ -84,20 +85,20 @@ static int is_libcrypto(const void *dso)
 /* The handler is libcrypto's: OPENSSL_cleanup, the one it registers (one atexit call site). */
 static int from_libcrypto(const void *dso)
 {
-	int i, crypto;
+	int i, is_crypto;
 
 	pthread_mutex_lock(&known_lock);
 	for (i = 0; i < nknown && known[i].dso != dso; i++)
 		;
 	if (i < nknown) {
-		crypto = known[i].crypto;
+		is_crypto = known[i].crypto;
 	} else {
-		crypto = is_libcrypto(dso);
+		is_crypto = is_libcrypto(dso);
 		if (nknown < KNOWN_MAX)
-			known[nknown++] = (__typeof__(known[0])){ dso, crypto };
+			known[nknown++] = (__typeof__(known[0])){ dso, is_crypto };
 	}
 	pthread_mutex_unlock(&known_lock);
-	return crypto;
+	return is_crypto;
 }
 
 EXPORT int __cxa_atexit(exit_handler_fn fn, void *arg, void *dso)
