@@ -73,7 +73,7 @@ struct page {
 	int filling;
 	unsigned char gone;
 	unsigned char spent;	/* read through by a scan: evicted first */
-	unsigned char trial;	/* fetched for one read: TRIAL_UNREAD, TRIAL_READ, or 0 */
+	unsigned char trial;	/* on trial: TRIAL_UNREAD, TRIAL_AHEAD, TRIAL_READ; or 0 */
 	unsigned char waited;	/* a reader sleeps until its fill ends */
 	int err;		/* why the last fill failed, for its waiters */
 	int pins;
@@ -88,8 +88,11 @@ _Static_assert(sizeof(struct page) + 64 <= CACHE_PAGE_RECORD, "CACHE_PAGE_RECORD
  * reader copies it, then read once and spent, so that random reads
  * recycle each other's memory before the cache grows for them.  A second
  * read of the page keeps it as an ordinary page; so does a ghost (below).
+ * A page fetched ahead of a reader (TRIAL_AHEAD) is read once when a read
+ * reaches its end: a sequential reader of small pieces copies one page
+ * many times, and only what comes after is a second read.
  */
-enum { TRIAL_UNREAD = 1, TRIAL_READ = 2 };
+enum { TRIAL_UNREAD = 1, TRIAL_AHEAD, TRIAL_READ };
 
 struct cache_run {
 	int ahead;		/* read-ahead: written past the CPU caches */
@@ -208,7 +211,7 @@ static void lru_push_spent(struct page *p)
 
 static void lru_touch(struct page *p)
 {
-	if (p->trial == TRIAL_UNREAD) {
+	if (p->trial == TRIAL_UNREAD || p->trial == TRIAL_AHEAD) {
 		p->trial = TRIAL_READ;
 		lru_unlink(p);
 		lru_push_spent(p);
@@ -519,9 +522,10 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 		if (!p || !holds(p, in))
 			break;
 		p->pins++;
-		lru_touch(p);
 		got[n] = p;
 		part[n] = p->hi - in < len - copied ? p->hi - in : len - copied;
+		if (p->trial != TRIAL_AHEAD || in + part[n] == p->hi)
+			lru_touch(p);	/* not a piece of a page read ahead, short of its end */
 		copied += part[n];
 		pos += (off_t)part[n];
 	}
@@ -543,6 +547,21 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 		pthread_mutex_unlock(&lock);
 	}
 	return copied;
+}
+
+void cache_keep_ahead(uint64_t id, off_t off)
+{
+	struct page *p;
+
+	pthread_mutex_lock(&lock);
+	p = find_locked(id, (uint64_t)off >> CACHE_PAGE_SHIFT);
+	if (p && p->spent) {
+		lru_unlink(p);
+		lru_push_head(p);
+		p->spent = 0;
+		p->trial = 0;
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 void cache_spend(uint64_t id, off_t off, size_t len)
@@ -806,7 +825,7 @@ static void page_filled(struct page *p, const struct cache_run *run)
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
 		if (run->trial && !kept_again_locked(p, run->keep_cost))
-			p->trial = TRIAL_UNREAD;
+			p->trial = run->ahead ? TRIAL_AHEAD : TRIAL_UNREAD;
 		lru_push_head(p);
 	} else {
 		int was_on_trial = p->trial != 0;
@@ -817,7 +836,7 @@ static void page_filled(struct page *p, const struct cache_run *run)
 		p->trial = 0;
 		lru_touch(p);		/* to the head, spent no more */
 		if (was_on_trial)
-			p->trial = TRIAL_UNREAD;	/* its new blocks are on trial in turn */
+			p->trial = run->ahead ? TRIAL_AHEAD : TRIAL_UNREAD;	/* its new blocks in turn */
 	}
 	p->filling = 0;
 	fill_ended_locked(p);

@@ -105,6 +105,13 @@ void cache_run_set_trial(struct cache_run *run, long keep_cost);
  */
 int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost);
 
+/*
+ * Read-ahead found the page of id at off held already: it is to be read
+ * soon, so if it was spent (read through, on trial or by a scan) it
+ * becomes an ordinary page again instead of the next to be evicted.
+ */
+void cache_keep_ahead(uint64_t id, off_t off);
+
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);
 off_t cache_run_end(const struct cache_run *run);

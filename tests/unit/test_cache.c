@@ -36,6 +36,13 @@ static void on_prohibitive_trial(struct cache_run *run)
 	cache_run_set_trial(run, 1000000);
 }
 
+/* Read ahead of a reader, on trial. */
+static void ahead_on_trial(struct cache_run *run)
+{
+	cache_run_set_ahead(run);
+	cache_run_set_trial(run, 0);
+}
+
 /*
  * Claims, fills with the byte value (off/PG + seed), and ends a run, marked
  * by mark (cache_run_set_ahead, on_trial) when not NULL.
@@ -507,6 +514,45 @@ static void pages_on_trial(void)
 	CHECK(cache_wait(id, 5 * PG + 8 * BLK) == 1);
 }
 
+/*
+ * A page read ahead on trial is read once when a read reaches its end: a
+ * sequential reader's pieces before that neither spend it nor keep it,
+ * and a read after that keeps it.  So does read-ahead that finds it held
+ * (cache_keep_ahead): a reader is coming back to it.
+ */
+static void ahead_pages_on_trial(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG, k;
+	uint64_t id = cache_new_id(), other = cache_new_id();
+	struct cache_stats st;
+	unsigned long ev;
+
+	empty_cache(4096 * COST);	/* far from the bound: only trials evict */
+	CHECK(fill_run(id, 0, 4 * PG, size, 0, ahead_on_trial) == 4 * (ssize_t)PG);
+	for (off_t in = 0; in < (off_t)PG; in += PG / 4) {	/* page 0 in pieces */
+		CHECK(cache_copy(id, in, buf, PG / 4) == PG / 4 && buf[0] == 0);
+		CHECK(cache_copy(id, 2 * PG + in, buf, PG / 4) == PG / 4);	/* and page 2 */
+	}
+	for (off_t in = 0; in < 3 * (off_t)(PG / 4); in += PG / 4)	/* page 1 short of its end */
+		CHECK(cache_copy(id, PG + in, buf, PG / 4) == PG / 4 && buf[0] == 1);
+	CHECK(cache_copy(id, 2 * PG + 5, buf, 10) == 10);	/* page 2 read again */
+	CHECK(cache_copy(id, 3 * PG, buf, PG) == PG && buf[0] == 3);
+	cache_keep_ahead(id, 3 * PG + 5);	/* page 3 read, then ahead of a reader again */
+	cache_keep_ahead(id, 9 * PG);		/* not held: nothing */
+	k = use_spare(other, 0, size);
+	cache_get_stats(&st);
+	ev = st.evictions;
+
+	/* page 0 goes first; pages 1 (a piece still unread), 2 (read again) and 3 stay */
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, 0) == 1 && cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0);
+	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
+	CHECK(cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0 && cache_wait(id, 3 * PG) == 0);
+	cache_get_stats(&st);
+	CHECK(st.evictions == ev + 1);
+}
+
 /* Evicts the page of id at off, on trial and read, by loading other's pages from *k on. */
 static void evict_read(uint64_t id, off_t off, uint64_t other, off_t *k, off_t size)
 {
@@ -732,6 +778,7 @@ int main(void)
 	empty_cache(0);
 	spent_pages();
 	pages_on_trial();
+	ahead_pages_on_trial();
 	old_ghosts();
 	comebacks();
 	buffers_on_arrival();
