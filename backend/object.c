@@ -52,6 +52,7 @@ struct obj {
 	uint64_t id;			/* its pages' id in the cache */
 	int refs;			/* under lock */
 	atomic_int stale;
+	atomic_llong ahead_end;		/* read ahead so far: bytes below it came back */
 	struct obj *idle_prev, *idle_next;
 };
 
@@ -400,12 +401,52 @@ static int read_store(struct obj *o, off_t off, size_t len, store_sink_fn sink, 
 	return rc;
 }
 
-/* Fetches one claimed run from the store into the cache and ends it. */
+/*
+ * What keeping the bytes of a read costs against fetching them again, as
+ * fetches go: memory never used costs slab_fresh_ns a block, the fetch
+ * what it took.  Across a network a fetch takes milliseconds and keeping
+ * costs next to nothing; from a server on the same machine, on a virtual
+ * machine where fresh memory traps to the host, keeping 64 KiB cost about
+ * as much as fetching it again.
+ */
+static void note_fetch(off_t off, size_t len, long ns)
+{
+	off_t b = (off_t)CACHE_BLOCK_SIZE;	/* the cache keeps whole blocks */
+	long blocks = (long)((off + (off_t)len + b - 1) / b - off / b);
+	long ratio = ns > 0 ? blocks * slab_fresh_ns() * 1000 / ns : 0;
+	long avg = atomic_load(&keep_cost);
+
+	atomic_store(&keep_cost, avg + (ratio - avg) / 8);
+}
+
+/*
+ * A read's bytes, and bytes read ahead for the first time (first_scan), go
+ * on trial (cache_run_set_trial) when keeping them costs at least a
+ * fortieth of fetching them again.  Random reads seldom come
+ * back, and on trial they recycle memory instead of growing the process;
+ * a program that does read its data again pays one more fetch of it, once
+ * its ghosts show that it comes back (cache.c).  Where keeping costs less
+ * (across a network), bytes are kept, as everything was before: there a
+ * fetch is dearer than any memory.
+ */
+static void maybe_on_trial(struct cache_run *run)
+{
+	long k = atomic_load(&keep_cost);
+
+	if (k >= TRIAL_COST)
+		cache_run_set_trial(run, k);
+}
+
+/* Fetches one claimed run from the store into the cache and ends it; timed for keep_cost. */
 static int fetch_run(struct obj *o, struct cache_run *run)
 {
-	int rc = read_store(o, cache_run_start(run),
-			    (size_t)(cache_run_end(run) - cache_run_start(run)), cache_run_fill, run);
+	off_t from = cache_run_start(run);
+	size_t len = (size_t)(cache_run_end(run) - from);
+	long start = clock_ns();
+	int rc = read_store(o, from, len, cache_run_fill, run);
 
+	if (rc == 0)
+		note_fetch(from, len, clock_ns() - start);
 	cache_run_finish(run, rc);
 	return rc;
 }
@@ -462,6 +503,22 @@ static size_t part_size_for(const struct obj *o, size_t len)
 	return part < conf.part_size ? part : conf.part_size;
 }
 
+/*
+ * Whether [from, to) of o is read ahead for the first time, and from now on
+ * it is not.  A first scan goes on trial where keeping costs (a scan that
+ * is never read again, cat or a training epoch over a dataset larger than
+ * the cache, recycles its memory); read-ahead over bytes read ahead before
+ * is a program that reads the object again, and gets a cache.
+ */
+static int first_scan(struct obj *o, off_t from, off_t to)
+{
+	long long end = atomic_load(&o->ahead_end);
+
+	while (end < to && !atomic_compare_exchange_weak(&o->ahead_end, &end, to))
+		;
+	return from >= end;
+}
+
 static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range r)
 {
 	/* sized by the whole window: top-ups are small, their parts need not be */
@@ -478,49 +535,17 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 			prefetch_fell_short(pf, pos);
 			return;
 		}
-		if (got == 0) {	/* already there: look at the next page */
+		if (got == 0) {	/* already there: kept for the reader; the next page */
+			cache_keep_ahead(o->id, pos);
 			pos = (pos | (off_t)(CACHE_PAGE_SIZE - 1)) + 1;
 			continue;
 		}
 		pos = cache_run_end(run);
 		cache_run_set_ahead(run);
+		if (first_scan(o, cache_run_start(run), pos))
+			maybe_on_trial(run);
 		submit_part(o, run, 0);
 	}
-}
-
-/*
- * What keeping the bytes of a read costs against fetching them again, as
- * fetches go: memory never used costs slab_fresh_ns a block, the fetch
- * what it took.  Across a network a fetch takes milliseconds and keeping
- * costs next to nothing; from a server on the same machine, on a virtual
- * machine where fresh memory traps to the host, keeping 64 KiB cost about
- * as much as fetching it again.
- */
-static void note_fetch(off_t off, size_t len, long ns)
-{
-	off_t b = (off_t)CACHE_BLOCK_SIZE;	/* the cache keeps whole blocks */
-	long blocks = (long)((off + (off_t)len + b - 1) / b - off / b);
-	long ratio = ns > 0 ? blocks * slab_fresh_ns() * 1000 / ns : 0;
-	long avg = atomic_load(&keep_cost);
-
-	atomic_store(&keep_cost, avg + (ratio - avg) / 8);
-}
-
-/*
- * A read's bytes go on trial (cache_run_set_trial) when keeping them costs
- * at least a fortieth of fetching them again.  Random reads seldom come
- * back, and on trial they recycle memory instead of growing the process;
- * a program that does read its data again pays one more fetch of it, once
- * its ghosts show that it comes back (cache.c).  Where keeping costs less
- * (across a network), bytes are kept, as everything was before: there a
- * fetch is dearer than any memory.
- */
-static void maybe_on_trial(struct cache_run *run)
-{
-	long k = atomic_load(&keep_cost);
-
-	if (k >= TRIAL_COST)
-		cache_run_set_trial(run, k);
 }
 
 struct direct {
@@ -571,11 +596,9 @@ static ssize_t read_past_cache(struct obj *o, char *buf, off_t pos, size_t len)
  */
 static int fetch_missing(struct obj *o, off_t pos, size_t want)
 {
-	size_t cap = conf.cache_bytes / 4, part, len;
+	size_t cap = conf.cache_bytes / 4, part;
 	struct cache_run *mine = NULL, *run;
-	off_t end, from;
-	long start;
-	int rc;
+	off_t end;
 
 	if (want > cap)
 		want = cap;
@@ -598,13 +621,7 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 		else
 			submit_part(o, run, 1);
 	}
-	start = clock_ns();
-	from = cache_run_start(mine);
-	len = (size_t)(cache_run_end(mine) - from);
-	rc = fetch_run(o, mine);
-	if (rc == 0)
-		note_fetch(from, len, clock_ns() - start);
-	return rc;
+	return fetch_run(o, mine);
 }
 
 /*

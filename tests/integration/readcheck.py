@@ -8,6 +8,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py requests MOUNTED LOCAL LOG   sequential read: requests in nginx's log
     readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
     readcheck.py kept MOUNTED LOCAL LOG       random preads from a slow server, read twice
+    readcheck.py passes MOUNTED LOCAL LOG     three sequential passes in small reads
     readcheck.py window MOUNTED LOCAL LOG near|far   how wide read-ahead goes
     readcheck.py threads MOUNTED LOCAL LOG    two threads reading in turn: their connections
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
@@ -180,6 +181,32 @@ def random_check(mounted, local, log):
            "%d requests" % len(reqs))
 
 
+def passes_check(mounted, local, log):
+    """Three passes in 8 KiB reads: a second pass may fetch the object again
+    (the first may have recycled its pages), a third reads the cache."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    fetched = []
+    ok = True
+    for _ in range(3):
+        start = len(open(log).read().splitlines())
+        got = []
+        with open(mounted, "rb", buffering=0) as f:
+            while True:
+                b = f.read(8192)
+                if not b:
+                    break
+                got.append(b)
+        ok = ok and b"".join(got) == want
+        reqs = [r for r in log_lines(log, start, name) if r[0] == "GET"]
+        fetched.append(sum(int(r[4]) for r in reqs))
+    report("three sequential passes read the object's bytes", ok)
+    report("a second sequential pass fetches the object at most once more",
+           fetched[1] <= len(want), "fetched %s for %d" % (fetched, len(want)))
+    report("a third sequential pass makes no request", fetched[2] == 0,
+           "fetched %s for %d" % (fetched, len(want)))
+
+
 def kept_check(mounted, local, log):
     """Random reads from a server 20 ms away, read again: the cache kept them."""
     want = open(local, "rb").read()
@@ -330,6 +357,8 @@ def main():
         random_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "kept":
         kept_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "passes":
+        passes_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "window":
         window_check(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif what == "threads":

@@ -300,6 +300,7 @@ check "cloudshim run --config: value out of range named" bad_config connections 
 pycheck requests /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck random /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck kept /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
+pycheck passes /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck threads /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 # Read-ahead widens past 32 MiB only for a server slow to answer (20 ms:
 # the shaped one), on an object of 240 MiB.
