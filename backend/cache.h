@@ -66,18 +66,24 @@ void cache_spend(uint64_t id, off_t off, size_t len);
  */
 int cache_wait(uint64_t id, off_t off);
 
+/* What a claim does at the memory bound, past the pages nobody pins. */
+enum cache_claim_mode {
+	CLAIM_NOW,	/* evicts the least recently used, or gives up */
+	CLAIM_WAIT,	/* the same, or waits for a page (a reader needs it) */
+	CLAIM_AHEAD,	/* read-ahead: spares pages read ahead and not read yet */
+};
+
 /*
  * Claims the missing bytes of [off, off+len), widened to multiples of align
  * (a power of two from CACHE_BLOCK_SIZE to CACHE_PAGE_SIZE) and clipped to size, the
  * object's size: from off's block on, stopping where the cache holds bytes
- * already or another run is filling.  When the memory bound leaves no page
- * free, waits for one if may_wait (a reader needs it) or gives up
- * (read-ahead).  Returns the bytes claimed with *run set, 0 when off is
- * held or being fetched already, -ENOBUFS when read-ahead found no memory,
- * or -errno.
+ * already or another run is filling.  At the memory bound, room is made
+ * as mode says.  Returns the bytes claimed with *run set, 0 when off is
+ * held or being fetched already, -ENOBUFS when no memory was found
+ * without waiting, or -errno.
  */
 ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
-		    int may_wait, struct cache_run **run);
+		    enum cache_claim_mode mode, struct cache_run **run);
 
 /*
  * The run's bytes will not be read soon (read-ahead): they are written

@@ -528,8 +528,8 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 	while (pos < end) {
 		struct cache_run *run;
 		size_t want = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
-		ssize_t got = cache_claim(o->id, pos, want, CACHE_PAGE_SIZE, o->meta.size, 0,
-					  &run);
+		ssize_t got = cache_claim(o->id, pos, want, CACHE_PAGE_SIZE, o->meta.size,
+					  CLAIM_AHEAD, &run);
 
 		if (got < 0) {
 			prefetch_fell_short(pf, pos);
@@ -606,8 +606,8 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 	end = pos + (off_t)want;
 	while (pos < end) {
 		size_t n = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
-		ssize_t got = cache_claim(o->id, pos, n, CACHE_BLOCK_SIZE, o->meta.size, !mine,
-					  &run);
+		ssize_t got = cache_claim(o->id, pos, n, CACHE_BLOCK_SIZE, o->meta.size,
+					  mine ? CLAIM_NOW : CLAIM_WAIT, &run);
 
 		if (got <= 0) {
 			if (!mine)

@@ -51,7 +51,7 @@ static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed
 			void (*mark)(struct cache_run *))
 {
 	struct cache_run *run;
-	ssize_t n = cache_claim(id, off, len, PG, size, 0, &run);
+	ssize_t n = cache_claim(id, off, len, PG, size, CLAIM_NOW, &run);
 	static char buf[PG];
 
 	if (n <= 0)
@@ -133,7 +133,7 @@ static void ahead_bytes(void)
 	struct cache_run *run;
 	size_t i = 0;
 
-	CHECK(cache_claim(id, PG + 3 * BLK + 5, 3 * PG, BLK, size, 0, &run) > 0);
+	CHECK(cache_claim(id, PG + 3 * BLK + 5, 3 * PG, BLK, size, CLAIM_NOW, &run) > 0);
 	if (!run)
 		return;
 	cache_run_set_ahead(run);
@@ -190,7 +190,7 @@ static void small_pages(void)
 	cache_get_stats(&before);
 	CHECK(before.bytes_used == 0);
 	for (size_t i = 0; i < n; i++) {
-		CHECK(cache_claim(id, (off_t)i * PG + 3 * BLK + 9, 100, BLK, size, 0, &run) == BLK);
+		CHECK(cache_claim(id, (off_t)i * PG + 3 * BLK + 9, 100, BLK, size, CLAIM_NOW, &run) == BLK);
 		CHECK(fill_pat(run) == 0);
 		cache_run_finish(run, 0);
 	}
@@ -204,7 +204,7 @@ static void small_pages(void)
 	}
 
 	/* one more takes over the oldest page's memory, and only its */
-	CHECK(cache_claim(id, (off_t)n * PG, 10, BLK, size, 0, &run) == BLK);
+	CHECK(cache_claim(id, (off_t)n * PG, 10, BLK, size, CLAIM_NOW, &run) == BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	cache_get_stats(&st);
@@ -215,7 +215,7 @@ static void small_pages(void)
 
 	/* an extension that fails keeps the page's block and frees its own */
 	cache_get_stats(&before);
-	CHECK(cache_claim(id, 5 * PG + 6 * BLK, 10, BLK, size, 0, &run) == 3 * BLK);
+	CHECK(cache_claim(id, 5 * PG + 6 * BLK, 10, BLK, size, CLAIM_NOW, &run) == 3 * BLK);
 	cache_get_stats(&st);
 	CHECK(st.evictions == before.evictions + 3);	/* 3 blocks' room takes 3 small pages */
 	CHECK(st.bytes_used == n * one - 3 * one + 3 * BLK);
@@ -238,9 +238,9 @@ static void partial_pages(void)
 	struct waiter w = { .id = id };
 
 	/* 100 bytes in the middle of page 2 claim their one block */
-	CHECK(cache_claim(id, 2 * PG + 5000, 100, BLK, size, 1, &run) == BLK);
+	CHECK(cache_claim(id, 2 * PG + 5000, 100, BLK, size, CLAIM_WAIT, &run) == BLK);
 	CHECK(cache_run_start(run) == 2 * PG + BLK && cache_run_end(run) == 2 * PG + 2 * BLK);
-	CHECK(cache_claim(id, 2 * PG + 5000, 100, BLK, size, 1, &other) == 0);	/* being filled */
+	CHECK(cache_claim(id, 2 * PG + 5000, 100, BLK, size, CLAIM_WAIT, &other) == 0);	/* being filled */
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 2 * PG + 5000, buf, 100) == 100 && is_pat(buf, 2 * PG + 5000, 100));
@@ -251,43 +251,43 @@ static void partial_pages(void)
 	CHECK(cache_wait(id, 2 * PG + BLK + 7) == 0);
 
 	/* past the held range: the claim starts at its end, gap and all */
-	CHECK(cache_claim(id, 2 * PG + 5 * BLK + 1, 10, BLK, size, 1, &run) == 4 * BLK);
+	CHECK(cache_claim(id, 2 * PG + 5 * BLK + 1, 10, BLK, size, CLAIM_WAIT, &run) == 4 * BLK);
 	CHECK(cache_run_start(run) == 2 * PG + 2 * BLK && cache_run_end(run) == 2 * PG + 6 * BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	/* below it: the claim ends where the held range begins */
-	CHECK(cache_claim(id, 2 * PG + 10, PG, BLK, size, 1, &run) == BLK);
+	CHECK(cache_claim(id, 2 * PG + 10, PG, BLK, size, CLAIM_WAIT, &run) == BLK);
 	CHECK(cache_run_start(run) == 2 * PG && cache_run_end(run) == 2 * PG + BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 2 * PG, buf, PG) == 6 * (size_t)BLK && is_pat(buf, 2 * PG, 6 * BLK));
 
 	/* filled to the page's end, a run goes on into the pages after it */
-	CHECK(cache_claim(id, 2 * PG + 8 * BLK, PG, BLK, size, 1, &run) == PG + 2 * BLK);
+	CHECK(cache_claim(id, 2 * PG + 8 * BLK, PG, BLK, size, CLAIM_WAIT, &run) == PG + 2 * BLK);
 	CHECK(cache_run_end(run) == 3 * PG + 8 * BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	/* ... but not into one that holds bytes already */
-	CHECK(cache_claim(id, 4 * PG + 2 * BLK, 10, BLK, size, 1, &run) == BLK);
+	CHECK(cache_claim(id, 4 * PG + 2 * BLK, 10, BLK, size, CLAIM_WAIT, &run) == BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
-	CHECK(cache_claim(id, 3 * PG + 8 * BLK, 2 * PG, BLK, size, 1, &run) == PG - 8 * BLK);
+	CHECK(cache_claim(id, 3 * PG + 8 * BLK, 2 * PG, BLK, size, CLAIM_WAIT, &run) == PG - 8 * BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, 2 * PG, buf, 2 * PG) == 2 * PG && is_pat(buf, 2 * PG, 2 * PG));
 	CHECK(cache_copy(id, 4 * PG, buf, PG) == 0);
 
 	/* the object's short tail: widened to the block, clipped to the size */
-	CHECK(cache_claim(id, size - 10, 100, BLK, size, 1, &run) == 5000 - BLK);
+	CHECK(cache_claim(id, size - 10, 100, BLK, size, CLAIM_WAIT, &run) == 5000 - BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
 	CHECK(cache_copy(id, size - 10, buf, 100) == 10 && is_pat(buf, size - 10, 10));
 
 	/* a waiter for bytes an extension brings gets them when it lands */
-	CHECK(cache_claim(id, 5 * PG + 3 * BLK, 10, BLK, size, 1, &run) == BLK);
+	CHECK(cache_claim(id, 5 * PG + 3 * BLK, 10, BLK, size, CLAIM_WAIT, &run) == BLK);
 	CHECK(fill_pat(run) == 0);
 	cache_run_finish(run, 0);
-	CHECK(cache_claim(id, 5 * PG + 5 * BLK, 10, BLK, size, 1, &run) == 2 * BLK);
+	CHECK(cache_claim(id, 5 * PG + 5 * BLK, 10, BLK, size, CLAIM_WAIT, &run) == 2 * BLK);
 	w.off = 5 * PG + 5 * BLK;
 	w.rc = 99;
 	if (pthread_create(&t, NULL, wait_for, &w) != 0)
@@ -298,7 +298,7 @@ static void partial_pages(void)
 	CHECK(w.rc == 0);
 
 	/* a failed extension keeps what the page held; its waiter gets the error */
-	CHECK(cache_claim(id, 5 * PG + 9 * BLK, 10, BLK, size, 1, &run) == 4 * BLK);
+	CHECK(cache_claim(id, 5 * PG + 9 * BLK, 10, BLK, size, CLAIM_WAIT, &run) == 4 * BLK);
 	w.off = 5 * PG + 9 * BLK;
 	w.rc = 99;
 	if (pthread_create(&t, NULL, wait_for, &w) != 0)
@@ -327,7 +327,7 @@ static void waiters_per_page(void)
 	static char buf[4 * PG];
 	int started = 0;
 
-	CHECK(cache_claim(id, 0, 4 * PG, PG, size, 0, &run) == 4 * (ssize_t)PG);
+	CHECK(cache_claim(id, 0, 4 * PG, PG, size, CLAIM_NOW, &run) == 4 * (ssize_t)PG);
 	if (!run)
 		return;
 	for (; started < 3; started++)
@@ -494,7 +494,7 @@ static void pages_on_trial(void)
 	CHECK(st.evictions == ev + 3);
 
 	/* other blocks of a page whose ghost remains are on trial all the same */
-	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, 0, &run) == BLK);
+	CHECK(cache_claim(id, 5 * PG, BLK, BLK, size, CLAIM_NOW, &run) == BLK);
 	if (run)
 		cache_run_set_trial(run, 0);
 	CHECK(fill_pat(run) == 0);
@@ -503,7 +503,7 @@ static void pages_on_trial(void)
 	k = use_spare(other, k, size);
 	CHECK(load(other, PG * k++, PG, size, 10) == (ssize_t)PG);
 	CHECK(cache_wait(id, 5 * PG) == 1);
-	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, 0, &run) == BLK);
+	CHECK(cache_claim(id, 5 * PG + 8 * BLK, BLK, BLK, size, CLAIM_NOW, &run) == BLK);
 	if (run)
 		cache_run_set_trial(run, 0);
 	CHECK(fill_pat(run) == 0);
@@ -551,6 +551,35 @@ static void ahead_pages_on_trial(void)
 	CHECK(cache_wait(id, PG) == 0 && cache_wait(id, 2 * PG) == 0 && cache_wait(id, 3 * PG) == 0);
 	cache_get_stats(&st);
 	CHECK(st.evictions == ev + 1);
+}
+
+/*
+ * Read-ahead (CLAIM_AHEAD) at the bound spares pages read ahead and not
+ * read yet, and falls short instead; once read they go as usual, and a
+ * reader's claim evicts the least recently used, read or not.
+ */
+static void ahead_spares_unread(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG;
+	uint64_t a = cache_new_id(), b = cache_new_id();
+	struct cache_run *run;
+
+	empty_cache(4 * COST);
+	CHECK(load(a, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);	/* the bound, all unread */
+	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == -ENOBUFS);
+	CHECK(cache_copy(a, PG, buf, PG) == PG && buf[0] == 1);
+	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == (ssize_t)PG);
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	CHECK(cache_wait(a, PG) == 1);		/* the page read made room */
+	CHECK(cache_wait(a, 0) == 0 && cache_wait(a, 2 * PG) == 0 && cache_wait(a, 3 * PG) == 0);
+	CHECK(cache_claim(b, PG, PG, PG, size, CLAIM_NOW, &run) == (ssize_t)PG);
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	CHECK(cache_wait(a, 0) == 1 && cache_wait(a, 2 * PG) == 0);	/* the oldest, unread */
 }
 
 /* Evicts the page of id at off, on trial and read, by loading other's pages from *k on. */
@@ -653,7 +682,7 @@ static void buffers_on_arrival(void)
 	mapped = mapped_settled();
 	spare = slab_spare();
 
-	CHECK(cache_claim(ahead, 0, 4 * PG, PG, size, 0, &run) == 4 * (ssize_t)PG);
+	CHECK(cache_claim(ahead, 0, 4 * PG, PG, size, CLAIM_NOW, &run) == 4 * (ssize_t)PG);
 	CHECK(slab_spare() == spare);		/* no buffer yet */
 	cache_spend(id, 0, 4 * PG);		/* the reader is done with id */
 	CHECK(fill_pat(run) == 0);
@@ -684,7 +713,7 @@ static void passing_reads(void)
 	CHECK(cache_pass(id, BLK, BLK, 1000000) == 1);	/* not where keeping is this dear */
 	CHECK(cache_pass(id, PG, 10, 0) == 1);		/* page 1 left no ghost */
 
-	CHECK(cache_claim(id, 4 * PG, BLK, BLK, size, 0, &run) == BLK);
+	CHECK(cache_claim(id, 4 * PG, BLK, BLK, size, CLAIM_NOW, &run) == BLK);
 	CHECK(cache_pass(id, 4 * PG, 10, 1000000) == 0);	/* being fetched */
 	CHECK(fill_pat(run) == 0);
 	if (run)
@@ -714,7 +743,7 @@ int main(void)
 	CHECK(cache_copy(a, PG + 10, buf, 2 * PG) == 2 * PG);
 	CHECK(buf[0] == 1 && buf[PG - 10] == 2 && buf[2 * PG - 1] == 3);
 	/* present pages are not claimed again */
-	CHECK(cache_claim(a, 0, PG, PG, size, 0, &run) == 0);
+	CHECK(cache_claim(a, 0, PG, PG, size, CLAIM_NOW, &run) == 0);
 	CHECK(cache_wait(a, 0) == 0);
 	CHECK(cache_wait(a, 50 * PG) == 1);
 
@@ -736,7 +765,7 @@ int main(void)
 	CHECK(cache_copy(a, 100 * PG, buf, 3 * PG) == 123);
 
 	/* a failed run drops its pages and its waiters would see the error */
-	CHECK(cache_claim(b, 40 * PG, 2 * PG, PG, size, 0, &run) == 2 * (ssize_t)PG);
+	CHECK(cache_claim(b, 40 * PG, 2 * PG, PG, size, CLAIM_NOW, &run) == 2 * (ssize_t)PG);
 	memset(buf, 7, PG);
 	CHECK(cache_run_fill(run, 40 * PG, buf, PG) == 0);
 	cache_run_finish(run, -ESTALE);
@@ -746,7 +775,7 @@ int main(void)
 	CHECK(st.bytes_used <= 8 * COST);
 
 	/* bytes out of order or outside the run are refused */
-	CHECK(cache_claim(b, 60 * PG, PG, PG, size, 0, &run) == (ssize_t)PG);
+	CHECK(cache_claim(b, 60 * PG, PG, PG, size, CLAIM_NOW, &run) == (ssize_t)PG);
 	CHECK(cache_run_fill(run, 60 * PG + 5, buf, 10) == -EIO);
 	CHECK(cache_run_fill(run, 61 * PG, buf, 10) == -EIO);
 	cache_run_finish(run, 0);
@@ -755,17 +784,17 @@ int main(void)
 	/* with every page held by pending runs, read-ahead gets -ENOBUFS */
 	struct cache_run *r1, *r2;
 	uint64_t c = cache_new_id();
-	ssize_t got = cache_claim(c, 0, 50 * PG, PG, size, 0, &r1);
+	ssize_t got = cache_claim(c, 0, 50 * PG, PG, size, CLAIM_NOW, &r1);
 	CHECK(got == 8 * (ssize_t)PG);	/* every ready page taken over */
 	if (got <= 0)
 		return check_summary();
 	cache_get_stats(&st);
 	CHECK(st.bytes_used == 8 * COST);
-	CHECK(cache_claim(c, 60 * PG, PG, PG, size, 0, &r2) == -ENOBUFS);
+	CHECK(cache_claim(c, 60 * PG, PG, PG, size, CLAIM_NOW, &r2) == -ENOBUFS);
 	cache_run_finish(r1, -EIO);
 	cache_get_stats(&st);
 	CHECK(st.bytes_used == 0);
-	CHECK(cache_claim(c, 60 * PG, PG, PG, size, 0, &r2) == (ssize_t)PG);
+	CHECK(cache_claim(c, 60 * PG, PG, PG, size, CLAIM_NOW, &r2) == (ssize_t)PG);
 	if (r2)
 		cache_run_finish(r2, -EIO);
 
@@ -779,6 +808,7 @@ int main(void)
 	spent_pages();
 	pages_on_trial();
 	ahead_pages_on_trial();
+	ahead_spares_unread();
 	old_ghosts();
 	comebacks();
 	buffers_on_arrival();
