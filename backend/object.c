@@ -504,11 +504,11 @@ static size_t part_size_for(const struct obj *o, size_t len)
 }
 
 /*
- * Whether [from, to) of o is read ahead for the first time, and from now on
- * it is not.  A first scan goes on trial where keeping costs (a scan that
- * is never read again, cat or a training epoch over a dataset larger than
- * the cache, recycles its memory); read-ahead over bytes read ahead before
- * is a program that reads the object again, and gets a cache.
+ * Whether [from, to) of o lies past all read ahead in it so far, which now
+ * reaches to.  Such bytes go on trial where keeping costs (a scan that is
+ * never read again, cat or a training epoch over a dataset larger than
+ * the cache, recycles its memory); read-ahead below that point is mostly
+ * a program that reads the object again, and gets a cache.
  */
 static int first_scan(struct obj *o, off_t from, off_t to)
 {
