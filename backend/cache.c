@@ -75,9 +75,10 @@ struct page {
 	unsigned char spent;	/* read through by a scan: evicted first */
 	unsigned char trial;	/* on trial: TRIAL_UNREAD, TRIAL_AHEAD, TRIAL_READ; or 0 */
 	unsigned char waited;	/* a reader sleeps until its fill ends */
-	unsigned char unread;	/* fetched ahead and not read yet: other read-ahead spares it */
-	int err;		/* why the last fill failed, for its waiters */
+	unsigned char unread;	/* read ahead, not read yet: on the unread list */
+	int16_t err;		/* why the last fill failed (-errno), for its waiters */
 	int pins;
+	uint32_t stamp;		/* when it last went to the head of its list */
 	char *block[BLOCKS];	/* buffers of the blocks held or being filled */
 };
 
@@ -113,6 +114,8 @@ static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;	/* memory may be there n
 static struct page *table;
 static struct page *lru_head, *lru_tail;
 static struct page *spent_head;	/* spent pages run from here to the tail */
+static struct page *unread_head, *unread_tail;	/* read ahead, not read yet: newest first */
+static uint32_t stamps;		/* the last stamp given */
 static size_t limit = 256UL << 20, used, peak;
 static unsigned long evictions;
 static int waiters;		/* claims sleeping on freed */
@@ -161,23 +164,28 @@ uint64_t cache_new_id(void)
 	return id;
 }
 
+/* Takes p off its list: the LRU list, or the unread pages'. */
 static void lru_unlink(struct page *p)
 {
+	struct page **head = p->unread ? &unread_head : &lru_head;
+	struct page **tail = p->unread ? &unread_tail : &lru_tail;
+
 	if (p == spent_head)
 		spent_head = p->lru_next;
 	if (p->lru_prev)
 		p->lru_prev->lru_next = p->lru_next;
 	else
-		lru_head = p->lru_next;
+		*head = p->lru_next;
 	if (p->lru_next)
 		p->lru_next->lru_prev = p->lru_prev;
 	else
-		lru_tail = p->lru_prev;
+		*tail = p->lru_prev;
 	p->lru_prev = p->lru_next = NULL;
 }
 
 static void lru_push_head(struct page *p)
 {
+	p->stamp = ++stamps;
 	p->lru_prev = NULL;
 	p->lru_next = lru_head;
 	if (lru_head)
@@ -210,8 +218,36 @@ static void lru_push_spent(struct page *p)
 	p->spent = 1;
 }
 
+/*
+ * Pages read ahead wait on a list of their own until a read reaches them,
+ * so that read-ahead looking for memory need not pass over them
+ * (make_room_locked).  Their stamps keep the two lists one LRU order.
+ */
+static void unread_push(struct page *p)
+{
+	p->unread = 1;
+	p->stamp = ++stamps;
+	p->lru_prev = NULL;
+	p->lru_next = unread_head;
+	if (unread_head)
+		unread_head->lru_prev = p;
+	unread_head = p;
+	if (!unread_tail)
+		unread_tail = p;
+}
+
+/* A page read ahead is read at last: it joins the LRU list, most recently used. */
+static void unread_end(struct page *p)
+{
+	lru_unlink(p);
+	p->unread = 0;
+	lru_push_head(p);
+}
+
 static void lru_touch(struct page *p)
 {
+	if (p->unread)
+		unread_end(p);
 	if (p->trial == TRIAL_UNREAD || p->trial == TRIAL_AHEAD) {
 		p->trial = TRIAL_READ;
 		lru_unlink(p);
@@ -347,20 +383,25 @@ static void evict_locked(struct page *p)
 
 /*
  * Evicts the least recently used pages nobody pins until bytes more fit:
- * 0, or -1.  For read-ahead (CLAIM_AHEAD), not pages read ahead and not
- * read yet either: with many files read at once, their windows would
- * evict each other's pages before their readers got there, and the
- * readers fetch them a second time (64 files read in turn: 1.63 times
+ * 0, or -1.  Spent pages go first; then the older of the two lists' last
+ * (by stamp, which wraps).  For read-ahead (CLAIM_AHEAD), not pages read
+ * ahead and not read yet: with many files read at once, their windows
+ * evicted each other's pages before their readers got there, and the
+ * readers fetched them a second time (64 files read in turn: 1.62 times
  * their bytes).  Read-ahead falls short instead.
  */
 static int make_room_locked(size_t bytes, enum cache_claim_mode mode)
 {
 	while (used + bytes > limit) {
-		struct page *p;
+		struct page *p, *u = NULL;
 
-		for (p = lru_tail; p && (p->pins > 0 || (p->unread && mode == CLAIM_AHEAD));
-		     p = p->lru_prev)
+		for (p = lru_tail; p && p->pins > 0; p = p->lru_prev)
 			;
+		if (mode != CLAIM_AHEAD && !(p && p->spent))
+			for (u = unread_tail; u && u->pins > 0; u = u->lru_prev)
+				;
+		if (u && (!p || (int32_t)(u->stamp - p->stamp) < 0))
+			p = u;
 		if (!p)
 			return -1;
 		evict_locked(p);
@@ -531,7 +572,8 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len)
 		if (!p || !holds(p, in))
 			break;
 		p->pins++;
-		p->unread = 0;
+		if (p->unread)
+			unread_end(p);
 		got[n] = p;
 		part[n] = p->hi - in < len - copied ? p->hi - in : len - copied;
 		if (p->trial != TRIAL_AHEAD || in + part[n] == p->hi)
@@ -585,6 +627,7 @@ void cache_spend(uint64_t id, off_t off, size_t len)
 
 		if (p && !p->filling && !p->spent && p->lo == 0 && p->hi == p->len) {
 			lru_unlink(p);
+			p->unread = 0;
 			lru_push_spent(p);
 		}
 	}
@@ -834,10 +877,12 @@ static void page_filled(struct page *p, const struct cache_run *run)
 	if (p->lo == p->hi) {
 		p->lo = p->fill_lo;
 		p->hi = p->fill_hi;
-		p->unread = (unsigned char)run->ahead;
 		if (run->trial && !kept_again_locked(p, run->keep_cost))
 			p->trial = run->ahead ? TRIAL_AHEAD : TRIAL_UNREAD;
-		lru_push_head(p);
+		if (run->ahead)
+			unread_push(p);
+		else
+			lru_push_head(p);
 	} else {
 		int was_on_trial = p->trial != 0;
 
@@ -903,7 +948,7 @@ void cache_run_finish(struct cache_run *run, int err)
 		struct page *p = run->pages[i];
 
 		p->filling = 0;
-		p->err = err ? err : -EIO;
+		p->err = (int16_t)(err ? err : -EIO);
 		fill_ended_locked(p);
 		unfill_locked(p);
 		if (p->lo < p->hi) {
