@@ -183,16 +183,22 @@ static void lru_unlink(struct page *p)
 	p->lru_prev = p->lru_next = NULL;
 }
 
-static void lru_push_head(struct page *p)
+/* Puts p at the head of the list from *head to *tail, stamped now. */
+static void push_head(struct page **head, struct page **tail, struct page *p)
 {
 	p->stamp = ++stamps;
 	p->lru_prev = NULL;
-	p->lru_next = lru_head;
-	if (lru_head)
-		lru_head->lru_prev = p;
-	lru_head = p;
-	if (!lru_tail)
-		lru_tail = p;
+	p->lru_next = *head;
+	if (*head)
+		(*head)->lru_prev = p;
+	*head = p;
+	if (!*tail)
+		*tail = p;
+}
+
+static void lru_push_head(struct page *p)
+{
+	push_head(&lru_head, &lru_tail, p);
 }
 
 /*
@@ -226,14 +232,7 @@ static void lru_push_spent(struct page *p)
 static void unread_push(struct page *p)
 {
 	p->unread = 1;
-	p->stamp = ++stamps;
-	p->lru_prev = NULL;
-	p->lru_next = unread_head;
-	if (unread_head)
-		unread_head->lru_prev = p;
-	unread_head = p;
-	if (!unread_tail)
-		unread_tail = p;
+	push_head(&unread_head, &unread_tail, p);
 }
 
 /* A page read ahead is read at last: it joins the LRU list, most recently used. */
