@@ -7,8 +7,8 @@
  * every program started under it, mount or no mount: about 130 page
  * faults and 3 ms of CPU a process on the test VM (/bin/true, getrusage
  * over 300 starts: 1.7 ms of CPU with no library, 4.9 ms with an empty
- * one linked to libcrypto), which a shell script pays for each command.  Only a process that hashes or
- * signs now pays, once.  OpenSSL's exit handler, which would tear it down
+ * one linked to libcrypto), which a shell script pays for each command.
+ * Only a process that hashes or signs now pays, once.  OpenSSL's exit handler, which would tear it down
  * under the uploads that run at exit, is kept out by shim/wrap_atexit.c
  * whoever initialises it first.
  */

@@ -30,7 +30,6 @@ static void load(void)
 	if (crypto_lib_load())
 		return;
 	lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-
 	if (!lib) {
 		log_error("cannot load %s (%s): no request can be made", CURL_SONAME, dlerror());
 		return;

@@ -422,8 +422,8 @@ static void note_fetch(off_t off, size_t len, long ns)
 /*
  * A read's bytes, and bytes read ahead for the first time (first_scan), go
  * on trial (cache_run_set_trial) when keeping them costs at least a
- * fortieth of fetching them again.  Random reads seldom come
- * back, and on trial they recycle memory instead of growing the process;
+ * fortieth of fetching them again.  Random reads seldom come back, and
+ * on trial they recycle memory instead of growing the process;
  * a program that does read its data again pays one more fetch of it, once
  * its ghosts show that it comes back (cache.c).  Where keeping costs less
  * (across a network), bytes are kept, as everything was before: there a
