@@ -80,7 +80,9 @@ enum cache_claim_mode {
  * already or another run is filling.  At the memory bound, room is made
  * as mode says.  Returns the bytes claimed with *run set, 0 when off is
  * held or being fetched already, -ENOBUFS when no memory was found
- * without waiting, or -errno.
+ * without waiting, or -errno.  Read-ahead (CLAIM_AHEAD) that finds off's
+ * page held keeps it for the reader to come: spent, it becomes an
+ * ordinary page again.
  */
 ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
 		    enum cache_claim_mode mode, struct cache_run **run);
@@ -110,13 +112,6 @@ void cache_run_set_trial(struct cache_run *run, long keep_cost);
  * leave ghosts.  0: the read goes through the cache.
  */
 int cache_pass(uint64_t id, off_t off, size_t len, long keep_cost);
-
-/*
- * Read-ahead found the page of id at off held already: it is to be read
- * soon, so if it was spent (read through, on trial or by a scan) it
- * becomes an ordinary page again instead of the next to be evicted.
- */
-void cache_keep_ahead(uint64_t id, off_t off);
 
 /* Where a claimed run starts and ends in the object. */
 off_t cache_run_start(const struct cache_run *run);

@@ -535,8 +535,7 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 			prefetch_fell_short(pf, pos);
 			return;
 		}
-		if (got == 0) {	/* already there: kept for the reader; the next page */
-			cache_keep_ahead(o->id, pos);
+		if (got == 0) {	/* already there, and kept for the reader: the next page */
 			pos = (pos | (off_t)(CACHE_PAGE_SIZE - 1)) + 1;
 			continue;
 		}

@@ -75,6 +75,14 @@ static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
 	return fill_run(id, off, len, size, seed, cache_run_set_ahead);
 }
 
+/* Read-ahead's claim at off finds its page held: nothing to fetch. */
+static int ahead_finds_held(uint64_t id, off_t off, off_t size)
+{
+	struct cache_run *run;
+
+	return cache_claim(id, off, PG, PG, size, CLAIM_AHEAD, &run) == 0 && !run;
+}
+
 /* The byte an object of the partial-page tests holds at off. */
 static char pat(off_t off)
 {
@@ -518,7 +526,7 @@ static void pages_on_trial(void)
  * A page read ahead on trial is read once when a read reaches its end: a
  * sequential reader's pieces before that neither spend it nor keep it,
  * and a read after that keeps it.  So does read-ahead that finds it held
- * (cache_keep_ahead): a reader is coming back to it.
+ * (cache_claim, CLAIM_AHEAD): a reader is coming back to it.
  */
 static void ahead_pages_on_trial(void)
 {
@@ -538,8 +546,7 @@ static void ahead_pages_on_trial(void)
 		CHECK(cache_copy(id, PG + in, buf, PG / 4) == PG / 4 && buf[0] == 1);
 	CHECK(cache_copy(id, 2 * PG + 5, buf, 10) == 10);	/* page 2 read again */
 	CHECK(cache_copy(id, 3 * PG, buf, PG) == PG && buf[0] == 3);
-	cache_keep_ahead(id, 3 * PG + 5);	/* page 3 read, then ahead of a reader again */
-	cache_keep_ahead(id, 9 * PG);		/* not held: nothing */
+	CHECK(ahead_finds_held(id, 3 * PG + 5, size));	/* page 3 read, then ahead of a reader again */
 	k = use_spare(other, 0, size);
 	cache_get_stats(&st);
 	ev = st.evictions;
