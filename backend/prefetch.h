@@ -7,10 +7,12 @@
  * ahead.  Read-ahead starts at the second read in sequence, with a window
  * of PREFETCH_INITIAL (or four reads, if more); each time the reader has
  * used an eighth of the window, the window doubles (up to the configured
- * maximum) and is topped up.  A reader going backward, each read ending
- * where the last began, is read ahead the same way, below it.  A read
- * elsewhere (a seek) turns it off until a new sequence begins, so random
- * reads fetch only what they ask for.
+ * maximum) and is topped up.  Where the cache had no room for a top-up,
+ * the window halves, and grows again by PREFETCH_INITIAL a top-up.  A
+ * reader going backward, each read ending where the last began, is read
+ * ahead the same way, below it.  A read elsewhere (a seek) turns it off
+ * until a new sequence begins, so random reads fetch only what they ask
+ * for.
  */
 #ifndef CLOUDSHIM_PREFETCH_H
 #define CLOUDSHIM_PREFETCH_H
@@ -26,6 +28,7 @@ struct prefetch {
 	off_t prev;		/* where the last read began: a backward reader's next end */
 	off_t behind_start;	/* start of what has been fetched behind */
 	size_t window;		/* 0: not reading ahead */
+	size_t fits;		/* 0, or how wide a window the cache had room for */
 	unsigned streak;	/* reads in sequence so far */
 	int dir;		/* 1 forward, -1 backward, 0 not known yet */
 };
@@ -43,8 +46,9 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 				      off_t size, size_t max);
 
 /*
- * Read-ahead reached only up to end (the cache was full, or a fetch
- * failed); backward, the next top-up asks again for all below the reader.
+ * Read-ahead reached only up to end: the cache had no room for more.  The
+ * next top-up asks again from there (backward: for all below the reader),
+ * and the window halves.
  */
 void prefetch_fell_short(struct prefetch *pf, off_t end);
 

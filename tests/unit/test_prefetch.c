@@ -95,6 +95,27 @@ int main(void)
 	r = prefetch_advise(&pf, 8192, 4096, SIZE, MAX);
 	CHECK(r.len > 0 && r.off == 12288);
 
+	/* no room for a top-up: the window halves, then grows back a little a top-up */
+	memset(&pf, 0, sizeof(pf));
+	for (off = 0; pf.window < MAX; off += 1 << 20)
+		prefetch_advise(&pf, off, 1 << 20, SIZE, MAX);
+	prefetch_fell_short(&pf, pf.ahead_end - (off_t)MiB);
+	CHECK(pf.window == MAX / 2);
+	last = pf.window;
+	grew = 0;
+	for (int i = 0; i < 4000 && pf.window < MAX; i++, off += 1 << 20) {
+		r = prefetch_advise(&pf, off, 1 << 20, SIZE, MAX);
+		if (!r.len)
+			continue;
+		CHECK(pf.window <= last + PREFETCH_INITIAL);
+		grew += pf.window > last;
+		last = pf.window;
+	}
+	CHECK(pf.window == MAX && grew >= 8 && pf.fits == 0);	/* doubling again from here */
+	for (int i = 0; i < 20; i++)
+		prefetch_fell_short(&pf, pf.ahead_end);
+	CHECK(pf.window == PREFETCH_INITIAL);
+
 	/* a backward reader (tac): the second read starts a window below it */
 	memset(&pf, 0, sizeof(pf));
 	CHECK(prefetch_advise(&pf, 100 * (off_t)MiB, 8192, SIZE, MAX).len == 0);
