@@ -81,8 +81,9 @@ enum cache_claim_mode {
  * as mode says.  Returns the bytes claimed with *run set, 0 when off is
  * held or being fetched already, -ENOBUFS when no memory was found
  * without waiting, or -errno.  Read-ahead (CLAIM_AHEAD) that finds off's
- * page held keeps it for the reader to come: spent, it becomes an
- * ordinary page again.
+ * page held keeps it for the reader to come (spent, it becomes an
+ * ordinary page again) and claims the rest of the page, if the page holds
+ * only part of [off, off+len).
  */
 ssize_t cache_claim(uint64_t id, off_t off, size_t len, size_t align, off_t size,
 		    enum cache_claim_mode mode, struct cache_run **run);

@@ -590,11 +590,17 @@ static ssize_t read_past_cache(struct obj *o, char *buf, off_t pos, size_t len)
 /*
  * Fetches the missing bytes from pos on, up to want bytes: the first part
  * here, the others in parallel.  Only the blocks the read needs: what lies
- * beyond is read-ahead's to fetch, if the reader is sequential.  Returns 0
- * when the caller should look at the cache again, or -errno.
+ * beyond is read-ahead's to fetch, if the reader is sequential.  But bytes
+ * read ahead before and gone (evicted before their reader came) come a
+ * page at a time, as read-ahead brought them: read by read, 8 KiB reads
+ * made 8 requests a page (8 threads reading 16 MiB files through a 64 MiB
+ * cache from the shaped nginx: 320 requests, 1.3 s; a page at a time, 210
+ * and 0.55 s).  Returns 0 when the caller should look at the cache again,
+ * or -errno.
  */
 static int fetch_missing(struct obj *o, off_t pos, size_t want)
 {
+	size_t align = pos < atomic_load(&o->ahead_end) ? CACHE_PAGE_SIZE : CACHE_BLOCK_SIZE;
 	size_t cap = conf.cache_bytes / 4, part;
 	struct cache_run *mine = NULL, *run;
 	off_t end;
@@ -605,7 +611,7 @@ static int fetch_missing(struct obj *o, off_t pos, size_t want)
 	end = pos + (off_t)want;
 	while (pos < end) {
 		size_t n = (size_t)(end - pos) < part ? (size_t)(end - pos) : part;
-		ssize_t got = cache_claim(o->id, pos, n, CACHE_BLOCK_SIZE, o->meta.size,
+		ssize_t got = cache_claim(o->id, pos, n, align, o->meta.size,
 					  mine ? CLAIM_NOW : CLAIM_WAIT, &run);
 
 		if (got <= 0) {

@@ -323,6 +323,44 @@ def threads_check(mounted, local, log):
            "connections %s and %s over %d GETs" % (sorted(conns[0]), sorted(conns[1]), len(gets)))
 
 
+def streams_check(mounted_dir, local_dir, log):
+    """Eight files s0.bin ... s7.bin, each read by its own thread in 8 KiB
+    pieces at once, through a cache half their size (the caller sets it):
+    each file's read-ahead must leave the others' alone, and a page gone
+    before its reader came is fetched again whole, not a read at a time."""
+    names = ["s%d.bin" % i for i in range(8)]
+    ok = {}
+
+    def reader(name):
+        want = open(os.path.join(local_dir, name), "rb").read()
+        got = []
+        with open(os.path.join(mounted_dir, name), "rb", buffering=0) as f:
+            while True:
+                b = f.read(8192)
+                if not b:
+                    break
+                got.append(b)
+        ok[name] = b"".join(got) == want
+
+    total = sum(os.path.getsize(os.path.join(local_dir, n)) for n in names)
+    start = len(open(log).read().splitlines())
+    threads = [threading.Thread(target=reader, args=(n,)) for n in names]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(100)
+    with open(log) as f:
+        lines = f.read().splitlines()[start:]
+    gets = [l.split("\t") for l in lines
+            if l.startswith("GET") and os.path.basename(l.split("\t")[1]) in names]
+    fetched = sum(int(r[4]) for r in gets)
+    report("eight files read at once: every byte right", all(ok.get(n) for n in names))
+    report("eight files read at once fetch at most 1.25 times their bytes",
+           fetched <= total * 5 // 4, "%d bytes for %d" % (fetched, total))
+    report("eight files read at once: at most 4 requests a MiB",
+           len(gets) <= 4 * (total >> 20), "%d requests for %d MiB" % (len(gets), total >> 20))
+
+
 def stale_check(mounted, local):
     fd = os.open(mounted, os.O_RDONLY)
     want = open(local, "rb").read(4096)
@@ -363,6 +401,8 @@ def main():
         window_check(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif what == "threads":
         threads_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "streams":
+        streams_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":
         stale_check(sys.argv[2], sys.argv[3])
     elif what == "errno":

@@ -308,6 +308,11 @@ for i in 1 2 3 4 5; do cat "$src/big.bin"; done >"$src/huge.bin"
 pycheck window /web/huge.bin "$src/huge.bin" "$RUN/nginx_access.log" near
 pycheck window /shaped/huge.bin "$src/huge.bin" "$RUN/nginx_access.log" far
 rm -f "$src/huge.bin"
+# Eight files read at once from the server 20 ms away, through a cache of
+# half their bytes: read-ahead must not make them fetch each other's pages.
+for i in 0 1 2 3 4 5 6 7; do head -c $((16 << 20)) /dev/urandom >"$src/s$i.bin"; done
+CLOUDSHIM_CACHE_MB=64 CLOUDSHIM_READAHEAD_MB=32 pycheck streams /shaped "$src" "$RUN/nginx_access.log"
+rm -f "$src"/s?.bin
 pycheck stale /web/stale.bin "$src/stale.bin"
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /s3/small.txt 13
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /rgw/small.txt 13

@@ -69,8 +69,14 @@ static ssize_t fill_run(uint64_t id, off_t off, size_t len, off_t size, int seed
 	return n;
 }
 
-/* Pages fetched ahead: plain LRU. */
+/* Pages fetched for a reader: plain LRU. */
 static ssize_t load(uint64_t id, off_t off, size_t len, off_t size, int seed)
+{
+	return fill_run(id, off, len, size, seed, NULL);
+}
+
+/* Pages fetched ahead of a reader: unread until a read reaches them. */
+static ssize_t load_ahead(uint64_t id, off_t off, size_t len, off_t size, int seed)
 {
 	return fill_run(id, off, len, size, seed, cache_run_set_ahead);
 }
@@ -562,8 +568,11 @@ static void ahead_pages_on_trial(void)
 
 /*
  * Read-ahead (CLAIM_AHEAD) at the bound spares pages read ahead and not
- * read yet, and falls short instead; once read they go as usual, and a
- * reader's claim evicts the least recently used, read or not.
+ * read yet, and falls short instead; once read they go as usual.  A
+ * reader's claim takes pages read before pages read ahead, and those only
+ * when nothing else is left, the oldest first.  Pages read ahead that
+ * waited while the cache evicted four times its bound go first, for
+ * either.
  */
 static void ahead_spares_unread(void)
 {
@@ -571,22 +580,64 @@ static void ahead_spares_unread(void)
 	off_t size = 1000 * (off_t)PG;
 	uint64_t a = cache_new_id(), b = cache_new_id();
 	struct cache_run *run;
+	off_t k;
 
 	empty_cache(4 * COST);
-	CHECK(load(a, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);	/* the bound, all unread */
+	CHECK(load_ahead(a, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);	/* the bound, all unread */
 	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == -ENOBUFS);
 	CHECK(cache_copy(a, PG, buf, PG) == PG && buf[0] == 1);
-	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == (ssize_t)PG);
-	CHECK(fill_pat(run) == 0);
-	if (run)
-		cache_run_finish(run, 0);
+	CHECK(load_ahead(b, 0, PG, size, 0) == (ssize_t)PG);
 	CHECK(cache_wait(a, PG) == 1);		/* the page read made room */
 	CHECK(cache_wait(a, 0) == 0 && cache_wait(a, 2 * PG) == 0 && cache_wait(a, 3 * PG) == 0);
-	CHECK(cache_claim(b, PG, PG, PG, size, CLAIM_NOW, &run) == (ssize_t)PG);
+
+	/* a reader's claims: the page read goes first, then the oldest unread */
+	CHECK(cache_copy(b, 0, buf, PG) == PG);
+	CHECK(load(b, PG, PG, size, 0) == (ssize_t)PG);
+	CHECK(cache_wait(b, 0) == 1 && cache_wait(a, 0) == 0);
+	CHECK(load(b, 2 * PG, 2 * PG, size, 0) == 2 * (ssize_t)PG);
+	CHECK(cache_wait(b, PG) == 1 && cache_wait(a, 0) == 1);
+	CHECK(cache_wait(a, 2 * PG) == 0 && cache_wait(a, 3 * PG) == 0);
+
+	/* a page read ahead waits while the cache evicts up to its bound, then goes first */
+	empty_cache(4 * COST);
+	CHECK(load_ahead(a, 50 * PG, PG, size, 0) == (ssize_t)PG);
+	for (k = 0; k < 40 && cache_wait(a, 50 * PG) == 0; k++)
+		CHECK(load(b, (60 + k) * PG, PG, size, 0) == (ssize_t)PG);
+	CHECK(k == 4 * 4 + 1);	/* sixteen pages evicted after it came: four times the bound */
+	for (off_t j = 1; j <= 3; j++)
+		CHECK(cache_wait(b, (60 + k - j) * PG) == 0);
+}
+
+/*
+ * Read-ahead over a page a reader's own fetch left partial claims the rest
+ * of it: skipped, its reader fetched it a read at a time.
+ */
+static void ahead_completes_pages(void)
+{
+	static char buf[PG];
+	off_t size = 1000 * (off_t)PG;
+	uint64_t id = cache_new_id();
+	struct cache_run *run;
+
+	empty_cache(16 * COST);
+	CHECK(cache_claim(id, BLK, 2 * BLK, BLK, size, CLAIM_NOW, &run) == 2 * BLK);
 	CHECK(fill_pat(run) == 0);
 	if (run)
 		cache_run_finish(run, 0);
-	CHECK(cache_wait(a, 0) == 1 && cache_wait(a, 2 * PG) == 0);	/* the oldest, unread */
+	/* before what the page holds, up to it; then after it, to the end of the run */
+	CHECK(cache_claim(id, 0, 2 * PG, PG, size, CLAIM_AHEAD, &run) == BLK);
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	CHECK(cache_claim(id, BLK, 2 * PG - BLK, PG, size, CLAIM_AHEAD, &run) ==
+	      2 * (ssize_t)PG - 3 * BLK);
+	CHECK(run && cache_run_start(run) == 3 * BLK && cache_run_end(run) == 2 * (off_t)PG);
+	CHECK(fill_pat(run) == 0);
+	if (run)
+		cache_run_finish(run, 0);
+	CHECK(cache_copy(id, 0, buf, PG) == PG && is_pat(buf, 0, PG));
+	/* held to the end of the range asked: nothing */
+	CHECK(cache_claim(id, 0, 2 * PG, PG, size, CLAIM_AHEAD, &run) == 0 && !run);
 }
 
 /* Evicts the page of id at off, on trial and read, by loading other's pages from *k on. */
@@ -816,6 +867,7 @@ int main(void)
 	pages_on_trial();
 	ahead_pages_on_trial();
 	ahead_spares_unread();
+	ahead_completes_pages();
 	old_ghosts();
 	comebacks();
 	buffers_on_arrival();
