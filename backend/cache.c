@@ -633,6 +633,19 @@ void cache_spend(uint64_t id, off_t off, size_t len)
 	pthread_mutex_unlock(&lock);
 }
 
+int cache_has(uint64_t id, off_t off)
+{
+	uint32_t in = (uint32_t)((size_t)off & (CACHE_PAGE_SIZE - 1));
+	struct page *p;
+	int has;
+
+	pthread_mutex_lock(&lock);
+	p = find_locked(id, (uint64_t)off >> CACHE_PAGE_SHIFT);
+	has = p && (holds(p, in) || (p->filling && in >= p->fill_lo && in < p->fill_hi));
+	pthread_mutex_unlock(&lock);
+	return has;
+}
+
 int cache_wait(uint64_t id, off_t off)
 {
 	size_t in = (size_t)off & (CACHE_PAGE_SIZE - 1);

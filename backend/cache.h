@@ -59,6 +59,9 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len);
  */
 void cache_spend(uint64_t id, off_t off, size_t len);
 
+/* Whether the cache holds the byte of id at off, or is fetching it; never waits. */
+int cache_has(uint64_t id, off_t off);
+
 /*
  * For the byte at off: 0 when the cache holds it, 1 when nobody holds or
  * fetches it, or -errno when the fetch that was bringing it failed.  Waits

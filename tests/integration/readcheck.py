@@ -361,6 +361,29 @@ def streams_check(mounted_dir, local_dir, log):
            len(gets) <= 4 * (total >> 20), "%d requests for %d MiB" % (len(gets), total >> 20))
 
 
+def scanned_check(mounted, local, log):
+    """A scan through a cache a third of the object (the caller sets it),
+    then random 4 KiB reads of bytes the scan read and the cache evicted:
+    each fetches its two blocks, not the 64 KiB page a hole in a sequential
+    reader's read-ahead brings back."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    with open(mounted, "rb", buffering=0) as f:
+        while f.read(1 << 20):
+            pass
+    start = len(open(log).read().splitlines())
+    fd = os.open(mounted, os.O_RDONLY)
+    ok = True
+    for mib in [3, 11, 7, 1, 13, 5, 9, 15]:
+        off = (mib << 20) + 12345
+        ok = ok and os.pread(fd, 4096, off) == want[off:off + 4096]
+    os.close(fd)
+    sizes = [int(r[4]) for r in log_lines(log, start, name) if r[0] == "GET"]
+    report("random reads after a scan: bytes right", ok)
+    report("random 4 KiB reads after a scan fetch 8 KiB each",
+           len(sizes) == 8 and all(n <= 8192 for n in sizes), "fetched %s" % sizes)
+
+
 def stale_check(mounted, local):
     fd = os.open(mounted, os.O_RDONLY)
     want = open(local, "rb").read(4096)
@@ -403,6 +426,8 @@ def main():
         threads_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "streams":
         streams_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "scanned":
+        scanned_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":
         stale_check(sys.argv[2], sys.argv[3])
     elif what == "errno":
