@@ -719,10 +719,8 @@ static int fill_range_locked(struct page *p, uint64_t i, off_t off, off_t start,
 static void keep_ahead_locked(struct page *p)
 {
 	if (p->spent) {
-		lru_unlink(p);
-		lru_push_head(p);
-		p->spent = 0;
-		p->trial = 0;
+		p->trial = 0;	/* kept outright, not read once more on trial */
+		lru_touch(p);
 	}
 }
 

@@ -8,9 +8,9 @@
  * faults and 3 ms of CPU a process on the test VM (/bin/true, getrusage
  * over 300 starts: 1.7 ms of CPU with no library, 4.9 ms with an empty
  * one linked to libcrypto), which a shell script pays for each command.
- * Only a process that hashes or signs now pays, once.  OpenSSL's exit handler, which would tear it down
- * under the uploads that run at exit, is kept out by shim/wrap_atexit.c
- * whoever initialises it first.
+ * Only a process that hashes or signs now pays, once.  OpenSSL's exit
+ * handler, which would tear it down under the uploads that run at exit,
+ * is kept out by shim/wrap_atexit.c whoever initialises it first.
  */
 #ifndef CLOUDSHIM_CRYPTO_LIB_H
 #define CLOUDSHIM_CRYPTO_LIB_H

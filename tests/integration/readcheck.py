@@ -181,6 +181,18 @@ def random_check(mounted, local, log):
            "%d requests" % len(reqs))
 
 
+def read_in_pieces(path, size):
+    """The whole file at path, read unbuffered size bytes at a time."""
+    got = []
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            b = f.read(size)
+            if not b:
+                break
+            got.append(b)
+    return b"".join(got)
+
+
 def passes_check(mounted, local, log):
     """Three passes in 8 KiB reads: a second pass may fetch the object again
     (the first may have recycled its pages), a third reads the cache."""
@@ -190,14 +202,7 @@ def passes_check(mounted, local, log):
     ok = True
     for _ in range(3):
         start = len(open(log).read().splitlines())
-        got = []
-        with open(mounted, "rb", buffering=0) as f:
-            while True:
-                b = f.read(8192)
-                if not b:
-                    break
-                got.append(b)
-        ok = ok and b"".join(got) == want
+        ok = ok and read_in_pieces(mounted, 8192) == want
         reqs = [r for r in log_lines(log, start, name) if r[0] == "GET"]
         fetched.append(sum(int(r[4]) for r in reqs))
     report("three sequential passes read the object's bytes", ok)
@@ -333,14 +338,7 @@ def streams_check(mounted_dir, local_dir, log):
 
     def reader(name):
         want = open(os.path.join(local_dir, name), "rb").read()
-        got = []
-        with open(os.path.join(mounted_dir, name), "rb", buffering=0) as f:
-            while True:
-                b = f.read(8192)
-                if not b:
-                    break
-                got.append(b)
-        ok[name] = b"".join(got) == want
+        ok[name] = read_in_pieces(os.path.join(mounted_dir, name), 8192) == want
 
     total = sum(os.path.getsize(os.path.join(local_dir, n)) for n in names)
     start = len(open(log).read().splitlines())
@@ -349,10 +347,7 @@ def streams_check(mounted_dir, local_dir, log):
         th.start()
     for th in threads:
         th.join(100)
-    with open(log) as f:
-        lines = f.read().splitlines()[start:]
-    gets = [l.split("\t") for l in lines
-            if l.startswith("GET") and os.path.basename(l.split("\t")[1]) in names]
+    gets = [r for n in names for r in log_lines(log, start, "/" + n) if r[0] == "GET"]
     fetched = sum(int(r[4]) for r in gets)
     report("eight files read at once: every byte right", all(ok.get(n) for n in names))
     report("eight files read at once fetch at most 1.25 times their bytes",
