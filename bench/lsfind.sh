@@ -30,6 +30,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVERS=$ROOT/tests/servers
 # shellcheck source=../tests/servers/lib.sh
 . "$SERVERS/lib.sh"
+# shellcheck source=lib.sh
+. "$ROOT/bench/lib.sh"
 
 SHIM=$ROOT/build/libcloudshim.so
 FLAT=${LSFIND_FLAT:-10000}
@@ -45,18 +47,7 @@ done
 unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
 
 say() { echo "lsfind: $*" >&2; }
-calc() { awk "BEGIN { print $1 }"; }
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-base=${BENCH_TMPDIR:-}
-if [ -z "$base" ]; then
-	base=/tmp
-	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && base=/dev/shm
-fi
-RUNDIR=$(mktemp -d "$base/cloudshim-lsfind.XXXXXX")
+RUNDIR=$(bench_rundir lsfind)
 chmod 755 "$RUNDIR"
 cleanup() {
 	set +e
@@ -103,7 +94,7 @@ EMPTY_SHA=$(printf '' | sha256sum | cut -d' ' -f1)
 # signed (curl's SigV4 neither sorts nor encodes the query: both done here);
 # prints "PAGES KEYS"
 list_pages() {
-	local prefix=$1 delim=${2:-} token= q page pages=0 keys=0 enc
+	local prefix=$1 delim=${2:-} token='' q page pages=0 keys=0 enc
 	enc=$(sed 's|/|%2F|g' <<<"$prefix")
 	while :; do
 		q=
@@ -171,11 +162,6 @@ t() { # KEY -> median seconds, 3 decimals
 	if [ -n "${FAILED[$1]:-}" ]; then echo FAILED; return; fi
 	# shellcheck disable=SC2086
 	awk -v v="$(median ${TIMES[$1]})" 'BEGIN { printf "%.3f", v }'
-}
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
-		else printf "%.2f", a / b }'
 }
 row() { printf '%-3s %-38s %-15s %-22s %-13s %s\n' "$@"; }
 {

@@ -64,6 +64,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVERS=$ROOT/tests/servers
 # shellcheck source=../tests/servers/lib.sh
 . "$SERVERS/lib.sh"
+# shellcheck source=lib.sh
+. "$ROOT/bench/lib.sh"
 
 SHIM=$ROOT/build/libcloudshim.so
 BIN=$ROOT/build/bench
@@ -87,7 +89,6 @@ done
 unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
 
 say() { echo "bench: $*" >&2; }
-calc() { awk "BEGIN { print $1 }"; }
 fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }"; }
 
 nwords() { echo $#; }
@@ -96,19 +97,8 @@ fastest() { # NUMBERS -> the least of them
 	printf '%s\n' "$@" | sort -g | head -n 1
 }
 
-median() {
-	[ $# -gt 0 ] || return 1
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
 # --- run directory and clean-up --------------------------------------------
-base=${BENCH_TMPDIR:-}
-if [ -z "$base" ]; then
-	base=/tmp
-	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && base=/dev/shm
-fi
-RUNDIR=$(mktemp -d "$base/cloudshim-bench.XXXXXX")
+RUNDIR=$(bench_rundir bench)
 WWW=$RUNDIR/www
 FSTYPE=$(stat -f -c %T "$RUNDIR")
 declare -A FUSE_PID=() # mount point -> pid of the FUSE daemon
@@ -154,30 +144,11 @@ row() { # ID WHAT VALUE [RATIO [TARGET [NOTE]]]
 	TABLE+=("$(printf '%-3s %-38s %-15s %-22s %-13s %s' "$1" "$2" "$3" \
 		"${4:-}" "${5:-}" "${6:-}")")
 }
-# ratio A B -> A/B with two decimals, or "-" when either is not a number
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
-		else printf "%.2f", a / b }'
-}
-# verdict R OP T -> "R OP T met" / "... MISSED" (OP is >= or <=)
-verdict() {
-	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
-		if (r !~ /^[0-9.]+$/) { printf "%s %s", op, t; exit }
-		ok = (op == ">=") ? (r + 0 >= t + 0) : (r + 0 <= t + 0)
-		printf "%s %s %s", op, t, ok ? "met" : "MISSED" }'
-}
 
 # --- measuring ---------------------------------------------------------------
 declare -A TIMES=() FAIL=() BUSY=() TOTAL=()
 ERRLOG=$RUNDIR/bench-stderr.log
 mkdir -p "$RUNDIR/slices"
-
-cpu_snap() {
-	local _cpu u n s i w q sq st _rest
-	read -r _cpu u n s i w q sq st _rest </proc/stat
-	echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
-}
 
 # run_case KEY LOG CMD...: run CMD once (stdout to /dev/null), add its wall
 # time to TIMES[KEY], the CPU counters to BUSY/TOTAL, and the lines LOG got
@@ -231,11 +202,6 @@ reps_note() { # KEY -> "median of 3" / "1 run"
 	# shellcheck disable=SC2086
 	n=$(nwords ${TIMES[$1]:-})
 	if [ "$n" -gt 1 ]; then echo "median of $n"; else echo "$n run"; fi
-}
-
-cpu_note() { # KEY -> "cpu 93%"
-	awk -v b="${BUSY[$1]:-0}" -v t="${TOTAL[$1]:-0}" \
-		'BEGIN { if (t > 0) printf "cpu %.0f%%", 100 * b / t }'
 }
 
 # log_note KEY FORMAT -> "1024 GET x 1.00 MiB, 16 conns, 9.8 in flight"

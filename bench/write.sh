@@ -63,6 +63,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVERS=$ROOT/tests/servers
 # shellcheck source=../tests/servers/lib.sh
 . "$SERVERS/lib.sh"
+# shellcheck source=lib.sh
+. "$ROOT/bench/lib.sh"
 
 BUILD=${BENCH_BUILD:-$ROOT/build}
 SHIM=$BUILD/libcloudshim.so
@@ -93,18 +95,7 @@ case $WARM_MB in '' | *[!0-9]*) echo "write.sh: BENCH_WARM_MB must be a number (
 unset CLOUDSHIM_CONFIG CLOUDSHIM_MOUNTS LD_PRELOAD
 
 say() { echo "write: $*" >&2; }
-calc() { awk "BEGIN { print $1 }"; }
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-base=${BENCH_TMPDIR:-}
-if [ -z "$base" ]; then
-	base=/tmp
-	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && base=/dev/shm
-fi
-RUNDIR=$(mktemp -d "$base/cloudshim-wbench.XXXXXX")
+RUNDIR=$(bench_rundir wbench)
 chmod 755 "$RUNDIR"
 FSTYPE=$(stat -f -c %T "$RUNDIR")
 ERRLOG=$RUNDIR/stderr.log
@@ -138,11 +129,6 @@ split -b "${FILE_KB}K" -d -a 5 "$RUNDIR/small.bin" "$RUNDIR/small/f"
 
 # --- measuring ---------------------------------------------------------------------------
 declare -A TIMES=() FAIL=() BUSY=() TOTAL=()
-cpu_snap() {
-	local _cpu u n s i w q sq st _rest
-	read -r _cpu u n s i w q sq st _rest </proc/stat
-	echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
-}
 # This VM hands free memory back to its host (the balloon's free page
 # reporting), and a program touching it again waits for the host: a 1 GiB
 # write to tmpfs after 5 idle seconds took 1.1-3.2 s, and 0.33-0.35 s right
@@ -190,20 +176,6 @@ secs() { # KEY -> median seconds
 rate() { # KEY AMOUNT -> AMOUNT / median seconds, or FAILED
 	if [ -n "${FAIL[$1]:-}" ]; then echo FAILED; return; fi
 	awk -v a="$2" -v t="$(secs "$1")" 'BEGIN { printf "%.0f", a / t }'
-}
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"
-		else printf "%.2f", a / b }'
-}
-verdict() {
-	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
-		if (r !~ /^[0-9.]+$/) { printf "%s %s", op, t; exit }
-		ok = (op == ">=") ? (r + 0 >= t + 0) : (r + 0 <= t + 0)
-		printf "%s %s %s", op, t, ok ? "met" : "MISSED" }'
-}
-cpu_note() {
-	awk -v b="${BUSY[$1]:-0}" -v t="${TOTAL[$1]:-0}" 'BEGIN { if (t > 0) printf "cpu %.0f%%", 100 * b / t }'
 }
 each_run() { # KEY -> its seconds, run by run
 	# shellcheck disable=SC2086 # a list of numbers
