@@ -64,9 +64,34 @@ void obj_changed(const struct store *st, const char *key, const struct store_met
  */
 void obj_others_changed(void);
 
-/* Opens the version of a file that meta (from obj_stat) describes. */
+/*
+ * The first bytes of a file, fetched with its metadata by obj_stat_open:
+ * data is malloc'd (NULL and len 0 when there are none).
+ */
+struct obj_head {
+	char *data;
+	size_t len;
+};
+
+/*
+ * obj_stat for an open that will read key: where no fresh answer is
+ * cached, one request brings the metadata and, from stores that can send
+ * both at once, the first OBJ_HEAD_BYTES of the file into head.  A
+ * program that opens a small file by name and reads it makes one request
+ * instead of two (a HEAD and a GET).
+ */
+#define OBJ_HEAD_BYTES	((size_t)256 << 10)
+int obj_stat_open(struct store *st, const char *key, struct store_meta *meta,
+		  struct obj_head *head);
+void obj_head_free(struct obj_head *head);
+
+/*
+ * Opens the version of a file that meta (from obj_stat) describes; head
+ * (may be NULL) is that version's first bytes, from obj_stat_open, which
+ * go into the cache.
+ */
 int obj_open(struct store *st, const char *key, const struct store_meta *meta,
-	     struct obj **out);
+	     const struct obj_head *head, struct obj **out);
 const struct store_meta *obj_meta(const struct obj *o);
 
 /*

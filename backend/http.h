@@ -106,6 +106,15 @@ int http_status_errno(long status);
 int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
 	      struct store_meta *meta, long *status);
 
+/*
+ * http_stat and the object's first len bytes (fewer if it is smaller) in
+ * one GET, into sink from offset 0.  A 416 (an empty object has no first
+ * byte) is followed by http_stat itself.
+ */
+int http_stat_read(struct store *st, const char *url, http_prepare_fn prepare,
+		   struct store_meta *meta, size_t len, store_sink_fn sink, void *arg,
+		   long *status);
+
 /* A ranged GET of url into rd->sink, pinned to rd->pin. */
 int http_read(struct store *st, const char *url, http_prepare_fn prepare,
 	      const struct store_read *rd);

@@ -64,6 +64,16 @@ struct part {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pool fetch_pool = POOL_INIT("fetch", ENGINE_DEFAULT_CONNECTIONS, 0);
 static struct obj *table;
+/*
+ * How many objects of table each key has ("%p/%s" of store and key): a key
+ * with none was not opened lately, so its bytes are not cached.
+ */
+struct known {
+	char *name;
+	int count;
+	UT_hash_handle hh;
+};
+static struct known *known;
 static struct obj *idle_head, *idle_tail;
 static int idle_count;
 /* the directory of the last create that asked about its own name (under lock) */
@@ -178,12 +188,94 @@ static int among_no_subdirs(struct store *st, const char *key, int survey)
 	return some == 0;
 }
 
+/* A store_sink_fn into an obj_head: the bytes come in order from 0. */
+static int head_fill(void *arg, off_t off, const char *data, size_t len)
+{
+	struct obj_head *h = arg;
+
+	if (off != (off_t)h->len || len > OBJ_HEAD_BYTES - h->len)
+		return -EIO;	/* the store sent bytes we did not ask for */
+	if (!h->data && !(h->data = malloc(OBJ_HEAD_BYTES)))
+		return -ENOMEM;
+	memcpy(h->data + h->len, data, len);
+	h->len += len;
+	return 0;
+}
+
+/* store_stat, with the file's first bytes into head (which owns them on success). */
+static int stat_head(struct store *st, const char *key, struct store_meta *meta,
+		     struct obj_head *head)
+{
+	int rc;
+
+	rc = store_stat_read(st, key, meta, OBJ_HEAD_BYTES, head_fill, head);
+	if (rc || meta->kind != STORE_FILE || head->len == 0 ||
+	    head->len != ((off_t)OBJ_HEAD_BYTES < meta->size ? OBJ_HEAD_BYTES : (size_t)meta->size))
+		obj_head_free(head);	/* none, or not what the metadata says */
+	return rc;
+}
+
+void obj_head_free(struct obj_head *head)
+{
+	free(head->data);
+	head->data = NULL;
+	head->len = 0;
+}
+
+static char *known_name(const struct store *st, const char *key)
+{
+	char *name = NULL;
+
+	return asprintf(&name, "%p/%s", (const void *)st, key) < 0 ? NULL : name;
+}
+
+/* One more (by 1) or one less (by -1) object of o's key in table; under lock. */
+static void known_count_locked(const struct obj *o, int by)
+{
+	char *name = known_name(o->st, o->key);
+	struct known *k;
+
+	if (!name)
+		return;		/* uncounted: the key's next open sends a HEAD */
+	HASH_FIND_STR(known, name, k);
+	if (!k && by > 0 && (k = calloc(1, sizeof(*k))) != NULL) {
+		k->name = name;
+		name = NULL;
+		HASH_ADD_KEYPTR(hh, known, k->name, strlen(k->name), k);
+	}
+	if (k && (k->count += by) <= 0) {
+		HASH_DEL(known, k);
+		free(k->name);
+		free(k);
+	}
+	free(name);
+}
+
+/* Whether an object of key is open, or was among the last ones closed. */
+static int opened_lately(const struct store *st, const char *key)
+{
+	char *name = known_name(st, key);
+	struct known *k = NULL;
+
+	if (!name)
+		return 1;
+	pthread_mutex_lock(&lock);
+	HASH_FIND_STR(known, name, k);
+	pthread_mutex_unlock(&lock);
+	free(name);
+	return k != NULL;
+}
+
 /*
  * On a store whose directories are key prefixes, a file and a directory
  * take different requests (HEAD, a listing); dir_first asks the listing
- * first.  Either way the answer is cached, a missing path included.
+ * first.  Either way the answer is cached, a missing path included.  With
+ * head (an open that will read), a file not opened lately is asked for
+ * with its first bytes (stat_head); one opened lately gets the HEAD, as
+ * the cache may hold its bytes.
  */
-static int lookup(struct store *st, const char *key, int dir_first, struct store_meta *meta)
+static int lookup(struct store *st, const char *key, int dir_first, struct store_meta *meta,
+		  struct obj_head *head)
 {
 	int prefix_dirs = (store_caps(st) & STORE_CAP_PREFIX_DIRS) != 0, rc;
 	unsigned asked;
@@ -196,7 +288,9 @@ static int lookup(struct store *st, const char *key, int dir_first, struct store
 	if (metacache_get(st, key, &rc, meta) || dircache_stat(st, key, &rc, meta))
 		return rc;
 	asked = metacache_epoch();
-	rc = dir_first && prefix_dirs ? dir_probe(st, key, meta) : store_stat(st, key, meta);
+	rc = dir_first && prefix_dirs ? dir_probe(st, key, meta) :
+	     head && !opened_lately(st, key) ? stat_head(st, key, meta, head) :
+	     store_stat(st, key, meta);
 	if (rc == -ENOENT && prefix_dirs && (dir_first || !among_no_subdirs(st, key, 0)))
 		rc = dir_first ? store_stat(st, key, meta) : dir_probe(st, key, meta);
 	metacache_put_answer(st, key, rc, meta, asked);
@@ -205,12 +299,20 @@ static int lookup(struct store *st, const char *key, int dir_first, struct store
 
 int obj_stat(struct store *st, const char *key, struct store_meta *meta)
 {
-	return lookup(st, key, 0, meta);
+	return lookup(st, key, 0, meta, NULL);
+}
+
+int obj_stat_open(struct store *st, const char *key, struct store_meta *meta,
+		  struct obj_head *head)
+{
+	head->data = NULL;
+	head->len = 0;
+	return lookup(st, key, 0, meta, head);
 }
 
 int obj_stat_path(struct store *st, const char *key, struct store_meta *meta)
 {
-	return lookup(st, key, 1, meta);
+	return lookup(st, key, 1, meta, NULL);
 }
 
 /* What a cached stat answer says of being a directory: 1, 0 or -errno. */
@@ -230,7 +332,7 @@ int obj_is_dir(struct store *st, const char *key)
 	if (metacache_get(st, key, &rc, &meta) || dircache_stat(st, key, &rc, &meta))
 		return is_dir_answer(rc, &meta);
 	if (!(store_caps(st) & STORE_CAP_PREFIX_DIRS))
-		return lookup(st, key, 0, &meta) == 0 && meta.kind == STORE_DIR;
+		return lookup(st, key, 0, &meta, NULL) == 0 && meta.kind == STORE_DIR;
 	if (among_no_subdirs(st, key, 1))
 		return 0;
 	if (dircache_stat(st, key, &rc, &meta))	/* the survey listed it all */
@@ -311,8 +413,42 @@ static struct obj *new_obj(struct store *st, const char *key, const struct store
 	return o;
 }
 
+static void maybe_on_trial(struct cache_run *run);
+
+/*
+ * Puts the first bytes of o, fetched with the metadata it was opened with,
+ * in the cache, as a read's bytes are (on trial where keeping costs).
+ */
+static void keep_head(struct obj *o, const struct obj_head *head)
+{
+	off_t pos = 0, end = (off_t)head->len;
+
+	while (pos < end) {
+		struct cache_run *run;
+		ssize_t got = cache_claim(o->id, pos, (size_t)(end - pos), CACHE_BLOCK_SIZE,
+					  o->meta.size, CLAIM_NOW, &run);
+		off_t from;
+
+		if (got < 0)
+			return;		/* no room: reads fetch them again */
+		if (got == 0) {		/* held already (another open) */
+			pos = (pos | (off_t)(CACHE_BLOCK_SIZE - 1)) + 1;
+			continue;
+		}
+		from = cache_run_start(run);
+		pos = cache_run_end(run);
+		if (pos > end) {	/* widened past what came: cannot happen, see stat_head */
+			cache_run_finish(run, -EIO);
+			return;
+		}
+		maybe_on_trial(run);
+		cache_run_finish(run, cache_run_fill(run, from, head->data + from,
+						     (size_t)(pos - from)));
+	}
+}
+
 int obj_open(struct store *st, const char *key, const struct store_meta *meta,
-	     struct obj **out)
+	     const struct obj_head *head, struct obj **out)
 {
 	struct obj *o;
 	char *hkey = NULL;
@@ -326,6 +462,7 @@ int obj_open(struct store *st, const char *key, const struct store_meta *meta,
 	HASH_FIND_STR(table, hkey, o);
 	if (o && atomic_load(&o->stale)) {
 		HASH_DEL(table, o);	/* keep it for its holders, out of reach */
+		known_count_locked(o, -1);
 		o = NULL;
 	}
 	if (o) {
@@ -335,10 +472,13 @@ int obj_open(struct store *st, const char *key, const struct store_meta *meta,
 	} else if ((o = new_obj(st, key, meta, hkey)) != NULL) {
 		o->refs = 1;
 		HASH_ADD_KEYPTR(hh, table, o->hkey, strlen(o->hkey), o);
+		known_count_locked(o, 1);
 	} else {
 		free(hkey);
 	}
 	pthread_mutex_unlock(&lock);
+	if (o && head && head->len)
+		keep_head(o, head);
 	*out = o;
 	return o ? 0 : -ENOMEM;
 }
@@ -378,6 +518,7 @@ void obj_close(struct obj *o)
 			victim = idle_tail;
 			idle_unlink_locked(victim);
 			HASH_DEL(table, victim);
+			known_count_locked(victim, -1);
 		}
 	}
 	pthread_mutex_unlock(&lock);

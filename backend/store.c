@@ -111,6 +111,15 @@ int store_stat(struct store *st, const char *key, struct store_meta *meta)
 	return st->drv->stat(st, key, meta);
 }
 
+int store_stat_read(struct store *st, const char *key, struct store_meta *meta, size_t len,
+		    store_sink_fn sink, void *arg)
+{
+	memset(meta, 0, sizeof(*meta));
+	if (!st->drv->stat_read || *key == '\0')
+		return st->drv->stat(st, key, meta);
+	return st->drv->stat_read(st, key, meta, len, sink, arg);
+}
+
 int store_list(struct store *st, const char *key, store_page_fn fn, void *arg)
 {
 	if (!(st->drv->caps & STORE_CAP_LIST))

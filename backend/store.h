@@ -121,6 +121,15 @@ unsigned store_caps(const struct store *st);
 int store_stat(struct store *st, const char *key, struct store_meta *meta);
 
 /*
+ * store_stat of a file, and its first len bytes into sink (from offset 0)
+ * in the same request where the store can: an open that reads what it
+ * opens makes one request, not two.  Where it cannot, a store_stat alone:
+ * the caller reads the bytes later.
+ */
+int store_stat_read(struct store *st, const char *key, struct store_meta *meta, size_t len,
+		    store_sink_fn sink, void *arg);
+
+/*
  * Lists directory key ("" is the store's root) to fn, page by page: -ENOTSUP
  * without STORE_CAP_LIST.  A store with real directories fails with -ENOENT
  * or -ENOTDIR; with STORE_CAP_PREFIX_DIRS, a key with nothing below it gives

@@ -75,6 +75,21 @@ static int hs_stat(struct store *st, const char *key, struct store_meta *m)
 	return rc;
 }
 
+static int hs_stat_read(struct store *st, const char *key, struct store_meta *m, size_t len,
+			store_sink_fn sink, void *arg)
+{
+	struct http_priv *hp = st->priv;
+	char *url = object_url(hp, key);
+	long status;
+	int rc;
+
+	if (!url)
+		return -ENOMEM;
+	rc = http_stat_read(st, url, plain_prepare, m, len, sink, arg, &status);
+	free(url);
+	return rc;
+}
+
 static int hs_read(struct store *st, const struct store_read *rd)
 {
 	struct http_priv *hp = st->priv;
@@ -96,4 +111,5 @@ const struct store_driver store_http_driver = {
 	.fini = hs_fini,
 	.stat = hs_stat,
 	.read = hs_read,
+	.stat_read = hs_stat_read,
 };

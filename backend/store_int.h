@@ -24,6 +24,9 @@ struct store_driver {
 	void (*fini)(struct store *st);
 	int (*stat)(struct store *st, const char *key, struct store_meta *meta);
 	int (*read)(struct store *st, const struct store_read *rd);
+	/* optional: see store_stat_read (never for the root) */
+	int (*stat_read)(struct store *st, const char *key, struct store_meta *meta, size_t len,
+			 store_sink_fn sink, void *arg);
 	/* with STORE_CAP_LIST; see store_list */
 	int (*list)(struct store *st, const char *key, store_page_fn fn, void *arg);
 	/* with STORE_CAP_WRITE; see store.h.  meta is zeroed, or NULL when the

@@ -288,6 +288,26 @@ static int s3_stat(struct store *st, const char *key, struct store_meta *m)
 	return rc;
 }
 
+static int s3_stat_read(struct store *st, const char *key, struct store_meta *m, size_t len,
+			store_sink_fn sink, void *arg)
+{
+	struct s3_priv *sp = st->priv;
+	long status = 0;
+	char *url = object_url(sp, key);
+	int rc;
+
+	if (!url)
+		return -ENOMEM;
+	rc = http_stat_read(st, url, s3_prepare, m, len, sink, arg, &status);
+	free(url);
+	if (rc == -EACCES) {
+		struct http_resp r = { .status = status };
+
+		report_denied(st, &r);
+	}
+	return rc;
+}
+
 static int s3_read(struct store *st, const struct store_read *rd)
 {
 	struct s3_priv *sp = st->priv;
@@ -873,6 +893,7 @@ const struct store_driver store_s3_driver = {
 	.fini = s3_fini,
 	.stat = s3_stat,
 	.read = s3_read,
+	.stat_read = s3_stat_read,
 	.list = s3_list,
 	.put = s3_put,
 	.mpu_begin = s3_mpu_begin,

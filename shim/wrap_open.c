@@ -32,7 +32,7 @@ static int writable(const struct mount *m)
  * (for reading: bytes wanted), else "".
  */
 static int current(struct mount *m, const char *key, int reading, struct store_meta *meta,
-		   char *data, int *staged)
+		   char *data, int *staged, struct obj_head *head)
 {
 	int rc = reading ? staged_readable(m, key, meta, data)
 			 : staged_lookup(m, key, meta, data, PATH_MAX);
@@ -40,7 +40,10 @@ static int current(struct mount *m, const char *key, int reading, struct store_m
 	if (rc < 0)
 		return rc;	/* -EBUSY: being written here, and not all staged */
 	*staged = rc > 0;
-	rc = *staged ? 0 : obj_stat(m->st, key, meta);
+	if (*staged)
+		rc = 0;
+	else
+		rc = head ? obj_stat_open(m->st, key, meta, head) : obj_stat(m->st, key, meta);
 	if (rc == -ENOENT && staged_is_dir(m, key)) {
 		memset(meta, 0, sizeof(*meta));
 		meta->kind = STORE_DIR;	/* made by writes below it, not yet sent */
@@ -86,7 +89,7 @@ static int open_for_write(struct mount *m, const char *key, int flags, int *late
 	*later = 0;
 	if ((flags & O_CREAT) && (flags & O_TRUNC) && !(flags & O_EXCL))
 		return create_truncated(m, key, flags);
-	rc = current(m, key, !(flags & O_TRUNC), &meta, data, &staged);
+	rc = current(m, key, !(flags & O_TRUNC), &meta, data, &staged, NULL);
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL))
@@ -125,13 +128,12 @@ static int open_staged_copy(struct mount *m, const char *key, const struct store
 	return fd;
 }
 
+static int open_read(struct mount *m, const char *key, int flags, struct obj_head *head);
+
 int shim_open(struct mount *m, const char *key, int flags)
 {
-	enum vfile_kind kind = VFILE_REG;
-	struct store_meta meta;
-	char data[PATH_MAX];
-	struct vfile *vf;
-	int fd, rc, staged, later = 0;
+	struct obj_head head = { NULL, 0 };
+	int rc, later = 0;
 
 	if (!m->st)
 		return -EIO;
@@ -140,7 +142,25 @@ int shim_open(struct mount *m, const char *key, int flags)
 		if (!later)
 			return rc;
 	}
-	rc = current(m, key, 1, &meta, data, &staged);
+	rc = open_read(m, key, flags, later ? NULL : &head);
+	obj_head_free(&head);
+	return rc;
+}
+
+/*
+ * An open that reads what the store holds (or what is staged here); head,
+ * when not NULL, takes the file's first bytes if its metadata must be
+ * asked for, and the open puts them in the cache.
+ */
+static int open_read(struct mount *m, const char *key, int flags, struct obj_head *head)
+{
+	enum vfile_kind kind = VFILE_REG;
+	struct store_meta meta;
+	char data[PATH_MAX];
+	struct vfile *vf;
+	int fd, rc, staged;
+
+	rc = current(m, key, 1, &meta, data, &staged, head);
 	if (rc == 0 && staged) {
 		rc = open_staged_copy(m, key, &meta, data, flags);
 		if (rc != -ENOENT)
@@ -150,7 +170,7 @@ int shim_open(struct mount *m, const char *key, int flags)
 		 * upload is then forgotten, with what we knew of key before it;
 		 * ours, still listed, is what the store holds now.
 		 */
-		rc = current(m, key, 1, &meta, data, &staged);
+		rc = current(m, key, 1, &meta, data, &staged, NULL);
 		if (rc == 0 && staged) {
 			rc = open_staged_copy(m, key, &meta, data, flags);
 			if (rc != -ENOENT)
@@ -174,7 +194,7 @@ int shim_open(struct mount *m, const char *key, int flags)
 		return -ENOMEM;
 	vf->meta = meta;
 	if (kind == VFILE_REG) {
-		rc = obj_open(m->st, key, &meta, &vf->obj);
+		rc = obj_open(m->st, key, &meta, head, &vf->obj);
 		if (rc) {
 			vfile_put(vf);
 			return rc;
@@ -206,7 +226,7 @@ static int open_dir_for_write(struct mount *m, const char *key, int flags)
 
 	if (flags & O_CREAT)
 		return -EISDIR;
-	rc = current(m, key, 1, &meta, data, &staged);
+	rc = current(m, key, 1, &meta, data, &staged, NULL);
 	if (rc)
 		return rc;
 	return meta.kind == STORE_DIR ? -EISDIR : -ENOTDIR;

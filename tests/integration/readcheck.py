@@ -150,12 +150,29 @@ def requests_check(mounted, local, log):
     gets = [r for r in reqs if r[0] == "GET"]
     heads = [r for r in reqs if r[0] == "HEAD"]
     fetched = sum(int(r[4]) for r in gets)
-    report("one HEAD for the open", len(heads) == 1, "%d HEADs" % len(heads))
+    report("the open asks no HEAD: its GET of the first bytes says it all",
+           not heads and gets and gets[0][3] == "bytes=0-262143",
+           "%d HEADs, first GET %s" % (len(heads), gets[0][3] if gets else "none"))
     report("sequential read uses ranges", len(gets) >= 4 and all(r[3] != "-" for r in gets),
            "%d GETs" % len(gets))
     report("sequential read is parallel", len({r[7] for r in gets}) >= 2,
            "%d connections" % len({r[7] for r in gets}))
     report("no byte fetched twice", fetched == len(want), "%d fetched for %d" % (fetched, len(want)))
+
+
+def small_check(mounted, local, log):
+    """A file smaller than what an open fetches, opened by name: one request."""
+    want = open(local, "rb").read()
+    name = "/" + os.path.basename(local)
+    start = len(open(log).read().splitlines())
+    with open(mounted, "rb") as f:
+        got = f.read()
+        size = os.fstat(f.fileno()).st_size
+    reqs = log_lines(log, start, name)
+    report("small file by name: bytes and size", got == want and size == len(want),
+           "%d bytes, size %d" % (len(got), size))
+    report("small file by name: one request", len(reqs) == 1 and reqs[0][0] == "GET",
+           " ".join(r[0] for r in reqs))
 
 
 def random_check(mounted, local, log):
@@ -409,6 +426,8 @@ def main():
         dup_check(sys.argv[2], sys.argv[3])
     elif what == "requests":
         requests_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "small":
+        small_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "random":
         random_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "kept":

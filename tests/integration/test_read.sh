@@ -44,6 +44,8 @@ weird='dir x/a b+c%d?e#f ü.txt'
 head -c $((48 << 20)) /dev/urandom >"$src/big.bin"
 head -c $((8 << 20)) /dev/urandom >"$src/stale.bin"
 seq 1 200000 | sed 's/$/ hello line/' >"$src/small.txt"
+seq 1 5000 >"$src/tiny.txt"	# smaller than what an open fetches with the metadata
+: >"$src/empty.bin"
 mkdir -p "$src/dir x"
 echo "the weird key" >"$src/$weird"
 chmod -R a+rX "$src"
@@ -52,7 +54,7 @@ aws_s3() {	# aws_s3 ENDPOINT ARGS...
 	shift
 	AWS_CA_BUNDLE= /usr/bin/aws --endpoint-url "$ep" s3 "$@" >/dev/null
 }
-for f in big.bin small.txt "$weird"; do
+for f in big.bin small.txt tiny.txt empty.bin "$weird"; do
 	aws_s3 "$S3_ENDPOINT" cp "$src/$f" "s3://$S3_BUCKET/pre/$f"
 	AWS_ACCESS_KEY_ID=$RGW_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET \
 		aws_s3 "$RGW_ENDPOINT" cp "$src/$f" "s3://$RGW_BUCKET/pre/$f"
@@ -127,6 +129,8 @@ for m in web tls s3 rgw local; do
 		dd if="/$m/big.bin" bs=64k skip=37 count=50 status=none
 	check "$m: wc -c by name" test "$(shim wc -c "/$m/big.bin" | cut -d' ' -f1)" = "$(wc -c <"$src/big.bin")"
 	check "$m: grep" test "$(shim grep -c '99 hello' "/$m/small.txt")" = "$(grep -c '99 hello' "$src/small.txt")"
+	check "$m: a file smaller than an open's first GET" same "$src/tiny.txt" cat "/$m/tiny.txt"
+	check "$m: an empty file" test "$(shim sh -c "wc -c <'/$m/empty.bin'; cat '/$m/empty.bin' | wc -c" | tr '\n' ' ')" = "0 0 "
 	rm -f "$RUN/copy"
 	check "$m: cp to local" shim cp "/$m/big.bin" "$RUN/copy"
 	check "$m: cp copy is equal" cmp "$RUN/copy" "$src/big.bin"
@@ -298,6 +302,8 @@ check "cloudshim run --config: value out of range named" bad_config connections 
 	"{\"mounts\": [{\"path\": \"/cfg\", \"url\": \"s3://$S3_BUCKET/pre\"}], \"connections\": 0}"
 
 pycheck requests /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
+pycheck small /web/tiny.txt "$src/tiny.txt" "$RUN/nginx_access.log"
+pycheck small /web/empty.bin "$src/empty.bin" "$RUN/nginx_access.log"
 pycheck random /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck kept /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck passes /web/big.bin "$src/big.bin" "$RUN/nginx_access.log"

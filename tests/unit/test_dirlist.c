@@ -840,7 +840,7 @@ static void check_common(struct store *st, int xml)
 		/* the name reads back the object, pinned to the listed version */
 		snprintf(key, sizeof(key), "odd/%s", odd_names[i]);
 		CHECK(store_stat(st, key, &m) == 0 && same_meta(&m, &e->meta));
-		CHECK(obj_open(st, key, &e->meta, &o) == 0);
+		CHECK(obj_open(st, key, &e->meta, NULL, &o) == 0);
 		CHECK(obj_read(o, buf, sizeof(buf), 0) == (ssize_t)strlen(odd_names[i]) &&
 		      memcmp(buf, odd_names[i], strlen(odd_names[i])) == 0);
 		obj_close(o);

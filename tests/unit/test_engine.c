@@ -101,7 +101,7 @@ static void run_readers(struct store *st, const char *key)
 
 	CHECK(obj_stat(st, key, &meta) == 0);
 	CHECK(meta.kind == STORE_FILE && meta.size == SIZE);
-	CHECK(obj_open(st, key, &meta, &o) == 0);
+	CHECK(obj_open(st, key, &meta, NULL, &o) == 0);
 	for (int i = 0; i < THREADS; i++) {
 		rs[i] = (struct reader){ .o = o, .sequential = i < 2, .seed = 7u * (unsigned)i + 1 };
 		pthread_create(&tid[i], NULL, reader, &rs[i]);
@@ -129,7 +129,7 @@ static void check_stale(struct store *st, const char *key, const char *path)
 	int fd;
 
 	CHECK(obj_stat(st, key, &meta) == 0);
-	CHECK(obj_open(st, key, &meta, &o) == 0);
+	CHECK(obj_open(st, key, &meta, NULL, &o) == 0);
 	CHECK(obj_read(o, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
 	/* rewrite it elsewhere and rename over: a new version */
 	char tmp[512];
