@@ -797,6 +797,20 @@ static void meta_from_resp(const struct http_resp *r, struct store_meta *m)
 	snprintf(m->etag, sizeof(m->etag), "%s", r->etag);
 }
 
+/* What a stat's answer says: the errno of its status, or meta filled in; frees resp. */
+static int stat_answer(int rc, struct http_resp *resp, struct store_meta *meta, long *status)
+{
+	*status = resp->status;
+	if (rc == 0)
+		rc = http_status_errno(resp->status);
+	if (rc == 0 && resp->total < 0 && resp->length < 0)
+		rc = -EIO;	/* neither Content-Range nor Content-Length: no size */
+	if (rc == 0)
+		meta_from_resp(resp, meta);
+	http_resp_free(resp);
+	return rc;
+}
+
 int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
 	      struct store_meta *meta, long *status)
 {
@@ -813,15 +827,7 @@ int http_stat(struct store *st, const char *url, http_prepare_fn prepare,
 		req.sink = discard;
 		rc = http_execute(st, &req, prepare, &resp);
 	}
-	*status = resp.status;
-	if (rc == 0)
-		rc = http_status_errno(resp.status);
-	if (rc == 0 && resp.total < 0 && resp.length < 0)
-		rc = -EIO;	/* neither Content-Range nor Content-Length: no size */
-	if (rc == 0)
-		meta_from_resp(&resp, meta);
-	http_resp_free(&resp);
-	return rc;
+	return stat_answer(rc, &resp, meta, status);
 }
 
 int http_stat_read(struct store *st, const char *url, http_prepare_fn prepare,
@@ -834,23 +840,12 @@ int http_stat_read(struct store *st, const char *url, http_prepare_fn prepare,
 	struct http_resp resp;
 	int rc = http_execute(st, &req, prepare, &resp);
 
-	*status = resp.status;
 	if (rc == 0 && resp.status == 416) {
 		/* no first byte: an empty object (or one emptied); HEAD says the rest */
 		http_resp_free(&resp);
 		return http_stat(st, url, prepare, meta, status);
 	}
-	if (rc == 0) {
-		rc = http_status_errno(resp.status);
-		if (rc == 0 && resp.total < 0 && resp.length < 0)
-			rc = -EIO;	/* neither Content-Range nor Content-Length */
-		if (rc == 0 && resp.range_ignored)
-			resp.total = resp.length;	/* the whole object's length */
-	}
-	if (rc == 0)
-		meta_from_resp(&resp, meta);
-	http_resp_free(&resp);
-	return rc;
+	return stat_answer(rc, &resp, meta, status);	/* a 200 (Range ignored): Content-Length */
 }
 
 int http_read(struct store *st, const char *url, http_prepare_fn prepare,

@@ -188,18 +188,40 @@ static int among_no_subdirs(struct store *st, const char *key, int survey)
 	return some == 0;
 }
 
-/* A store_sink_fn into an obj_head: the bytes come in order from 0. */
+struct direct {
+	char *buf;
+	off_t start;
+	size_t len, got;	/* bytes in buf from start, in order */
+};
+
+/* A store_sink_fn into a reader's own buffer. */
+static int direct_fill(void *arg, off_t off, const char *data, size_t len)
+{
+	struct direct *d = arg;
+
+	if (off != d->start + (off_t)d->got || len > d->len - d->got)
+		return -EIO;	/* the store sent bytes we did not ask for */
+	memcpy(d->buf + d->got, data, len);
+	d->got += len;
+	return 0;
+}
+
+/*
+ * A store_sink_fn into an obj_head, whose buffer is taken when the first
+ * bytes come (a store that sends none, file://, takes none).
+ */
 static int head_fill(void *arg, off_t off, const char *data, size_t len)
 {
 	struct obj_head *h = arg;
+	struct direct d;
+	int rc;
 
-	if (off != (off_t)h->len || len > OBJ_HEAD_BYTES - h->len)
-		return -EIO;	/* the store sent bytes we did not ask for */
 	if (!h->data && !(h->data = malloc(OBJ_HEAD_BYTES)))
 		return -ENOMEM;
-	memcpy(h->data + h->len, data, len);
-	h->len += len;
-	return 0;
+	d = (struct direct){ h->data, 0, OBJ_HEAD_BYTES, h->len };
+	rc = direct_fill(&d, off, data, len);
+	h->len = d.got;
+	return rc;
 }
 
 /* store_stat, with the file's first bytes into head (which owns them on success). */
@@ -209,7 +231,7 @@ static int stat_head(struct store *st, const char *key, struct store_meta *meta,
 	int rc;
 
 	rc = store_stat_read(st, key, meta, OBJ_HEAD_BYTES, head_fill, head);
-	if (rc || meta->kind != STORE_FILE || head->len == 0 ||
+	if (rc || meta->kind != STORE_FILE ||
 	    head->len != ((off_t)OBJ_HEAD_BYTES < meta->size ? OBJ_HEAD_BYTES : (size_t)meta->size))
 		obj_head_free(head);	/* none, or not what the metadata says */
 	return rc;
@@ -686,24 +708,6 @@ static void read_ahead(struct obj *o, struct prefetch *pf, struct prefetch_range
 			maybe_on_trial(run);
 		submit_part(o, run, 0);
 	}
-}
-
-struct direct {
-	char *buf;
-	off_t start;
-	size_t len, got;	/* bytes in buf from start, in order */
-};
-
-/* A store_sink_fn into a reader's own buffer. */
-static int direct_fill(void *arg, off_t off, const char *data, size_t len)
-{
-	struct direct *d = arg;
-
-	if (off != d->start + (off_t)d->got || len > d->len - d->got)
-		return -EIO;	/* the store sent bytes we did not ask for */
-	memcpy(d->buf + d->got, data, len);
-	d->got += len;
-	return 0;
 }
 
 /*

@@ -264,6 +264,17 @@ static void report_denied(struct store *st, const struct http_resp *r)
 		  code);
 }
 
+/* rc of a stat answered with status: a refusal is reported as report_denied says. */
+static int stat_denied(struct store *st, int rc, long status)
+{
+	if (rc == -EACCES) {
+		struct http_resp r = { .status = status };
+
+		report_denied(st, &r);
+	}
+	return rc;
+}
+
 static int s3_stat(struct store *st, const char *key, struct store_meta *m)
 {
 	struct s3_priv *sp = st->priv;
@@ -280,12 +291,7 @@ static int s3_stat(struct store *st, const char *key, struct store_meta *m)
 		return -ENOMEM;
 	rc = http_stat(st, url, s3_prepare, m, &status);
 	free(url);
-	if (rc == -EACCES) {
-		struct http_resp r = { .status = status };
-
-		report_denied(st, &r);
-	}
-	return rc;
+	return stat_denied(st, rc, status);
 }
 
 static int s3_stat_read(struct store *st, const char *key, struct store_meta *m, size_t len,
@@ -300,12 +306,7 @@ static int s3_stat_read(struct store *st, const char *key, struct store_meta *m,
 		return -ENOMEM;
 	rc = http_stat_read(st, url, s3_prepare, m, len, sink, arg, &status);
 	free(url);
-	if (rc == -EACCES) {
-		struct http_resp r = { .status = status };
-
-		report_denied(st, &r);
-	}
-	return rc;
+	return stat_denied(st, rc, status);
 }
 
 static int s3_read(struct store *st, const struct store_read *rd)

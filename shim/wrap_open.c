@@ -128,25 +128,6 @@ static int open_staged_copy(struct mount *m, const char *key, const struct store
 	return fd;
 }
 
-static int open_read(struct mount *m, const char *key, int flags, struct obj_head *head);
-
-int shim_open(struct mount *m, const char *key, int flags)
-{
-	struct obj_head head = { NULL, 0 };
-	int rc, later = 0;
-
-	if (!m->st)
-		return -EIO;
-	if (WRITE_FLAGS(flags)) {
-		rc = open_for_write(m, key, flags, &later);
-		if (!later)
-			return rc;
-	}
-	rc = open_read(m, key, flags, later ? NULL : &head);
-	obj_head_free(&head);
-	return rc;
-}
-
 /*
  * An open that reads what the store holds (or what is staged here); head,
  * when not NULL, takes the file's first bytes if its metadata must be
@@ -211,6 +192,23 @@ static int open_read(struct mount *m, const char *key, int flags, struct obj_hea
 	vfile_put(fdtab_set(fd, vf));	/* nothing was there: the fd was closed */
 	vfile_put(vf);			/* the table holds it now */
 	return fd;
+}
+
+int shim_open(struct mount *m, const char *key, int flags)
+{
+	struct obj_head head = { NULL, 0 };
+	int rc, later = 0;
+
+	if (!m->st)
+		return -EIO;
+	if (WRITE_FLAGS(flags)) {
+		rc = open_for_write(m, key, flags, &later);
+		if (!later)
+			return rc;
+	}
+	rc = open_read(m, key, flags, later ? NULL : &head);
+	obj_head_free(&head);
+	return rc;
 }
 
 /*
