@@ -24,6 +24,7 @@ void config_init(struct shim_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	engine_conf_defaults(&c->engine);
+	c->engine.readahead_max = CFG_READAHEAD_UNSET;
 }
 
 void config_free(struct shim_conf *c)
@@ -355,12 +356,18 @@ int config_apply_env(struct shim_conf *c, char *err, size_t errlen)
 	return rc;
 }
 
-int config_check(const struct shim_conf *c, char *err, size_t errlen)
+int config_check(struct shim_conf *c, char *err, size_t errlen)
 {
 	struct cfg_src s = { "cloudshim configuration", err, errlen };
-	size_t ra = c->engine.readahead_max >> 20;
-	size_t cache = c->engine.cache_bytes >> 20;
+	size_t ra, cache = c->engine.cache_bytes >> 20;
 
+	/* a smaller cache alone is a complete setting: read-ahead follows it */
+	if (c->engine.readahead_max == CFG_READAHEAD_UNSET) {
+		c->engine.readahead_max = ENGINE_DEFAULT_READAHEAD_MAX;
+		if (c->engine.readahead_max > c->engine.cache_bytes / 2)
+			c->engine.readahead_max = c->engine.cache_bytes / 2;
+	}
+	ra = c->engine.readahead_max >> 20;
 	if (c->engine.readahead_max > c->engine.cache_bytes / 2)
 		return cfg_fail(&s, NULL, "readahead_mb %zu is more than half"
 				" of cache_mb %zu; set readahead_mb"

@@ -13,6 +13,7 @@
 #define CLOUDSHIM_SHIM_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend/conf.h"
 
@@ -30,13 +31,19 @@ struct mount_conf {
 	unsigned set;		/* MOUNT_SET_*; others take CLOUDSHIM_* */
 };
 
+/* engine.readahead_max that no file or variable set (no size is this large) */
+#define CFG_READAHEAD_UNSET SIZE_MAX
+
 struct shim_conf {
 	struct mount_conf *mounts;
 	size_t nmounts;
 	struct engine_conf engine;
 };
 
-/* Empty mount list, engine_conf_defaults(). */
+/*
+ * Empty mount list, engine_conf_defaults(), except read-ahead: unset
+ * (CFG_READAHEAD_UNSET) until config_check() settles it against the cache.
+ */
 void config_init(struct shim_conf *c);
 
 /*
@@ -64,8 +71,12 @@ int config_parse_json(struct shim_conf *c, const char *json_text,
  */
 int config_apply_env(struct shim_conf *c, char *err, size_t errlen);
 
-/* Checks that span settings (read-ahead at most half the cache). */
-int config_check(const struct shim_conf *c, char *err, size_t errlen);
+/*
+ * Settles and checks what spans settings: read-ahead is at most half the
+ * cache.  Read-ahead nobody set becomes the default, or half the cache
+ * where that is less; one that was set and is too large is an error.
+ */
+int config_check(struct shim_conf *c, char *err, size_t errlen);
 
 void config_free(struct shim_conf *c);
 

@@ -382,6 +382,12 @@ static void test_json_bad(void)
 	CHECK(config_check(&c, err, sizeof(err)) == -EINVAL);
 	CHECK(has("readahead_mb 40") && has("cache_mb 64") && has("at most 32"));
 	config_free(&c);
+	/* a file that sets only a small cache: read-ahead is half of it */
+	config_init(&c);
+	CHECK(config_parse_json(&c, "{\"cache_mb\": 20}", "t", err, sizeof(err)) == 0);
+	CHECK(config_check(&c, err, sizeof(err)) == 0);
+	CHECK(c.engine.readahead_max == 10UL << 20);
+	config_free(&c);
 
 	/* nesting deeper than cJSON allows, and an absurd key */
 	memset(deep, '[', sizeof(deep) - 1);
@@ -500,10 +506,24 @@ static void test_load(const char *dir)
 	CHECK(config_load(&c, err, sizeof(err)) == -EINVAL);
 	CHECK(has("CLOUDSHIM_MOUNTS: entry 2 \"/b\": missing \"=URL\""));
 	clear_env();
-	setenv("CLOUDSHIM_CACHE_MB", "128", 1);
+	/* a smaller cache alone: read-ahead that nobody set follows it */
+	setenv("CLOUDSHIM_CACHE_MB", "64", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0);
+	CHECK(c.engine.cache_bytes == 64UL << 20 && c.engine.readahead_max == 32UL << 20);
+	config_free(&c);
+	/* read-ahead that was set is kept as set, and checked */
+	setenv("CLOUDSHIM_READAHEAD_MB", "128", 1);
 	CHECK(config_load(&c, err, sizeof(err)) == -EINVAL);
-	CHECK(has("readahead_mb 128") && has("cache_mb 128") &&
+	CHECK(has("readahead_mb 128") && has("cache_mb 64") &&
 	      has("CLOUDSHIM_READAHEAD_MB") && has("CLOUDSHIM_CACHE_MB"));
+	setenv("CLOUDSHIM_READAHEAD_MB", "0", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0);
+	CHECK(c.engine.readahead_max == 0);
+	config_free(&c);
+	clear_env();
+	CHECK(config_load(&c, err, sizeof(err)) == 0);	/* nothing set: the default */
+	CHECK(c.engine.readahead_max == ENGINE_DEFAULT_READAHEAD_MAX);
+	config_free(&c);
 	clear_env();
 	CHECK(config_load(&c, err, sizeof(err)) == 0);	/* nothing set */
 	CHECK(c.nmounts == 0 && c.engine.connections == 16);
