@@ -6,11 +6,14 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py errors MOUNT_DIR          ENOENT, EROFS, EISDIR, ENOTDIR
     readcheck.py dup MOUNTED LOCAL         dup shares the offset; sendfile
     readcheck.py requests MOUNTED LOCAL LOG   sequential read: requests in nginx's log
+    readcheck.py small MOUNTED LOCAL LOG      a file smaller than an open's first GET
     readcheck.py random MOUNTED LOCAL LOG     random pread: bytes fetched, then cached
     readcheck.py kept MOUNTED LOCAL LOG       random preads from a slow server, read twice
     readcheck.py passes MOUNTED LOCAL LOG     three sequential passes in small reads
     readcheck.py window MOUNTED LOCAL LOG near|far   how wide read-ahead goes
     readcheck.py threads MOUNTED LOCAL LOG    two threads reading in turn: their connections
+    readcheck.py streams DIR LOCAL_DIR LOG    eight files read at once by eight threads
+    readcheck.py scanned MOUNTED LOCAL LOG    random reads after a scan
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
 """
@@ -128,7 +131,13 @@ def dup_check(mounted, local):
 
 
 def log_lines(log, start, name):
-    """nginx access log lines after line start, for requests of name."""
+    """nginx access log lines after line start, for requests of name.  nginx
+    writes a line once the response has gone, which can be after the client
+    has its bytes: the log is read when it has stopped growing (50 ms)."""
+    size, deadline = -1, time.monotonic() + 5
+    while os.path.getsize(log) != size and time.monotonic() < deadline:
+        size = os.path.getsize(log)
+        time.sleep(0.05)
     with open(log) as f:
         lines = f.read().splitlines()[start:]
     return [l.split("\t") for l in lines if name in l.split("\t")[1]]
