@@ -391,11 +391,21 @@ static int abandoned(const struct page *u)
 	return (uint32_t)evicted_blocks - u->arrived >= 4 * (limit / CACHE_BLOCK_SIZE);
 }
 
+/* The page read ahead last that nobody pins, or NULL. */
+static struct page *newest_unread_locked(void)
+{
+	struct page *u;
+
+	for (u = unread_head; u && u->pins > 0; u = u->lru_next)
+		;
+	return u;
+}
+
 /*
  * Evicts pages nobody pins until bytes more fit: 0, or -1.  In order:
  * spent pages; pages read ahead that no read reached for long (abandoned);
  * the least recently used of the pages read; and only for a reader's own
- * claim, with nothing else left, the oldest page read ahead and not read
+ * claim, with nothing else left, the newest page read ahead and not read
  * yet.  Taking pages in one LRU order, read or not, a reader's claim
  * evicted other files' read-ahead: their readers missed those pages, and
  * their claims evicted a third's.  8 threads reading 16 MiB files in 8 KiB
@@ -403,7 +413,11 @@ static int abandoned(const struct page *u)
  * made 974-1,345 requests in 14-22 s; in this order, about 300 in 1.5 s.
  * Read-ahead (CLAIM_AHEAD) falls short rather than take pages read ahead
  * and not read: 64 files read in turn fetched 1.62 times their bytes when
- * their windows took each other's.
+ * their windows took each other's.  The newest unread page is the one its
+ * reader reaches last; the oldest, the one a reader of many files in turn
+ * needs next: 64 files read a MiB at a time from the shaped nginx through
+ * a 64 MiB cache fetched 1.9 times their bytes in 21 s, each read missing
+ * what the one before evicted, and 1.01 times in 4.5 s taking the newest.
  */
 static int make_room_locked(size_t bytes, enum cache_claim_mode mode)
 {
@@ -415,7 +429,7 @@ static int make_room_locked(size_t bytes, enum cache_claim_mode mode)
 		for (u = unread_tail; u && u->pins > 0; u = u->lru_prev)
 			;
 		if (u && !(p && p->spent) && (abandoned(u) || (!p && mode != CLAIM_AHEAD)))
-			p = u;
+			p = abandoned(u) ? u : newest_unread_locked();
 		if (!p)
 			return -1;
 		evict_locked(p);

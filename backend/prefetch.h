@@ -4,15 +4,16 @@
  *
  * A pure state machine, apart from any I/O so that tests can drive it:
  * it sees each read's offset and length and answers which range to fetch
- * ahead.  Read-ahead starts at the second read in sequence, with a window
- * of PREFETCH_INITIAL (or four reads, if more); each time the reader has
- * used an eighth of the window, the window doubles (up to the configured
- * maximum) and is topped up.  Where the cache had no room for a top-up,
- * the window halves, and grows again by PREFETCH_INITIAL a top-up.  A
- * reader going backward, each read ending where the last began, is read
- * ahead the same way, below it.  A read elsewhere (a seek) turns it off
- * until a new sequence begins, so random reads fetch only what they ask
- * for.
+ * ahead.  A first read that begins the file fetches the next four reads'
+ * worth (at most PREFETCH_INITIAL).  Read-ahead proper starts at the
+ * second read in sequence, with a window of PREFETCH_INITIAL (or four
+ * reads, if more); each time the reader has used an eighth of the window,
+ * the window doubles (up to the configured maximum) and is topped up.
+ * Where the cache had no room for a top-up, the window halves, and grows
+ * again by PREFETCH_INITIAL a top-up.  A reader going backward, each read
+ * ending where the last began, is read ahead the same way, below it.  A
+ * read elsewhere (a seek) turns it off until a new sequence begins, so
+ * random reads fetch only what they ask for.
  */
 #ifndef CLOUDSHIM_PREFETCH_H
 #define CLOUDSHIM_PREFETCH_H

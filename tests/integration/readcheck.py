@@ -13,6 +13,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py window MOUNTED LOCAL LOG near|far   how wide read-ahead goes
     readcheck.py threads MOUNTED LOCAL LOG    two threads reading in turn: their connections
     readcheck.py streams DIR LOCAL_DIR LOG    eight files read at once by eight threads
+    readcheck.py turns DIR LOCAL_DIR LOG N    N files read in turn, 1 MiB from each
     readcheck.py scanned MOUNTED LOCAL LOG    random reads after a scan
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
@@ -382,6 +383,32 @@ def streams_check(mounted_dir, local_dir, log):
            len(gets) <= 4 * (total >> 20), "%d requests for %d MiB" % (len(gets), total >> 20))
 
 
+def turns_check(mounted_dir, local_dir, log, count):
+    """Files t00.bin ... read in turn by one thread, 1 MiB from each, until
+    all are read, through a cache of 1 MiB a file (the caller sets it):
+    read-ahead the reader will reach soon must not be what gives way, or
+    every read misses what the read before it evicted."""
+    names = ["t%02d.bin" % i for i in range(count)]
+    files = [open(os.path.join(mounted_dir, n), "rb", buffering=0) for n in names]
+    wants = [open(os.path.join(local_dir, n), "rb") for n in names]
+    total = sum(os.path.getsize(os.path.join(local_dir, n)) for n in names)
+    start = len(open(log).read().splitlines())
+    ok, live = True, list(range(count))
+    while live:
+        for i in list(live):
+            piece = files[i].read(1 << 20)
+            ok = ok and piece == wants[i].read(1 << 20)
+            if len(piece) < (1 << 20):
+                live.remove(i)
+    for f in files + wants:
+        f.close()
+    gets = [r for n in names for r in log_lines(log, start, "/" + n) if r[0] == "GET"]
+    fetched = sum(int(r[4]) for r in gets)
+    report("%d files read in turn: every byte right" % count, ok)
+    report("%d files read in turn fetch at most 1.1 times their bytes" % count,
+           fetched <= total * 11 // 10, "%d bytes for %d" % (fetched, total))
+
+
 def scanned_check(mounted, local, log):
     """A scan through a cache a third of the object (the caller sets it),
     then random 4 KiB reads of bytes the scan read and the cache evicted:
@@ -449,6 +476,8 @@ def main():
         threads_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "streams":
         streams_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif what == "turns":
+        turns_check(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif what == "scanned":
         scanned_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":

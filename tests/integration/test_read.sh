@@ -319,6 +319,12 @@ rm -f "$src/huge.bin"
 for i in 0 1 2 3 4 5 6 7; do head -c $((16 << 20)) /dev/urandom >"$src/s$i.bin"; done
 CLOUDSHIM_CACHE_MB=64 CLOUDSHIM_READAHEAD_MB=32 pycheck streams /shaped "$src" "$RUN/nginx_access.log"
 rm -f "$src"/s?.bin
+# Sixteen files read in turn, 1 MiB from each, from the server 20 ms away
+# through a cache of 1 MiB a file (the cache alone is set: read-ahead
+# follows it): what is read ahead must reach its reader.
+for i in $(seq -w 0 15); do head -c $((16 << 20)) /dev/urandom >"$src/t$i.bin"; done
+CLOUDSHIM_CACHE_MB=16 pycheck turns /shaped "$src" "$RUN/nginx_access.log" 16
+rm -f "$src"/t??.bin
 CLOUDSHIM_CACHE_MB=16 CLOUDSHIM_READAHEAD_MB=8 pycheck scanned /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck stale /web/stale.bin "$src/stale.bin"
 AWS_SECRET_ACCESS_KEY=wrong-secret pycheck errno /s3/small.txt 13

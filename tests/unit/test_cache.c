@@ -570,7 +570,8 @@ static void ahead_pages_on_trial(void)
  * Read-ahead (CLAIM_AHEAD) at the bound spares pages read ahead and not
  * read yet, and falls short instead; once read they go as usual.  A
  * reader's claim takes pages read before pages read ahead, and those only
- * when nothing else is left, the oldest first.  Pages read ahead that
+ * when nothing else is left, the newest first: the furthest from its
+ * reader.  Pages read ahead that
  * waited while the cache evicted four times its bound go first, for
  * either.
  */
@@ -590,13 +591,13 @@ static void ahead_spares_unread(void)
 	CHECK(cache_wait(a, PG) == 1);		/* the page read made room */
 	CHECK(cache_wait(a, 0) == 0 && cache_wait(a, 2 * PG) == 0 && cache_wait(a, 3 * PG) == 0);
 
-	/* a reader's claims: the page read goes first, then the oldest unread */
+	/* a reader's claims: the page read goes first, then the newest unread */
 	CHECK(cache_copy(b, 0, buf, PG) == PG);
 	CHECK(load(b, PG, PG, size, 0) == (ssize_t)PG);
 	CHECK(cache_wait(b, 0) == 1 && cache_wait(a, 0) == 0);
 	CHECK(load(b, 2 * PG, 2 * PG, size, 0) == 2 * (ssize_t)PG);
-	CHECK(cache_wait(b, PG) == 1 && cache_wait(a, 0) == 1);
-	CHECK(cache_wait(a, 2 * PG) == 0 && cache_wait(a, 3 * PG) == 0);
+	CHECK(cache_wait(b, PG) == 1 && cache_wait(a, 3 * PG) == 1);
+	CHECK(cache_wait(a, 0) == 0 && cache_wait(a, 2 * PG) == 0);
 
 	/* a page read ahead waits while the cache evicts up to its bound, then goes first */
 	empty_cache(4 * COST);

@@ -17,14 +17,35 @@ int main(void)
 	off_t off = 0;
 	int grew = 0, capped = 0;
 
-	/* the first read asks for nothing ahead: it may be a lone random read */
+	/* a first read elsewhere asks for nothing ahead: it may be a lone random read */
 	memset(&pf, 0, sizeof(pf));
-	r = prefetch_advise(&pf, 0, 128 << 10, SIZE, MAX);
+	r = prefetch_advise(&pf, 5 * (off_t)MiB, 128 << 10, SIZE, MAX);
 	CHECK(r.len == 0);
 	/* the second in sequence starts at the initial window, right after it */
-	r = prefetch_advise(&pf, 128 << 10, 128 << 10, SIZE, MAX);
+	r = prefetch_advise(&pf, 5 * (off_t)MiB + (128 << 10), 128 << 10, SIZE, MAX);
 	CHECK(r.len == PREFETCH_INITIAL);
-	CHECK(r.off == 256 << 10);
+	CHECK(r.off == 5 * (off_t)MiB + (256 << 10));
+
+	/* a first read from the start asks for four reads' worth after it */
+	memset(&pf, 0, sizeof(pf));
+	r = prefetch_advise(&pf, 0, 128 << 10, SIZE, MAX);
+	CHECK(r.off == 128 << 10 && r.len == 512 << 10);
+	/* the second starts the window after that, asking no byte twice */
+	r = prefetch_advise(&pf, 128 << 10, 128 << 10, SIZE, MAX);
+	CHECK(r.off == 640 << 10 && r.off + (off_t)r.len == (256 << 10) + (off_t)PREFETCH_INITIAL);
+	/* a large first read: at most PREFETCH_INITIAL; a small one (a header) little */
+	memset(&pf, 0, sizeof(pf));
+	r = prefetch_advise(&pf, 0, 8 * MiB, SIZE, MAX);
+	CHECK(r.off == 8 * (off_t)MiB && r.len == PREFETCH_INITIAL);
+	memset(&pf, 0, sizeof(pf));
+	r = prefetch_advise(&pf, 0, 100, SIZE, MAX);
+	CHECK(r.off == 100 && r.len == 400);
+	/* and none past the end, or with read-ahead off */
+	memset(&pf, 0, sizeof(pf));
+	r = prefetch_advise(&pf, 0, 4096, 10000, MAX);
+	CHECK(r.off == 4096 && r.off + (off_t)r.len == 10000);
+	memset(&pf, 0, sizeof(pf));
+	CHECK(prefetch_advise(&pf, 0, 4096, SIZE, 0).len == 0);
 
 	/* a long sequential run: windows double up to the maximum, no overlap */
 	memset(&pf, 0, sizeof(pf));
@@ -47,10 +68,10 @@ int main(void)
 	CHECK(capped);
 	CHECK(pf.window == MAX);
 
-	/* random reads: nothing ahead, ever */
+	/* random reads: nothing ahead, ever (a first read at 0 is a start, above) */
 	memset(&pf, 0, sizeof(pf));
 	size_t total = 0;
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 1; i <= 1000; i++) {
 		off_t at = (off_t)((i * 7919L) % 1000) * (1 << 20);
 
 		r = prefetch_advise(&pf, at, 4096, SIZE, MAX);
@@ -89,11 +110,11 @@ int main(void)
 
 	/* the cache refused part of it: the next trigger asks again from there */
 	memset(&pf, 0, sizeof(pf));
-	prefetch_advise(&pf, 0, 4096, SIZE, MAX);
-	r = prefetch_advise(&pf, 4096, 4096, SIZE, MAX);
+	prefetch_advise(&pf, MiB, 4096, SIZE, MAX);
+	r = prefetch_advise(&pf, MiB + 4096, 4096, SIZE, MAX);
 	prefetch_fell_short(&pf, r.off);
-	r = prefetch_advise(&pf, 8192, 4096, SIZE, MAX);
-	CHECK(r.len > 0 && r.off == 12288);
+	r = prefetch_advise(&pf, MiB + 8192, 4096, SIZE, MAX);
+	CHECK(r.len > 0 && r.off == (off_t)MiB + 12288);
 
 	/* no room for a top-up: the window halves, then grows back a little a top-up */
 	memset(&pf, 0, sizeof(pf));
