@@ -123,14 +123,15 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 {
 	struct prefetch_range none = { 0, 0 };
 	off_t end = off + (off_t)len;
+	int ahead, behind;
 
 	if (pf->streak == 0 && off == 0)
 		return from_start(pf, len, size, max);
 	/* a short skip into what was fetched ahead (or behind) stays in sequence */
-	int ahead = pf->streak > 0 && pf->dir >= 0 &&
-		    (off == pf->next || (off > pf->next && off < pf->ahead_end));
-	int behind = !ahead && pf->streak > 0 && pf->dir <= 0 &&
-		     (end == pf->prev || (end < pf->prev && end > pf->behind_start));
+	ahead = pf->streak > 0 && pf->dir >= 0 &&
+		(off == pf->next || (off > pf->next && off < pf->ahead_end));
+	behind = !ahead && pf->streak > 0 && pf->dir <= 0 &&
+		 (end == pf->prev || (end < pf->prev && end > pf->behind_start));
 
 	pf->streak = ahead || behind ? pf->streak + 1 : 1;
 	pf->next = end;
