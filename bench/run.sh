@@ -640,6 +640,10 @@ for ((r = 0; r < REPS; r++)); do
 	rssrun r4_local "$BIN/openmany" "$WWW/many" "$MANY"
 	SHIM_URL=$NGINX_URL rssrun r4_shim shim CLOUDSHIM_CACHE_MB=256 \
 		"$BIN/openmany" "$MNT/many" "$MANY"
+	# the same reads from the shaped server through 1 MiB of cache a file:
+	# what is read ahead must still reach its reader
+	SHIM_URL=$NGINX_SHAPED_URL rssrun r4_turns shim CLOUDSHIM_CACHE_MB=$MANY \
+		"$BIN/openmany" "$MNT/many" "$MANY"
 done
 rss_mib() { # KEY -> median peak RSS in MiB
 	# shellcheck disable=SC2086
@@ -651,6 +655,8 @@ row 4 "openmany, local files (no shim)" "$local_rss MiB" "" "" "$(reps_note r4_l
 row 4 "openmany via shim, CACHE_MB=256" "$shim_rss MiB" \
 	"$(ratio "$shim_rss" 256) x cache bound" "$(verdict "$(ratio "$shim_rss" 256)" '<=' 1.10)" \
 	"${FAIL[r4_shim]:-bound 256 MiB (+10% = 281.6); $(mibs r4_shim $((MANY * MANY_MB))) MiB/s; $(log_note r4_shim nginx); fetched x$(amp r4_shim $((MANY * MANY_MB * 1048576)))}"
+row 4 "same, shaped nginx, CACHE_MB=$MANY" "$(mibs r4_turns $((MANY * MANY_MB))) MiB/s" "" "-" \
+	"${FAIL[r4_turns]:-1 MiB of cache a file, read in turn; peak $(rss_mib r4_turns) MiB; $(log_note r4_turns nginx); fetched x$(amp r4_turns $((MANY * MANY_MB * 1048576)))}"
 
 # === row 5: cost outside mounts =====================================================
 # Each round runs every side at once, pinned to the same CPU, and takes each
