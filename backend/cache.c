@@ -647,6 +647,22 @@ void cache_spend(uint64_t id, off_t off, size_t len)
 	pthread_mutex_unlock(&lock);
 }
 
+void cache_spend_unread(uint64_t id)
+{
+	struct page *p, *prev;
+
+	pthread_mutex_lock(&lock);
+	for (p = unread_tail; p; p = prev) {
+		prev = p->lru_prev;
+		if (p->key.id == id && !p->filling) {
+			lru_unlink(p);
+			p->unread = 0;
+			lru_push_spent(p);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 int cache_has(uint64_t id, off_t off)
 {
 	uint32_t in = (uint32_t)((size_t)off & (CACHE_PAGE_SIZE - 1));

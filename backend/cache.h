@@ -59,6 +59,13 @@ size_t cache_copy(uint64_t id, off_t off, void *buf, size_t len);
  */
 void cache_spend(uint64_t id, off_t off, size_t len);
 
+/*
+ * Nothing has id open any more: its pages read ahead and not read lose
+ * the protection of the unread (read-ahead spares them) and become spent,
+ * evicted first, though a reopen still finds them.
+ */
+void cache_spend_unread(uint64_t id);
+
 /* Whether the cache holds the byte of id at off, or is fetching it; never waits. */
 int cache_has(uint64_t id, off_t off);
 

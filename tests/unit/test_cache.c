@@ -567,6 +567,32 @@ static void ahead_pages_on_trial(void)
 }
 
 /*
+ * An object nobody has open: its pages read ahead and not read are spent
+ * (cache_spend_unread), so read-ahead for another takes them, first the
+ * one that came first; until then they are still there for a reopen.
+ */
+static void closed_unread_spent(void)
+{
+	off_t size = 1000 * (off_t)PG;
+	uint64_t a = cache_new_id(), b = cache_new_id();
+	struct cache_run *run;
+	int left = 0;
+
+	empty_cache(4 * COST);
+	CHECK(load_ahead(a, 0, 4 * PG, size, 0) == 4 * (ssize_t)PG);	/* the bound, all unread */
+	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == -ENOBUFS);
+	cache_spend_unread(b);			/* another object's: nothing changes */
+	CHECK(cache_claim(b, 0, PG, PG, size, CLAIM_AHEAD, &run) == -ENOBUFS);
+	cache_spend_unread(a);
+	for (int i = 0; i < 4; i++)
+		CHECK(cache_wait(a, i * (off_t)PG) == 0);
+	CHECK(load_ahead(b, 0, PG, size, 0) == (ssize_t)PG);
+	for (int i = 0; i < 4; i++)
+		left += cache_wait(a, i * (off_t)PG) == 0;
+	CHECK(left == 3 && cache_wait(a, 0) == 1);
+}
+
+/*
  * Read-ahead (CLAIM_AHEAD) at the bound spares pages read ahead and not
  * read yet, and falls short instead; once read they go as usual.  A
  * reader's claim takes pages read before pages read ahead, and those only
@@ -868,6 +894,7 @@ int main(void)
 	pages_on_trial();
 	ahead_pages_on_trial();
 	ahead_spares_unread();
+	closed_unread_spent();
 	ahead_completes_pages();
 	old_ghosts();
 	comebacks();
