@@ -242,6 +242,14 @@ static void unread_end(struct page *p)
 	lru_push_head(p);
 }
 
+/* p off its list (the LRU's or the unread pages') and among the spent. */
+static void spend_locked(struct page *p)
+{
+	lru_unlink(p);		/* before unread is cleared: it names p's list */
+	p->unread = 0;
+	lru_push_spent(p);
+}
+
 static void lru_touch(struct page *p)
 {
 	if (p->unread)
@@ -638,11 +646,8 @@ void cache_spend(uint64_t id, off_t off, size_t len)
 	for (uint64_t i = first; i < end; i++) {
 		struct page *p = find_locked(id, i);
 
-		if (p && !p->filling && !p->spent && p->lo == 0 && p->hi == p->len) {
-			lru_unlink(p);
-			p->unread = 0;
-			lru_push_spent(p);
-		}
+		if (p && !p->filling && !p->spent && p->lo == 0 && p->hi == p->len)
+			spend_locked(p);
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -654,11 +659,8 @@ void cache_spend_unread(uint64_t id)
 	pthread_mutex_lock(&lock);
 	for (p = unread_tail; p; p = prev) {
 		prev = p->lru_prev;
-		if (p->key.id == id && !p->filling) {
-			lru_unlink(p);
-			p->unread = 0;
-			lru_push_spent(p);
-		}
+		if (p->key.id == id && !p->filling)
+			spend_locked(p);
 	}
 	pthread_mutex_unlock(&lock);
 }

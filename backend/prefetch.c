@@ -92,7 +92,8 @@ static struct prefetch_range backward(struct prefetch *pf, off_t off, size_t len
  * 1 MiB from each, a round trip on the second read of every file (64 x
  * 20 ms from the shaped nginx).  A small first read (a header, a magic
  * number) asks for little, mostly bytes the open fetched already.  The
- * window proper opens at the second read, as for any other sequence.
+ * sequence starts here as any other does (prefetch_advise); the window
+ * proper opens at the second read.
  */
 static struct prefetch_range from_start(struct prefetch *pf, size_t len, off_t size, size_t max)
 {
@@ -100,13 +101,6 @@ static struct prefetch_range from_start(struct prefetch *pf, size_t len, off_t s
 	size_t more = len < PREFETCH_INITIAL / 4 ? len * 4 : PREFETCH_INITIAL;
 	off_t end = (off_t)len, target;
 
-	pf->streak = 1;
-	pf->dir = 1;
-	pf->next = end;
-	pf->prev = 0;
-	pf->ahead_end = end;
-	pf->behind_start = 0;
-	pf->window = 0;
 	if (more > max)
 		more = max;
 	target = end + (off_t)more < size ? end + (off_t)more : size;
@@ -123,10 +117,8 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 {
 	struct prefetch_range none = { 0, 0 };
 	off_t end = off + (off_t)len;
-	int ahead, behind;
+	int first = pf->streak == 0 && off == 0, ahead, behind;
 
-	if (pf->streak == 0 && off == 0)
-		return from_start(pf, len, size, max);
 	/* a short skip into what was fetched ahead (or behind) stays in sequence */
 	ahead = pf->streak > 0 && pf->dir >= 0 &&
 		(off == pf->next || (off > pf->next && off < pf->ahead_end));
@@ -148,7 +140,7 @@ struct prefetch_range prefetch_advise(struct prefetch *pf, off_t off, size_t len
 	pf->dir = 0;
 	pf->ahead_end = end;
 	pf->behind_start = off;
-	return none;
+	return first ? from_start(pf, len, size, max) : none;
 }
 
 /*
