@@ -33,13 +33,27 @@ static void usage(FILE *f)
 		   "       cloudshim sync [--mount PATH=URL]... [--config FILE]\n");
 }
 
-/* Appends one PATH=URL to CLOUDSHIM_MOUNTS. */
+/*
+ * Checks one PATH=URL and appends it to CLOUDSHIM_MOUNTS: checked here, a
+ * mistake is reported as the --mount the user wrote, not as an entry of
+ * a list the user never set.  0, 2 for a bad one (said), 1 without memory.
+ */
 static int add_mount(const char *spec)
 {
 	const char *cur = getenv("CLOUDSHIM_MOUNTS");
-	char *all = NULL;
+	struct shim_conf one;
+	char *all = NULL, err[512];
 	int rc;
 
+	config_init(&one);
+	rc = config_parse_mount_option(&one, spec, err, sizeof(err));
+	config_free(&one);
+	if (rc == -ENOMEM)
+		return 1;
+	if (rc) {
+		fprintf(stderr, "cloudshim: %s\n", err);
+		return 2;
+	}
 	if (cur && *cur)
 		rc = asprintf(&all, "%s;%s", cur, spec);
 	else
@@ -48,7 +62,7 @@ static int add_mount(const char *spec)
 		return -1;
 	rc = setenv("CLOUDSHIM_MOUNTS", all, 1);
 	free(all);
-	return rc;
+	return rc ? 1 : 0;
 }
 
 /* Prepends the library to LD_PRELOAD (keeping what was there). */
@@ -140,8 +154,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--mount") == 0 && i + 1 < argc) {
-			if (add_mount(argv[++i]) != 0)
-				return 1;
+			if ((rc = add_mount(argv[++i])) != 0)
+				return rc;
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			if (setenv("CLOUDSHIM_CONFIG", argv[++i], 1) != 0)
 				return 1;

@@ -59,6 +59,7 @@ static char *trimmed(const char *text, size_t len)
 	return strndup(text, len);
 }
 
+/* One "PATH=URL"; n > 0 numbers it in messages as an entry of a list. */
 static int parse_entry(struct shim_conf *c, const char *text, size_t len,
 		       size_t n, const struct cfg_src *s)
 {
@@ -69,7 +70,10 @@ static int parse_entry(struct shim_conf *c, const char *text, size_t len,
 
 	if (!entry)
 		return -ENOMEM;
-	snprintf(field, sizeof(field), "entry %zu %s", n, cfg_quote(entry, q));
+	if (n)
+		snprintf(field, sizeof(field), "entry %zu %s", n, cfg_quote(entry, q));
+	else
+		snprintf(field, sizeof(field), "%s", cfg_quote(entry, q));
 	eq = strchr(entry, '=');
 	if (!*entry)
 		rc = cfg_fail(s, field, "is empty; separate entries with one"
@@ -109,6 +113,21 @@ int config_parse_mounts(struct shim_conf *c, const char *spec,
 	if (rc)
 		drop_mounts_after(c, before);
 	return rc;
+}
+
+int config_parse_mount_option(struct shim_conf *c, const char *spec,
+			      char *err, size_t errlen)
+{
+	struct cfg_src s = { "--mount", err, errlen };
+	char q[CFG_QUOTE_MAX];
+
+	if (strchr(spec, ';'))
+		return cfg_fail(&s, cfg_quote(spec, q), "holds a ';'; give each"
+				" mount its own --mount PATH=URL");
+	if (!spec[strspn(spec, SPACES)])
+		return cfg_fail(&s, cfg_quote(spec, q), "is empty; write"
+				" --mount /path=s3://bucket/prefix");
+	return parse_entry(c, spec, strlen(spec), 0, &s);
 }
 
 /* Whole file into a NUL-terminated buffer; 0 or -errno (message written). */

@@ -57,6 +57,14 @@ int config_parse_mounts(struct shim_conf *c, const char *spec,
 			char *err, size_t errlen);
 
 /*
+ * One "PATH=URL" of the wrapper's --mount option, checked and added: its
+ * messages name --mount and the option's text, not the CLOUDSHIM_MOUNTS
+ * list the wrapper passes it on in.
+ */
+int config_parse_mount_option(struct shim_conf *c, const char *spec,
+			      char *err, size_t errlen);
+
+/*
  * A CLOUDSHIM_CONFIG document: adds its mounts, sets its global settings.
  * origin names it in messages ("CLOUDSHIM_CONFIG /etc/cloudshim.json").
  */

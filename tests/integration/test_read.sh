@@ -207,6 +207,7 @@ for alloc in $allocs; do
 done
 check "cloudshim run --mount" sh -c "env -u CLOUDSHIM_MOUNTS '$top/build/cloudshim' run --mount '/w=$NGINX_URL' -- cat /w/small.txt | cmp - '$src/small.txt'"
 check "cloudshim check names a bad scheme" sh -c "CLOUDSHIM_MOUNTS='/x=s4://b' '$top/build/cloudshim' check 2>&1 | grep -q 's4'"
+check "cloudshim --mount: a bad one is named as written, exit 2" sh -c "out=\$(env -u CLOUDSHIM_MOUNTS '$top/build/cloudshim' run --mount '/x=s4://b' -- true 2>&1); [ \$? = 2 ] && echo \"\$out\" | grep -q '^cloudshim: --mount: \"/x=s4://b\": unknown scheme' && ! echo \"\$out\" | grep -q CLOUDSHIM_MOUNTS"
 
 # Where S3 keys, endpoint and region come from, against s3rver (which
 # verifies signatures, but also serves unsigned requests: so its access log's

@@ -66,6 +66,30 @@ static void spec_bad(const char *spec, const char *a, const char *b, int line)
 	config_free(&c);
 }
 
+/* One --mount of the wrapper: errors name the option and its text, never a list's entry. */
+static void test_mount_option(void)
+{
+	struct shim_conf c;
+
+	config_init(&c);
+	CHECK(config_parse_mount_option(&c, " /d = s3://bkt/p ", err, sizeof(err)) == 0);
+	CHECK(c.nmounts == 1 && strcmp(c.mounts[0].path, "/d") == 0);
+	err[0] = '\0';
+	CHECK(config_parse_mount_option(&c, "/x=s4://b", err, sizeof(err)) == -EINVAL);
+	CHECK(strncmp(err, "--mount: \"/x=s4://b\": unknown scheme \"s4\"", 40) == 0);
+	CHECK(!has("entry") && !has("CLOUDSHIM_MOUNTS"));
+	CHECK(config_parse_mount_option(&c, "/y", err, sizeof(err)) == -EINVAL);
+	CHECK(has("--mount: \"/y\": missing \"=URL\""));
+	CHECK(config_parse_mount_option(&c, "/y=s3://bkt;/z=s3://bkt", err, sizeof(err)) == -EINVAL);
+	CHECK(has("--mount: ") && has("';'") && has("its own --mount"));
+	CHECK(config_parse_mount_option(&c, " ", err, sizeof(err)) == -EINVAL);
+	CHECK(has("--mount: ") && has("is empty") && !has("';'"));
+	CHECK(config_parse_mount_option(&c, "/d/=s3://bkt2", err, sizeof(err)) == -EINVAL);
+	CHECK(has("--mount: \"/d/=s3://bkt2\"") && has("mounted twice"));
+	CHECK(c.nmounts == 1);
+	config_free(&c);
+}
+
 static void json_bad(const char *json, const char *a, const char *b, int line)
 {
 	struct shim_conf c;
@@ -629,6 +653,7 @@ int main(void)
 	clear_env();
 	test_spec_good();
 	test_spec_bad();
+	test_mount_option();
 	test_json_good();
 	test_json_bad();
 	test_load(dir);
