@@ -115,21 +115,40 @@ int fd_private_dup(int fd)
 	return fd < 0 ? -errno : fd;
 }
 
-int stage_setup(const char *dir)
+int stage_setup(const char *dir, char *why, size_t n)
 {
+	static const char fix[] = "set staging_dir (CLOUDSHIM_STAGING_DIR) to a directory"
+				  " of your own";
 	char counter_file[NAME_MAX_];
 	struct stat sb;
 
-	if (strlen(dir) >= sizeof(stage_dir))
+	if (strlen(dir) >= sizeof(stage_dir)) {
+		snprintf(why, n, "is a path too long; %s with a shorter path", fix);
 		return -ENAMETOOLONG;
+	}
 	snprintf(stage_dir, sizeof(stage_dir), "%s", dir);
-	if (REAL(mkdir)(stage_dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
+	if ((REAL(mkdir)(stage_dir, 0700) != 0 && errno != EEXIST) ||
+	    REAL(lstat)(stage_dir, &sb) != 0) {
+		int err = errno;
+
+		snprintf(why, n, "cannot be made (%s); %s", strerror(err), fix);
+		return -err;
+	}
 	/* never a directory someone else made for us, nor a link to one */
-	if (REAL(lstat)(stage_dir, &sb) != 0)
-		return -errno;
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != getuid() || (sb.st_mode & 077))
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(why, n, "is not a directory (a link is not followed); %s", fix);
 		return -EPERM;
+	}
+	if (sb.st_uid != getuid()) {
+		snprintf(why, n, "belongs to uid %u, not to this user (%u); %s",
+			 (unsigned)sb.st_uid, (unsigned)getuid(), fix);
+		return -EPERM;
+	}
+	if (sb.st_mode & 077) {
+		snprintf(why, n, "is open to others (mode %04o), who could read or replace"
+			 " staged files; chmod 700 it, or %s", (unsigned)(sb.st_mode & 07777), fix);
+		return -EPERM;
+	}
 	snprintf(counter_file, sizeof(counter_file), "%s/changes", stage_dir);
 	if (sharedgen_attach(counter_file) != 0)
 		log_warn("%s: cannot map it; other processes' changes are seen after the metadata TTL",

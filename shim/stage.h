@@ -38,8 +38,8 @@ struct staged {
 	atomic_int sharers;		/* other opens in this process writing it */
 };
 
-/* Sets up the staging directory dir.  0 or -errno. */
-int stage_setup(const char *dir);
+/* Sets up the staging directory dir.  0, or -errno with why it cannot be used in why. */
+int stage_setup(const char *dir, char *why, size_t n);
 
 /*
  * A new staged file for key under m, which path names: the program's

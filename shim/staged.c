@@ -48,12 +48,13 @@ static int sync_close;
 
 void staged_setup(const char *staging_dir, int strict)
 {
-	int rc = stage_setup(staging_dir);
+	char why[384];
+	int rc = stage_setup(staging_dir, why, sizeof(why));
 
 	sync_close = strict;
 	if (rc)
-		log_error("staging directory %s: %s; writes to mounted paths fail with EROFS",
-			  staging_dir, strerror(-rc));
+		log_error("staging directory %s %s; until then writes to mounted paths fail"
+			  " with EROFS", staging_dir, why);
 	staged_ready = rc == 0;
 	if (staged_ready)
 		term_setup();
