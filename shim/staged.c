@@ -373,11 +373,11 @@ static int open_staged(struct mount *m, const char *key, int flags, int copy, st
 	}
 	if (!joined && (flags & O_ACCMODE) == O_WRONLY &&
 	    (s->stream = staged_stream(m, key, path, s)) && copy && (flags & O_APPEND)) {
-		off_t size = REAL(lseek)(fd, 0, SEEK_END);
+		struct stat sb;
 
 		/* appending never touches what was copied in: it can go at once */
-		if (size > 0)
-			upload_stream_wrote(s->stream, 0, size);
+		if (REAL(fstat)(fd, &sb) == 0 && sb.st_size > 0)
+			upload_stream_wrote(s->stream, 0, sb.st_size);
 	}
 	vf->stg = s;
 	vf->exclusive = exclusive;

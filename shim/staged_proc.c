@@ -140,10 +140,12 @@ void staged_after_failed_exec(void)
 	let_go = NULL;
 	nlet_go = let_go_cap = 0;
 	pthread_mutex_unlock(&staged_files_lock);
+	guard_enter();	/* the shim's own reads: of write-only descriptors too */
 	for (size_t i = 0; i < n; i++) {
 		staged_restage(list[i]);
 		vfile_put(list[i]);
 	}
+	guard_leave();
 	free(list);
 }
 

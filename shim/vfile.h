@@ -14,6 +14,7 @@
 #ifndef CLOUDSHIM_VFILE_H
 #define CLOUDSHIM_VFILE_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -85,6 +86,16 @@ static inline struct vfile *vfile_get(int fd)
 	return fdtab_has(fd) ? vfile_get_mounted(fd) : NULL;
 }
 void vfile_put(struct vfile *vf);
+
+/*
+ * vf was opened write-only.  A staged file's descriptor is open for reading
+ * underneath whatever the program asked: the calls that read check this.
+ */
+static inline int vfile_write_only(const struct vfile *vf)
+{
+	return (vf->flags & O_ACCMODE) == O_WRONLY;
+}
+
 /* vfile_put that reports what the last release did (a strict close). */
 int vfile_release(struct vfile *vf);
 

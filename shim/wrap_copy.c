@@ -159,8 +159,10 @@ static ssize_t copy_from(enum copy_call call, int in_fd, off64_t *in_off, int ou
 	ssize_t rc = 0;
 
 	guard_enter();
-	/* a staged file is a real one: the kernel copies it */
-	if (in && in->kind == VFILE_STAGED) {
+	/* a staged file is a real one: the kernel copies it (see ON_VFILE for EBADF) */
+	if (in && in->kind == VFILE_STAGED && vfile_write_only(in)) {
+		rc = -EBADF;
+	} else if (in && in->kind == VFILE_STAGED) {
 		vfile_put(in);
 		in = NULL;
 	}
@@ -169,7 +171,9 @@ static ssize_t copy_from(enum copy_call call, int in_fd, off64_t *in_off, int ou
 		out = NULL;
 	}
 	*handled = in || out;
-	if (out) {
+	if (rc) {
+		;	/* a write-only source */
+	} else if (out) {
 		rc = call == COPY_FILE_RANGE ? -EXDEV : -EINVAL;
 	} else if (in && count && !(rc = refused(call, out_fd, out_off, flags))) {
 		size_t room = pipe_room(out_fd, count,

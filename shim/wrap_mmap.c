@@ -34,6 +34,8 @@ static void *map_vfile(struct vfile *vf, void *addr, size_t len, int prot, int f
 
 	if (vf->flags & O_PATH)
 		rc = -EBADF;
+	else if (vfile_write_only(vf))
+		rc = -EACCES;	/* as the kernel's: every mapping reads */
 	else if (vf->kind == VFILE_REG && shared_write && (vf->flags & O_ACCMODE) == O_RDWR)
 		rc = staged_promote(vf);	/* the mapping writes: stage it first */
 	else if (vf->kind == VFILE_DIR)

@@ -127,19 +127,23 @@ static ssize_t vfile_readv(struct vfile *vf, int fd, const struct iovec *iov, in
 
 /*
  * Runs a vfile operation with the guard held and errno set on failure.  A
- * staged file is a real file: the C library does it (otherwise).
+ * staged file is a real file: the C library does it (otherwise), but one
+ * opened write-only is open for reading underneath (the shim reads it to
+ * send it), so the program's call that reads (reads) gets EBADF here, as
+ * the kernel would give it; the shim's own calls (guard held) are left be.
  */
-#define ON_VFILE(fd, expr, otherwise) \
+#define ON_VFILE(fd, reads, expr, otherwise) \
 	do { \
 		struct vfile *vf = vfile_get(fd); \
 		ssize_t rc_; \
 		if (!vf) \
 			return otherwise; \
 		if (vf->kind == VFILE_STAGED) { \
+			rc_ = (reads) && vfile_write_only(vf) && !guard_busy() ? -EBADF : 0; \
 			guard_enter(); \
 			vfile_put(vf); \
 			guard_leave(); \
-			return otherwise; \
+			return rc_ ? ret_or_fail(rc_) : otherwise; \
 		} \
 		guard_enter(); \
 		rc_ = (expr); \
@@ -153,17 +157,19 @@ static ssize_t vfile_readv(struct vfile *vf, int fd, const struct iovec *iov, in
  * a mounted one goes through NAME_mounted, out of line, so that the local
  * path is a table test and a jump, with no registers saved.
  */
-#define FD_CALL(ret, name, params, args, expr) \
+#define FD_WRAP(reads, ret, name, params, args, expr) \
 	static __attribute__((noinline)) ret name##_mounted params \
 	{ \
-		ON_VFILE(fd, expr, REAL(name) args); \
+		ON_VFILE(fd, reads, expr, REAL(name) args); \
 	} \
 	EXPORT ret name params \
 	{ \
 		return fdtab_has(fd) ? name##_mounted args : REAL(name) args; \
 	}
+#define FD_READ(ret, name, params, args, expr)	FD_WRAP(1, ret, name, params, args, expr)
+#define FD_CALL(ret, name, params, args, expr)	FD_WRAP(0, ret, name, params, args, expr)
 
-FD_CALL(ssize_t, read, (int fd, void *buf, size_t len), (fd, buf, len),
+FD_READ(ssize_t, read, (int fd, void *buf, size_t len), (fd, buf, len),
 	vfile_read(vf, fd, buf, len))
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -173,10 +179,10 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 	return read(fd, buf, len);
 }
 
-FD_CALL(ssize_t, pread, (int fd, void *buf, size_t len, off_t off), (fd, buf, len, off),
+FD_READ(ssize_t, pread, (int fd, void *buf, size_t len, off_t off), (fd, buf, len, off),
 	vfile_read_at(vf, buf, len, off))
 
-FD_CALL(ssize_t, pread64, (int fd, void *buf, size_t len, off64_t off), (fd, buf, len, off),
+FD_READ(ssize_t, pread64, (int fd, void *buf, size_t len, off64_t off), (fd, buf, len, off),
 	vfile_read_at(vf, buf, len, off))
 
 EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
@@ -193,20 +199,20 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off64_t off, size_t 
 	return pread64(fd, buf, len, off);
 }
 
-FD_CALL(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+FD_READ(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
 	vfile_readv(vf, fd, iov, cnt, -1))
 
-FD_CALL(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off),
+FD_READ(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off),
 	(fd, iov, cnt, off), off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off))
 
-FD_CALL(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off),
+FD_READ(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off),
 	(fd, iov, cnt, off), off == -1 ? -EINVAL : vfile_readv(vf, fd, iov, cnt, off))
 
 /* preadv2: an offset of -1 means the current offset, as for readv. */
-FD_CALL(ssize_t, preadv2, (int fd, const struct iovec *iov, int cnt, off_t off, int flags),
+FD_READ(ssize_t, preadv2, (int fd, const struct iovec *iov, int cnt, off_t off, int flags),
 	(fd, iov, cnt, off, flags), vfile_readv(vf, fd, iov, cnt, off))
 
-FD_CALL(ssize_t, preadv64v2, (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
+FD_READ(ssize_t, preadv64v2, (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
 	(fd, iov, cnt, off, flags), vfile_readv(vf, fd, iov, cnt, off))
 
 /* A directory's offset is its vfile's: an index into its listing. */
@@ -257,14 +263,15 @@ FD_CALL(off64_t, lseek64, (int fd, off64_t off, int whence), (fd, off, whence),
 
 /*
  * A write to a file opened for update stages it first (then the write is
- * the kernel's); to one opened read-only it fails as the kernel's would.
+ * the kernel's); to one opened read-only it fails as the kernel's would
+ * (ftruncate with EINVAL, the others with EBADF).
  */
-static ssize_t before_write(struct vfile *vf)
+static ssize_t before_write(struct vfile *vf, enum staged_op op)
 {
 	if (vf->kind == VFILE_DIR)
 		return -EISDIR;
 	if ((vf->flags & O_ACCMODE) == O_RDONLY)
-		return -EBADF;
+		return op == STAGED_TRUNCATE ? -EINVAL : -EBADF;
 	return staged_promote(vf);
 }
 
@@ -278,7 +285,7 @@ int shim_change_begin(int fd, struct staged_change *c, struct vfile **out)
 		return 0;
 	guard_enter();
 	if (vf->kind != VFILE_STAGED)
-		rc = before_write(vf);
+		rc = before_write(vf, c->op);
 	if (rc == 0)
 		rc = staged_change_begin(vf, fd, c);
 	if (rc) {
