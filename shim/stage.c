@@ -304,11 +304,45 @@ void stage_rehold(struct staged *s)
 	}
 }
 
+/*
+ * An exclusive create's file is named for its key (claim_name), which keeps
+ * other O_EXCL creates of that key out while it is staged.  Once it has
+ * another name, or none, that key is free again: the bytes and the entry
+ * move to a fresh name (descriptors and the entry's lock go with the
+ * files).  Left there, `open(x, O_CREAT|O_EXCL)` failed with EEXIST after
+ * x was renamed away or unlinked while still open.
+ */
+static void free_claim(struct staged *s, const char *path)
+{
+	const char *name = strrchr(s->data, '/');
+	char base[NAME_MAX_], data[PATH_MAX], journal[PATH_MAX];
+
+	if (!name || strncmp(name + 1, "x-", 2) != 0)
+		return;
+	fresh_name(base, sizeof(base));
+	snprintf(data, sizeof(data), "%s", base);
+	snprintf(journal, sizeof(journal), "%s.json", base);
+	if (REAL(rename)(s->data, data) != 0) {
+		log_warn("%s: its staged file keeps its old name (%s)", path, strerror(errno));
+		return;
+	}
+	if (REAL(rename)(s->journal, journal) != 0) {
+		log_warn("%s: its staged file keeps its old name (%s)", path, strerror(errno));
+		REAL(rename)(data, s->data);
+		return;
+	}
+	memcpy(s->data, data, sizeof(data));
+	memcpy(s->journal, journal, sizeof(journal));
+}
+
 void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path)
 {
 	struct journal_entry e = { .path = (char *)path, .url = (char *)store_url(m->st),
 				   .key = (char *)(key ? key : ""), .size = -1, .unlinked = !key };
-	int rc = s->lock_fd < 0 ? 0 : journal_rewrite(s->lock_fd, &e);
+	int rc;
+
+	free_claim(s, path);
+	rc = s->lock_fd < 0 ? 0 : journal_rewrite(s->lock_fd, &e);
 
 	if (rc)
 		log_warn("%s: its staging entry keeps the old name (%s)", path, strerror(-rc));

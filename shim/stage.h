@@ -33,6 +33,7 @@ struct staged {
 	int mapped;			/* mapped shared and writable: writes unseen */
 	int synced;			/* fsync made it durable as synced_* say */
 	int unlinked;			/* its name went: nothing is sent at close */
+	int renamed;			/* took another name here, replacing what was there */
 	off_t synced_size;
 	struct timespec synced_mtime;
 	atomic_int sharers;		/* other opens in this process writing it */
@@ -78,7 +79,8 @@ void stage_rehold(struct staged *s);
 /*
  * s, open for writing, was renamed to key (program path path) or, with
  * key NULL, unlinked: its entry says so, for an exec'd program adopting
- * it, `cloudshim sync`, and other processes looking (stage_peers.c).
+ * it, `cloudshim sync`, and other processes looking (stage_peers.c).  An
+ * O_EXCL create's file leaves the name that claimed its old key.
  */
 void stage_renamed(const struct mount *m, struct staged *s, const char *key, const char *path);
 /* The staging directory ("" when writes are off). */

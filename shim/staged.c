@@ -607,6 +607,8 @@ void staged_name_change(struct mount *m, const char *key, const char *to, int be
 			} else if (rename_one(vf, n, to) != 0) {
 				log_error("%s/%s: out of memory; its close sends it under its old name",
 					  m->path, vf->key);
+			} else {
+				vf->stg->renamed = 1;
 			}
 			vfile_path(vf, path);
 			stage_renamed(m, vf->stg, gone ? NULL : vf->key, path);
@@ -735,10 +737,16 @@ static int start_upload(struct vfile *vf, struct staged *s, int fd, int hold_fd,
 			struct upload **u)
 {
 	char path[PATH_MAX];
+	/*
+	 * O_EXCL made the file under its first name, which it keeps until a
+	 * send lands: one that did (fsync), or a rename, which replaces what
+	 * the new name held (mkstemp, write, rename over the old file, close),
+	 * leaves nothing to create exclusively.
+	 */
 	struct upload_req req = {
 		.st = vf->mnt->st, .key = vf->key, .path = path, .fd = fd,
 		.staged = s->data, .journal = s->journal, .hold_fd = hold_fd,
-		.exclusive = vf->exclusive, .snapshot = snapshot,
+		.exclusive = vf->exclusive && !s->synced && !s->renamed, .snapshot = snapshot,
 	};
 
 	vfile_path(vf, path);
