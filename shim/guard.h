@@ -12,6 +12,7 @@
 #define CLOUDSHIM_GUARD_H
 
 extern __thread int shim_guard_depth __attribute__((tls_model("initial-exec")));
+extern __thread int shim_worker __attribute__((tls_model("initial-exec")));
 
 static inline int guard_busy(void)
 {
@@ -26,6 +27,15 @@ static inline void guard_enter(void)
 static inline void guard_leave(void)
 {
 	shim_guard_depth--;
+}
+
+/*
+ * The calling thread is one of the engine's workers: it has no descriptor
+ * of the program's, so every number it uses is its own (see fdtab_has).
+ */
+static inline int guard_in_worker(void)
+{
+	return shim_worker;
 }
 
 #endif

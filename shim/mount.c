@@ -63,6 +63,7 @@ int mounts_active(void)
 static void guard_worker_thread(void)
 {
 	guard_enter();	/* for the thread's whole life */
+	shim_worker = 1;
 }
 
 static void add_components(const char *path)

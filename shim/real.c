@@ -13,6 +13,7 @@
 #include "shim/real.h"
 
 __thread int shim_guard_depth __attribute__((tls_model("initial-exec")));
+__thread int shim_worker __attribute__((tls_model("initial-exec")));
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 
 static long missing(void)

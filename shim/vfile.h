@@ -21,6 +21,7 @@
 
 #include "backend/dir.h"
 #include "backend/engine.h"
+#include "shim/guard.h"
 #include "shim/mount.h"
 
 enum vfile_kind {
@@ -69,13 +70,21 @@ extern atomic_int fdtab_used;
 /*
  * fd is mounted right now (a hint: no reference is taken).  Inline: it is
  * the whole cost of every descriptor call outside the mounts.
+ *
+ * Never in an engine worker: its numbers are its own.  A program can close
+ * a mounted descriptor where no wrapper sees it (glibc's fclose of stdout
+ * at exit closes fd 1 inside the C library), and a worker's next open then
+ * gets that number while the table still holds it: a file:// store's part
+ * written there went through the write wrapper as the program's write, and
+ * its fstat answered with the staged file's size and times.
  */
 static inline int fdtab_has(int fd)
 {
 	_Atomic(struct vfile *) *slots = atomic_load_explicit(&fdtab_slots, memory_order_acquire);
 
 	return slots && (unsigned)fd < FDTAB_SLOTS &&
-	       atomic_load_explicit(&slots[fd], memory_order_relaxed) != NULL;
+	       atomic_load_explicit(&slots[fd], memory_order_relaxed) != NULL &&
+	       !guard_in_worker();
 }
 
 struct vfile *vfile_get_mounted(int fd);
