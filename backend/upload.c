@@ -218,7 +218,8 @@ static void keep_for_recovery(struct upload *u)
 {
 	struct journal_entry e = { 0 };
 	char *kept = NULL;
-	int rc = journal_read(u->journal, &e);
+	/* through the locked descriptor: closing another would drop the lock */
+	int rc = u->hold_fd >= 0 ? journal_read_fd(u->hold_fd, &e) : journal_read(u->journal, &e);
 
 	if (rc == 0 && u->dropped)
 		rc = upload_record_parts(u, &e, 0);

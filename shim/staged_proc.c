@@ -226,14 +226,16 @@ char *staged_env_entry(void)
 		int fl = vf && vf->stg ? REAL(fcntl)(fd, F_GETFD) : -1, n = 0;
 		char entry[PATH_MAX + 64];
 
-		/* "fd:mount:h:staged-path;" for each one a new program inherits;
-		   h is 'd' for one it may not write, else 's' */
+		/* "fd:mount:ha:staged-path;" for each one a new program inherits;
+		   h is 'd' for one it may not write, else 's'; a is 'w' for one
+		   opened write-only, else 'b' (the kernel's F_GETFL says O_RDWR:
+		   the staged file is open for reading underneath) */
 		if (fl >= 0 && !(fl & FD_CLOEXEC)) {
 			pthread_mutex_lock(&vf->lock);
 			if (vf->stg)
-				n = snprintf(entry, sizeof(entry), "%d:%d:%c:%s;", fd,
+				n = snprintf(entry, sizeof(entry), "%d:%d:%c%c:%s;", fd,
 					     mount_index(vf->mnt), hands_off(vf->stg) ? 'd' : 's',
-					     vf->stg->data);
+					     vfile_write_only(vf) ? 'w' : 'b', vf->stg->data);
 			pthread_mutex_unlock(&vf->lock);
 		}
 		vfile_put(vf);
@@ -248,23 +250,30 @@ char *staged_env_entry(void)
 	return out;
 }
 
-/* One "fd:mount:h:path" the parent passed: the descriptor is ours again. */
-static void adopt_one(int fd, int index, int detached, const char *data)
+/* One "fd:mount:ha:path" the parent passed: the descriptor is ours again. */
+static void adopt_one(int fd, int index, int detached, int write_only, const char *data)
 {
 	struct mount *m = mount_at(index);
 	struct journal_entry e;
 	struct staged *s = calloc(1, sizeof(*s));
 	struct vfile *vf = NULL;
 	int fl = REAL(fcntl)(fd, F_GETFL);
-	char path[PATH_MAX];
 
 	if (!s || !m || fl < 0 || stage_adopt(fd, data, !detached, s) != 0) {
 		free(s);
 		return;
 	}
+	fl = (fl & O_APPEND) | (write_only ? O_WRONLY : (fl & O_ACCMODE));
 	s->detached = detached;
-	/* one unlinked while open has no name: written on, never sent, as a local file */
-	if (journal_read(s->journal, &e) == 0) {
+	/*
+	 * Read through the descriptor that holds the entry's lock: closing any
+	 * other descriptor of the entry would drop this process's (POSIX) lock,
+	 * and the next program to let go would think itself the last.  Read by
+	 * name, `sh -c '/bin/echo a; /bin/echo b' > /data/f` uploaded "a" when
+	 * the first echo exited, and the second's line was lost.  One unlinked
+	 * while open has no name: written on, never sent, as a local file.
+	 */
+	if ((s->lock_fd >= 0 ? journal_read_fd(s->lock_fd, &e) : journal_read(s->journal, &e)) == 0) {
 		if (!e.unlinked) {
 			vf = vfile_new(VFILE_STAGED, m, e.key, fl & (O_ACCMODE | O_APPEND));
 		} else if (!detached && stage_alone(s)) {
@@ -280,14 +289,20 @@ static void adopt_one(int fd, int index, int detached, const char *data)
 		free(s);
 		return;
 	}
-	/* a lone writer here may stream it from now on */
+	/*
+	 * A lone writer here may stream it from now on (`cat > /data/f` in a
+	 * shell: the shell's stream went at the exec).  Its mode is the one the
+	 * parent passed: the kernel says O_RDWR of every staged file, so this
+	 * never ran before.  fstat, not lseek: own_fd shares the program's offset.
+	 */
 	if (!detached && (fl & O_ACCMODE) == O_WRONLY && stage_alone(s)) {
-		off_t size = REAL(lseek)(s->own_fd, 0, SEEK_END);
+		struct stat sb;
+		char path[PATH_MAX];
 
 		vfile_path(vf, path);
 		s->stream = staged_stream(m, vf->key, path, s);
-		if (s->stream && size > 0)
-			upload_stream_wrote(s->stream, 0, size);	/* the parent's bytes */
+		if (s->stream && REAL(fstat)(s->own_fd, &sb) == 0 && sb.st_size > 0)
+			upload_stream_wrote(s->stream, 0, sb.st_size);	/* the parent's bytes */
 	}
 	vf->stg = s;
 	staged_remember(vf);
@@ -311,9 +326,9 @@ void staged_adopt(void)
 		if (*rest != ':')
 			continue;
 		index = strtol(rest + 1, &rest, 10);
-		if (rest[0] == ':' && (rest[1] == 's' || rest[1] == 'd') && rest[2] == ':' &&
-		    fd >= 0 && fd < INT_MAX)
-			adopt_one((int)fd, (int)index, rest[1] == 'd', rest + 3);
+		if (rest[0] == ':' && (rest[1] == 's' || rest[1] == 'd') &&
+		    (rest[2] == 'w' || rest[2] == 'b') && rest[3] == ':' && fd >= 0 && fd < INT_MAX)
+			adopt_one((int)fd, (int)index, rest[1] == 'd', rest[2] == 'w', rest + 4);
 	}
 	guard_leave();
 	free(list);
