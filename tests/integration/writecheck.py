@@ -6,7 +6,9 @@ and leaves the objects for test_write.sh to read back with another client.
     writecheck.py gen SEED SIZE            SIZE bytes of SEED's pattern to stdout (no shim)
     writecheck.py pyfiles DIR EXPECT       text and binary: write, then append
     writecheck.py numpy DIR EXPECT         numpy.save of an array
-    writecheck.py checkpoint DIR EXPECT    temporary name, fsync, rename over the final name
+    writecheck.py checkpoint DIR EXPECT    temporary name, fsync, rename over the final name;
+                                           mkstemp, write, rename over, close
+    writecheck.py modes DIR                access modes and O_EXCL on staged files
     writecheck.py exitnow PATH SEED SIZE HOW
                                            write and leave at once; HOW: exit-open,
                                            _exit-open, _Exit-open, close-exit, stdio-exit
@@ -55,6 +57,7 @@ and leaves the objects for test_write.sh to read back with another client.
                                            connections are cut; "up" again: same port
 """
 import errno
+import mmap
 import os
 import random
 import select
@@ -62,6 +65,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -175,6 +179,65 @@ def checkpoint(d, expect):
     except OSError as e:
         report("checkpoint: stat after rename (same process)", False, str(e))
     expect_errno("checkpoint: temporary name gone", errno.ENOENT, lambda: os.stat(final + ".tmp"))
+
+    # mkstemp (O_EXCL), write, rename over the old file, then close: an
+    # exclusive create must not follow the file to a name that is taken
+    atomic = os.path.join(d, "atomic.bin")
+    new = pattern(22, 300 << 10)
+
+    def replace_open():
+        with open(atomic, "wb") as f:
+            f.write(b"old")
+        fd, tmp = tempfile.mkstemp(dir=d)
+        os.write(fd, new)
+        os.replace(tmp, atomic)
+        os.close(fd)
+    attempt("checkpoint: mkstemp, write, rename over, close", replace_open)
+    put_local(os.path.join(expect, "atomic.bin"), new)
+
+
+def modes(d):
+    """Access modes and O_EXCL as on a local disk, for staged files."""
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, "wo.bin")
+    wfd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(wfd, b"x" * 8192)
+    expect_errno("modes: read of O_WRONLY", errno.EBADF, lambda: os.read(wfd, 10))
+    expect_errno("modes: pread of O_WRONLY", errno.EBADF, lambda: os.pread(wfd, 10, 0))
+    expect_errno("modes: readv of O_WRONLY", errno.EBADF, lambda: os.readv(wfd, [bytearray(10)]))
+    expect_errno("modes: mmap of O_WRONLY", errno.EACCES,
+                 lambda: mmap.mmap(wfd, 4096, mmap.MAP_SHARED, mmap.PROT_READ))
+    with open(os.devnull, "wb") as null:
+        expect_errno("modes: sendfile from O_WRONLY", errno.EBADF,
+                     lambda: os.sendfile(null.fileno(), wfd, 0, 10))
+    os.close(wfd)
+    rfd = os.open(p, os.O_RDONLY)
+    expect_errno("modes: ftruncate of O_RDONLY", errno.EINVAL, lambda: os.ftruncate(rfd, 1))
+    expect_errno("modes: write of O_RDONLY", errno.EBADF, lambda: os.write(rfd, b"y"))
+    os.close(rfd)
+
+    afd = os.open(p, os.O_WRONLY | os.O_APPEND)
+    at = os.lseek(afd, 0, os.SEEK_CUR)
+    report("modes: O_APPEND opens at offset 0", at == 0, "offset %d" % at)
+    os.write(afd, b"z")
+    at = os.lseek(afd, 0, os.SEEK_CUR)
+    report("modes: O_APPEND write moves it to the end", at == 8193, "offset %d" % at)
+    os.close(afd)
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    for how in ("rename", "unlink"):
+        q = os.path.join(d, "excl-" + how)
+        fd = os.open(q, flags, 0o644)
+        os.write(fd, how.encode())
+        if how == "rename":
+            os.rename(q, q + ".moved")
+        else:
+            os.unlink(q)
+
+        def again():
+            os.close(os.open(q, flags, 0o644))
+        attempt("modes: O_EXCL create of a name the open file left by %s" % how, again)
+        os.close(fd)
 
 
 def exitnow(path, seed, size, how):
@@ -873,6 +936,8 @@ def main():
         zip_archive(args[0], int(args[1]))
     elif what == "checkpoint":
         checkpoint(args[0], args[1])
+    elif what == "modes":
+        modes(args[0])
     elif what == "exitnow":
         exitnow(args[0], int(args[1]), int(args[2]), args[3])
     elif what == "fork":
